@@ -274,12 +274,13 @@ function nagaPricing({ nodes = NODES, product = 'SIGN', userMaxPrice } = {}) {
 }
 
 async function makeV8({ nodes = NODES, seed = SESSION_SEED, issuedAt = MAKE_ISSUED_AT, userMaxPrice = 10n ** 18n } = {}) {
+  // userMaxPrice 'default' -> left out, so PricingContextSchema applies getUserMaxPrice() = U128 max
   return withFixedNow(issuedAt, async () => {
     const accResource = await ah8.LitAccessControlConditionResource.generateResourceString(ACCS, DATA_TO_ENCRYPT_HASH);
     const resources = v8Requests(accResource);
     const expiration = new Date(Date.now() + 1000 * 60 * 15).toISOString(); // v8 default: +15 min
     const { authSig, authContext } = await v8AuthContext({ seed, resources, expiration });
-    const pricingContext = nagaPricing({ nodes, userMaxPrice });
+    const pricingContext = nagaPricing({ nodes, userMaxPrice: userMaxPrice === 'default' ? undefined : userMaxPrice });
     const sessionSigs = await nw.issueSessionFromContext({ authContext, pricingContext });
     const sk = sessionKeyFromSeed(seed);
     return { sessionKey: sk, resources, authSig, expiration, sessionSigs, pricingContext, authContext };
@@ -731,8 +732,10 @@ function requestInputs(gen, reqs) {
   return reqs.map((r) => ({ resource: r.resource.getResourceKey(), ability: r.ability }));
 }
 
-async function makeFile(gen, outFile) {
-  const made = gen === 'v7' ? await makeV7() : await makeV8();
+async function makeFile(gen, outFile, userMaxPrice) {
+  // --user-max-price default: what lit-client does when the dapp sets none (U128 max split over threshold nodes)
+  const ump = userMaxPrice === undefined ? {} : { userMaxPrice: userMaxPrice === 'default' ? 'default' : BigInt(userMaxPrice) };
+  const made = gen === 'v7' ? await makeV7() : await makeV8(ump);
   const reqs = made.resources ?? made.resourceAbilityRequests;
   const requests = requestInputs(gen, reqs);
   const network = gen === 'v7' ? 'datil-dev' : 'naga-dev';
@@ -878,7 +881,7 @@ async function main() {
     case 'make-v7':
     case 'make-v8':
       if (!args.out || args.out === true) fail('--out FILE required');
-      out = await makeFile(cmd.slice(5), args.out);
+      out = await makeFile(cmd.slice(5), args.out, typeof args['user-max-price'] === 'string' ? args['user-max-price'] : undefined);
       break;
     case 'check': {
       if (!args.sigs || !args.network) fail('usage: check --sigs FILE|- --network NAME [--node URL] [--resource P://ID --ability A] [--now ISO]');

@@ -1,0 +1,323 @@
+//! The command tree and its handlers. Handlers parse, call the core crate, and map errors.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use lit_companion_session::{
+    authsig::AuthSig,
+    explain::{describe_recap, explain_siwe},
+    keys::{SessionKeyPair, SessionSeed},
+    message::{self, session_uri, MessageParams},
+    network::Network,
+    recap::Recap,
+    resource::{Ability, LitResource, ResourceAbilityRequest},
+    session_sigs::{sign_session_sigs, SessionParams, SessionSigs},
+    timefmt::{iso_millis, parse_rfc3339, truncate_millis},
+    verify::{verify_for_node, NodeContext},
+    wallet::WalletKey,
+    Generation,
+};
+use serde_json::{json, Value};
+use time::OffsetDateTime;
+
+use crate::input::{read_key_file, read_stdin};
+
+/// A failure: a one-line message and an exit code.
+#[derive(Debug)]
+pub(crate) struct Failure {
+    pub(crate) message: String,
+    pub(crate) exit_code: u8,
+}
+
+impl Failure {
+    /// Bad input: exit 2.
+    pub(crate) fn input(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            exit_code: 2,
+        }
+    }
+    /// A signature was checked and refused: exit 1.
+    fn refused(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            exit_code: 1,
+        }
+    }
+}
+
+fn input_err<E: std::fmt::Display>(context: &str) -> impl FnOnce(E) -> Failure + '_ {
+    move |e| Failure::input(format!("{context}: {e}"))
+}
+
+/// Lit session signatures without handing anyone a private key.
+#[derive(Debug, Parser)]
+#[command(name = "lit-companion", version, about)]
+pub(crate) struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Make or check sessionSigs.
+    #[command(subcommand)]
+    Session(SessionCommand),
+    /// Work with ERC-5573 ReCap URIs.
+    #[command(subcommand)]
+    Recap(RecapCommand),
+    /// Work with SIWE (EIP-4361) messages.
+    #[command(subcommand)]
+    Siwe(SiweCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum SessionCommand {
+    /// Sign sessionSigs for the requests on stdin (a JSON array in the SDK's shape).
+    Sign(SignArgs),
+    /// Check the sessionSigs map on stdin as the given node would.
+    Verify(VerifyArgs),
+}
+
+#[derive(Debug, Args)]
+struct SignArgs {
+    /// File holding the wallet's private key as hex (mode 0600).
+    #[arg(long, value_name = "FILE")]
+    wallet_key_file: PathBuf,
+    /// File holding the 32-byte session seed as hex (mode 0600); a fresh key when omitted.
+    #[arg(long, value_name = "FILE")]
+    session_seed_file: Option<PathBuf>,
+    /// A node URL (http(s)://host:port); repeat for each node.
+    #[arg(long = "node", value_name = "URL", required = true)]
+    nodes: Vec<String>,
+    /// The SIWE nonce: the latest Ethereum block hash from the nodes' handshake.
+    #[arg(long, value_name = "HEX")]
+    nonce: String,
+    /// When the session ends (RFC 3339); at most 30 days away.
+    #[arg(long, value_name = "RFC3339")]
+    expiration: String,
+    /// datil-dev, datil-test, datil, naga-dev, naga-test or naga; picks the wire format.
+    #[arg(long, value_name = "NAME")]
+    network: String,
+    /// The SIWE domain (the requesting app's host).
+    #[arg(long, default_value = "localhost")]
+    domain: String,
+    /// The app's statement, placed before the capability statement.
+    #[arg(long, default_value = "")]
+    statement: String,
+    /// Naga: the most a node may charge per request, in wei (decimal).
+    #[arg(long, value_name = "WEI")]
+    max_price: Option<u128>,
+    /// Signing time (RFC 3339); now when omitted. For reproducible output.
+    #[arg(long, value_name = "RFC3339")]
+    issued_at: Option<String>,
+    /// A capacity or payment delegation AuthSig (JSON file) to carry; repeatable.
+    #[arg(long = "delegation", value_name = "FILE")]
+    delegations: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+struct VerifyArgs {
+    /// The node whose entry to check (its URL, as a key of the map).
+    #[arg(long, value_name = "URL")]
+    node: String,
+    /// The node's clock (RFC 3339); now when omitted.
+    #[arg(long, value_name = "RFC3339")]
+    now: Option<String>,
+    /// A resource the request needs, as PREFIX://ID.
+    #[arg(long, value_name = "PREFIX://ID", requires = "ability")]
+    resource: Option<String>,
+    /// The ability the request needs.
+    #[arg(long, value_name = "NAME", requires = "resource")]
+    ability: Option<String>,
+    /// The node's network; inferred from the message (maxPrice means Naga) when omitted.
+    #[arg(long, value_name = "NAME")]
+    network: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+enum RecapCommand {
+    /// Decode a urn:recap: URI into JSON with plain-language lines.
+    Decode {
+        /// The urn:recap: URI.
+        urn: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum SiweCommand {
+    /// Explain the SIWE message on stdin: what it grants, for how long, what is risky.
+    Explain {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Runs a parsed command, returning what to print.
+pub(crate) fn run(cli: Cli) -> Result<String, Failure> {
+    match cli.command {
+        Command::Session(SessionCommand::Sign(args)) => sign(args),
+        Command::Session(SessionCommand::Verify(args)) => verify(args),
+        Command::Recap(RecapCommand::Decode { urn }) => recap_decode(&urn),
+        Command::Siwe(SiweCommand::Explain { json }) => siwe_explain(json),
+    }
+}
+
+fn parse_time(text: &str, what: &str) -> Result<OffsetDateTime, Failure> {
+    parse_rfc3339(text)
+        .ok_or_else(|| Failure::input(format!("{what} {text:?} is not an RFC 3339 time")))
+}
+
+fn sign(args: SignArgs) -> Result<String, Failure> {
+    let network: Network = args.network.parse().map_err(input_err("--network"))?;
+    let generation = network.generation();
+    let requests =
+        ResourceAbilityRequest::parse_list(&read_stdin()?).map_err(input_err("stdin"))?;
+    let wallet = WalletKey::from_hex(&read_key_file(&args.wallet_key_file)?)
+        .map_err(input_err("--wallet-key-file"))?;
+    let session = match &args.session_seed_file {
+        Some(path) => SessionKeyPair::from_seed(
+            &SessionSeed::from_hex(&read_key_file(path)?)
+                .map_err(input_err("--session-seed-file"))?,
+        ),
+        None => SessionKeyPair::generate(),
+    };
+    let issued_at = match &args.issued_at {
+        Some(t) => parse_time(t, "--issued-at")?,
+        None => truncate_millis(OffsetDateTime::now_utc()),
+    };
+    let expiration = parse_time(&args.expiration, "--expiration")?;
+    let max_price_wei =
+        match (generation, args.max_price) {
+            (Generation::Naga, Some(p)) => Some(p),
+            (Generation::Naga, None) => return Err(Failure::input(
+                "--max-price (wei) is required on Naga networks: it caps what a node may charge",
+            )),
+            (Generation::Datil, Some(_)) => {
+                return Err(Failure::input("--max-price applies to Naga networks only"))
+            }
+            (Generation::Datil, None) => None,
+        };
+    let mut delegations = Vec::new();
+    for path in &args.delegations {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Failure::input(format!("{}: {e}", path.display())))?;
+        let auth_sig = AuthSig::from_json(&text).map_err(input_err("--delegation"))?;
+        auth_sig
+            .verify_signature()
+            .map_err(input_err("--delegation"))?;
+        delegations.push(auth_sig);
+    }
+
+    let recap = Recap::for_requests(&requests);
+    let uri = session_uri(&session.public_key().to_hex());
+    let siwe = message::build(&MessageParams {
+        domain: &args.domain,
+        address: wallet.address(),
+        statement: &args.statement,
+        uri: &uri,
+        chain_id: 1,
+        nonce: &args.nonce,
+        issued_at,
+        expiration,
+        recap: &recap,
+    })
+    .map_err(input_err("SIWE message"))?;
+    let wallet_auth_sig = AuthSig::sign(&wallet, siwe).map_err(input_err("wallet"))?;
+    let sigs = sign_session_sigs(&SessionParams {
+        generation,
+        session_key: &session,
+        requests: &requests,
+        wallet_auth_sig: &wallet_auth_sig,
+        delegation_auth_sigs: &delegations,
+        issued_at,
+        expiration,
+        node_urls: &args.nodes,
+        max_price_wei,
+    })
+    .map_err(input_err("sessionSigs"))?;
+    serde_json::to_string_pretty(&sigs).map_err(input_err("output"))
+}
+
+fn verify(args: VerifyArgs) -> Result<String, Failure> {
+    let map: SessionSigs = serde_json::from_str(&read_stdin()?)
+        .map_err(input_err("stdin is not a sessionSigs map"))?;
+    let now = match &args.now {
+        Some(t) => parse_time(t, "--now")?,
+        None => OffsetDateTime::now_utc(),
+    };
+    let request = match (&args.resource, &args.ability) {
+        (Some(res), Some(ab)) => {
+            let resource = LitResource::parse_key(res).map_err(input_err("--resource"))?;
+            let ability: Ability = ab.parse().map_err(input_err("--ability"))?;
+            Some(ResourceAbilityRequest::new(resource, ability).map_err(input_err("--ability"))?)
+        }
+        _ => None,
+    };
+    let generation = match &args.network {
+        Some(n) => n
+            .parse::<Network>()
+            .map_err(input_err("--network"))?
+            .generation(),
+        None => infer_generation(&map, &args.node),
+    };
+    let ctx = NodeContext {
+        node_address: &args.node,
+        generation,
+        now,
+        request: request.as_ref(),
+    };
+    let session = verify_for_node(&map, &args.node, &ctx)
+        .map_err(|e| Failure::refused(format!("{}: {e}", e.code())))?;
+    let summary = json!({
+        "valid": true,
+        "node": args.node,
+        "generation": generation.to_string(),
+        "sessionKey": session.session_key.to_hex(),
+        "wallet": session.wallet.to_checksum(),
+        "issuedAt": iso_millis(session.issued_at).unwrap_or_default(),
+        "expiration": iso_millis(session.expiration).unwrap_or_default(),
+        "requests": session.requests,
+        "granted": describe_recap(&session.recap),
+        "delegators": session.delegations.iter().map(|a| a.to_checksum()).collect::<Vec<_>>(),
+        "maxPrice": session.max_price_wei.map(|p| p.to_string()),
+    });
+    serde_json::to_string_pretty(&summary).map_err(input_err("output"))
+}
+
+/// Naga messages carry `maxPrice`; Datil messages do not.
+fn infer_generation(map: &SessionSigs, node: &str) -> Generation {
+    let has_max_price = map
+        .get(node)
+        .and_then(|e| serde_json::from_str::<Value>(&e.signed_message).ok())
+        .is_some_and(|v| v.get("maxPrice").is_some());
+    if has_max_price {
+        Generation::Naga
+    } else {
+        Generation::Datil
+    }
+}
+
+fn recap_decode(urn: &str) -> Result<String, Failure> {
+    let recap = Recap::decode(urn.trim()).map_err(input_err("ReCap"))?;
+    let json_text = recap.to_canonical_json().map_err(input_err("ReCap"))?;
+    let value: Value = serde_json::from_str(&json_text).map_err(input_err("ReCap"))?;
+    let out = json!({
+        "recap": value,
+        "statement": recap.statement(),
+        "capabilities": describe_recap(&recap),
+    });
+    serde_json::to_string_pretty(&out).map_err(input_err("output"))
+}
+
+fn siwe_explain(as_json: bool) -> Result<String, Failure> {
+    let text = read_stdin()?;
+    let explanation =
+        explain_siwe(text.trim_end_matches(['\n', '\r'])).map_err(input_err("SIWE message"))?;
+    if as_json {
+        serde_json::to_string_pretty(&explanation).map_err(input_err("output"))
+    } else {
+        Ok(explanation.to_text().trim_end().to_owned())
+    }
+}
