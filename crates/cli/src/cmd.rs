@@ -22,6 +22,9 @@ use time::OffsetDateTime;
 
 use crate::input::{read_key_file, read_stdin};
 
+/// Naga `maxPrice` when none is given: 1.0 of the network's token per request.
+const DEFAULT_MAX_PRICE_WEI: u128 = 1_000_000_000_000_000_000;
+
 /// A failure: a one-line message and an exit code.
 #[derive(Debug)]
 pub(crate) struct Failure {
@@ -74,7 +77,7 @@ enum Command {
 #[derive(Debug, Subcommand)]
 enum SessionCommand {
     /// Sign sessionSigs for the requests on stdin (a JSON array in the SDK's shape).
-    Sign(SignArgs),
+    Sign(Box<SignArgs>),
     /// Check the sessionSigs map on stdin as the given node would.
     Verify(VerifyArgs),
 }
@@ -105,7 +108,8 @@ struct SignArgs {
     /// The app's statement, placed before the capability statement.
     #[arg(long, default_value = "")]
     statement: String,
-    /// Naga: the most a node may charge per request, in wei (decimal).
+    /// Naga: the most a node may charge per request, in wei (decimal); default 10^18 (1.0).
+    /// (The JS SDK's default is effectively unlimited; we cap it.)
     #[arg(long, value_name = "WEI")]
     max_price: Option<u128>,
     /// Signing time (RFC 3339); now when omitted. For reproducible output.
@@ -157,7 +161,7 @@ enum SiweCommand {
 /// Runs a parsed command, returning what to print.
 pub(crate) fn run(cli: Cli) -> Result<String, Failure> {
     match cli.command {
-        Command::Session(SessionCommand::Sign(args)) => sign(args),
+        Command::Session(SessionCommand::Sign(args)) => sign(*args),
         Command::Session(SessionCommand::Verify(args)) => verify(args),
         Command::Recap(RecapCommand::Decode { urn }) => recap_decode(&urn),
         Command::Siwe(SiweCommand::Explain { json }) => siwe_explain(json),
@@ -188,17 +192,19 @@ fn sign(args: SignArgs) -> Result<String, Failure> {
         None => truncate_millis(OffsetDateTime::now_utc()),
     };
     let expiration = parse_time(&args.expiration, "--expiration")?;
-    let max_price_wei =
-        match (generation, args.max_price) {
-            (Generation::Naga, Some(p)) => Some(p),
-            (Generation::Naga, None) => return Err(Failure::input(
-                "--max-price (wei) is required on Naga networks: it caps what a node may charge",
-            )),
-            (Generation::Datil, Some(_)) => {
-                return Err(Failure::input("--max-price applies to Naga networks only"))
-            }
-            (Generation::Datil, None) => None,
-        };
+    let max_price_wei = match (generation, args.max_price) {
+        (Generation::Naga, Some(p)) => Some(p),
+        (Generation::Naga, None) => {
+            eprintln!(
+                    "note: maxPrice defaults to {DEFAULT_MAX_PRICE_WEI} wei (1.0) per request; set it with --max-price"
+                );
+            Some(DEFAULT_MAX_PRICE_WEI)
+        }
+        (Generation::Datil, Some(_)) => {
+            return Err(Failure::input("--max-price applies to Naga networks only"))
+        }
+        (Generation::Datil, None) => None,
+    };
     let mut delegations = Vec::new();
     for path in &args.delegations {
         let text = std::fs::read_to_string(path)

@@ -307,6 +307,9 @@ pub fn format_units(wei: u128) -> String {
 
 fn short_hex(id: &str) -> String {
     let trimmed = id.trim_start_matches('0');
+    if !trimmed.is_ascii() {
+        return trimmed.to_owned();
+    }
     if trimmed.len() <= 10 {
         format!("0x{}", if trimmed.is_empty() { "0" } else { trimmed })
     } else {
@@ -605,6 +608,27 @@ mod tests {
         assert!(lines.contains(&"sign with your other PKPs".to_owned()));
         assert!(lines.contains(&"run Lit Actions as you".to_owned()));
         assert!(lines.contains(&"decrypt your data".to_owned()));
+    }
+
+    #[test]
+    fn odd_ids_from_a_foreign_recap_do_not_panic() {
+        let mut recap = Recap::new();
+        recap.add(
+            "lit-pkp://ééééééééééééé",
+            RecapAbility::THRESHOLD_SIGNING,
+            Map::new(),
+        );
+        recap.add(
+            "lit-litaction://ééééééééééééé",
+            RecapAbility::THRESHOLD_EXECUTION,
+            Map::new(),
+        );
+        recap.add(
+            "lit-accesscontrolcondition://ééééééééé/1",
+            RecapAbility::THRESHOLD_DECRYPTION,
+            Map::new(),
+        );
+        assert_eq!(describe_recap(&recap).len(), 3);
     }
 
     #[test]

@@ -1,4 +1,5 @@
 //! The node-grade verifier: it accepts what a Lit node accepts and refuses, with its own
+#![allow(clippy::unwrap_used, reason = "test fixtures panic on bad setup")]
 //! reason, each thing a node refuses (plus the stricter checks we add on purpose).
 
 mod common;

@@ -1,5 +1,11 @@
 //! Shared fixtures: a valid session with fixed keys and times, and ways to bend it.
-#![allow(dead_code, unreachable_pub)]
+#![allow(
+    dead_code,
+    unreachable_pub,
+    missing_docs,
+    reason = "each test binary uses a different subset"
+)]
+#![allow(clippy::unwrap_used, reason = "test fixtures panic on bad setup")]
 
 use lit_companion_session::{
     authsig::AuthSig,
