@@ -1,0 +1,86 @@
+//! Vault errors. None carries key material.
+
+use std::path::PathBuf;
+
+use crate::keychain::KeychainError;
+
+/// What went wrong in the vault.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum VaultError {
+    /// The keychain failed (locked, unavailable, …).
+    #[error(transparent)]
+    Keychain(#[from] KeychainError),
+    /// The metadata file does not parse. It was left in place and copied to `backup`.
+    #[error("the metadata file {} is corrupt ({reason}); a copy was kept at {}", path.display(), backup.display())]
+    CorruptMetadata {
+        /// The file.
+        path: PathBuf,
+        /// The copy.
+        backup: PathBuf,
+        /// The parser's complaint.
+        reason: String,
+    },
+    /// The metadata was written by a newer version.
+    #[error("the metadata file has format version {0}, which this version does not know")]
+    UnsupportedVersion(u32),
+    /// Reading or writing a file failed (disk full, permissions, …); nothing was lost.
+    #[error("{context}: {source}")]
+    Io {
+        /// What was being done.
+        context: &'static str,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// No wallet with that address.
+    #[error("no wallet {0} in the vault")]
+    UnknownWallet(String),
+    /// A wallet with that address is already there.
+    #[error("wallet {0} is already in the vault")]
+    DuplicateWallet(String),
+    /// No session with that id.
+    #[error("no session {0}")]
+    UnknownSession(String),
+    /// A key the metadata lists is missing from the keychain; the record is marked dead.
+    #[error("the key of {0} is missing from the keychain; it was marked dead")]
+    KeyMissing(String),
+    /// A stored key does not parse.
+    #[error("the stored key of {0} is damaged")]
+    KeyDamaged(String),
+    /// A protocol-level error (bad key, bad request, message building).
+    #[error(transparent)]
+    Protocol(#[from] lit_companion_session::SignError),
+    /// Bad input.
+    #[error("{0}")]
+    Invalid(String),
+    /// A bug.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl VaultError {
+    pub(crate) fn io(context: &'static str, source: std::io::Error) -> Self {
+        Self::Io { context, source }
+    }
+
+    /// A stable machine-readable name.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Keychain(KeychainError::Locked) => "keychain_locked",
+            Self::Keychain(KeychainError::Unavailable(_)) => "keychain_unavailable",
+            Self::Keychain(_) => "keychain_failure",
+            Self::CorruptMetadata { .. } => "metadata_corrupt",
+            Self::UnsupportedVersion(_) => "metadata_version",
+            Self::Io { .. } => "io",
+            Self::UnknownWallet(_) => "unknown_wallet",
+            Self::DuplicateWallet(_) => "duplicate_wallet",
+            Self::UnknownSession(_) => "unknown_session",
+            Self::KeyMissing(_) => "key_missing",
+            Self::KeyDamaged(_) => "key_damaged",
+            Self::Protocol(_) => "protocol",
+            Self::Invalid(_) => "invalid",
+            Self::Internal(_) => "internal",
+        }
+    }
+}

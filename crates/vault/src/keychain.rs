@@ -1,0 +1,183 @@
+//! The OS keychain: Secret Service on Linux, Keychain on macOS, Credential Manager on Windows,
+//! through the `keyring` crate. Only secrets live here; each is one item named by an account
+//! string (`wallet:<address>`, `session:<public key>`) under one service name.
+
+use std::{
+    sync::{mpsc, OnceLock},
+    time::Duration,
+};
+
+use zeroize::Zeroizing;
+
+/// The service name every item carries (Secret Service attribute `service`).
+pub const SERVICE: &str = "lit-companion";
+
+/// The account [`SecretStore::check`] writes and removes; it never holds a secret.
+pub const PROBE_ACCOUNT: &str = "probe:writable";
+
+/// How long to wait for the platform store to answer its first call before calling it
+/// unavailable: D-Bus activation of a missing Secret Service must not hang the app.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// A keychain failure. Never carries secret bytes.
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum KeychainError {
+    /// The keychain exists but is locked; the user must unlock it (log in, or unlock the
+    /// "login" keyring in their keyring manager).
+    #[error("the keychain is locked: unlock it and try again")]
+    Locked,
+    /// No keychain could be reached (no D-Bus session bus, no Secret Service provider).
+    #[error("no keychain is available: {0}")]
+    Unavailable(String),
+    /// The item does not exist.
+    #[error("no such keychain item")]
+    NotFound,
+    /// Anything else the platform reported.
+    #[error("keychain failure: {0}")]
+    Failure(String),
+}
+
+/// Where secrets are kept. The vault talks to this trait only.
+pub trait SecretStore: Send + Sync {
+    /// Stores `secret` under `account`, replacing any previous value.
+    fn put(&self, account: &str, secret: &[u8]) -> Result<(), KeychainError>;
+    /// Reads the secret under `account`.
+    fn get(&self, account: &str) -> Result<Zeroizing<Vec<u8>>, KeychainError>;
+    /// Deletes the item; deleting a missing item is [`KeychainError::NotFound`].
+    fn delete(&self, account: &str) -> Result<(), KeychainError>;
+    /// Checks that the store answers (and is unlocked) without touching any item.
+    fn check(&self) -> Result<(), KeychainError>;
+}
+
+/// The platform keychain.
+#[derive(Debug, Clone)]
+pub struct OsKeychain {
+    service: String,
+}
+
+impl Default for OsKeychain {
+    fn default() -> Self {
+        Self {
+            service: SERVICE.to_owned(),
+        }
+    }
+}
+
+impl OsKeychain {
+    /// The keychain under the default service name.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Under another service name (kept apart from the default, e.g. for a second profile).
+    pub fn with_service(service: &str) -> Self {
+        Self {
+            service: service.to_owned(),
+        }
+    }
+
+    fn entry(&self, account: &str) -> Result<keyring::Entry, KeychainError> {
+        connect()?;
+        keyring::Entry::new(&self.service, account).map_err(map_error)
+    }
+}
+
+/// Initialises the platform store once, with a deadline.
+fn connect() -> Result<(), KeychainError> {
+    static STATUS: OnceLock<Result<(), KeychainError>> = OnceLock::new();
+    STATUS
+        .get_or_init(|| {
+            let (tx, rx) = mpsc::channel();
+            std::thread::spawn(move || {
+                let status = keyring::Entry::store_status()
+                    .as_ref()
+                    .map(|_| ())
+                    .map_err(|e| map_error_ref(e));
+                let _ = tx.send(status);
+            });
+            match rx.recv_timeout(CONNECT_TIMEOUT) {
+                Ok(status) => status.map_err(|e| match e {
+                    KeychainError::Failure(m) => KeychainError::Unavailable(m),
+                    other => other,
+                }),
+                Err(_) => Err(KeychainError::Unavailable(format!(
+                    "the keychain service did not answer within {} s",
+                    CONNECT_TIMEOUT.as_secs()
+                ))),
+            }
+        })
+        .clone()
+}
+
+fn map_error(e: keyring::Error) -> KeychainError {
+    map_error_ref(&e)
+}
+
+/// Maps platform errors to ours, keeping only the platform's description (never data).
+fn map_error_ref(e: &keyring::Error) -> KeychainError {
+    use keyring::Error as E;
+    match e {
+        E::NoEntry => KeychainError::NotFound,
+        E::NoStorageAccess(inner) => {
+            let text = inner.to_string();
+            if text.to_ascii_lowercase().contains("lock")
+                || text.to_ascii_lowercase().contains("prompt")
+            {
+                KeychainError::Locked
+            } else {
+                KeychainError::Unavailable(text)
+            }
+        }
+        E::NoDefaultStore => {
+            KeychainError::Unavailable("no platform keychain could be opened".into())
+        }
+        E::PlatformFailure(inner) => {
+            let text = inner.to_string();
+            let lower = text.to_ascii_lowercase();
+            if lower.contains("dbus")
+                || lower.contains("d-bus")
+                || lower.contains("address")
+                || lower.contains("connect")
+                || lower.contains("serviceunknown")
+                || lower.contains("not provided")
+            {
+                KeychainError::Unavailable(text)
+            } else {
+                KeychainError::Failure(text)
+            }
+        }
+        // BadEncoding / BadDataFormat carry the stored bytes: never echo them.
+        E::BadEncoding(_) | E::BadDataFormat(..) => {
+            KeychainError::Failure("stored item has an unexpected format".into())
+        }
+        other => KeychainError::Failure(other.to_string()),
+    }
+}
+
+impl SecretStore for OsKeychain {
+    fn put(&self, account: &str, secret: &[u8]) -> Result<(), KeychainError> {
+        self.entry(account)?.set_secret(secret).map_err(map_error)
+    }
+
+    fn get(&self, account: &str) -> Result<Zeroizing<Vec<u8>>, KeychainError> {
+        self.entry(account)?
+            .get_secret()
+            .map(Zeroizing::new)
+            .map_err(map_error)
+    }
+
+    fn delete(&self, account: &str) -> Result<(), KeychainError> {
+        self.entry(account)?.delete_credential().map_err(map_error)
+    }
+
+    fn check(&self) -> Result<(), KeychainError> {
+        // Writing is what needs an unlocked keychain, so probe by writing (and removing) an
+        // item that holds no secret.
+        self.put(PROBE_ACCOUNT, b"probe")?;
+        match self.delete(PROBE_ACCOUNT) {
+            Ok(()) | Err(KeychainError::NotFound) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+}

@@ -1,0 +1,17 @@
+//! The companion's vault: wallet keys and session keys in the OS keychain (Secret Service,
+//! macOS Keychain, Windows Credential Manager), everything non-secret — origins, session public
+//! keys, AuthSigs, grants, expiry, history — in a metadata file written atomically with mode
+//! 0600. There is no plaintext fallback: a locked or missing keychain is an error.
+//!
+//! A session is kept per (origin, network, wallet) and reused until it expires or a request
+//! asks for more than its AuthSig grants ([`vault::Vault::lookup_session`]).
+
+pub mod error;
+pub mod keychain;
+pub mod metadata;
+pub mod paths;
+pub mod vault;
+
+pub use error::VaultError;
+pub use keychain::{KeychainError, OsKeychain, SecretStore};
+pub use vault::{LiveSession, Maintenance, NeedReason, NewSession, Revoke, SessionLookup, Vault};

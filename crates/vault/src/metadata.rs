@@ -1,0 +1,263 @@
+//! The non-secret index: wallets, sessions (public keys, AuthSigs, grants, expiry) and history,
+//! in one JSON file written atomically (temp file, fsync, rename, fsync of the directory) with
+//! mode 0600, under an advisory lock so that concurrent processes never lose each other's
+//! updates.
+
+use std::{
+    fs::{self, File, OpenOptions},
+    io::{ErrorKind, Write},
+    path::{Path, PathBuf},
+};
+
+use lit_companion_session::{AuthSig, ResourceAbilityRequest};
+use serde::{Deserialize, Serialize};
+
+use crate::error::VaultError;
+
+/// The file format version.
+pub const FORMAT_VERSION: u32 = 1;
+/// The newest history entries kept.
+pub const HISTORY_LIMIT: usize = 2000;
+
+const FILE_NAME: &str = "metadata.json";
+const LOCK_NAME: &str = "metadata.lock";
+
+/// Where a record stands. Records are written `Pending` before their key enters the keychain
+/// and `Retired` before their key leaves it, so that a crash at any point can be repaired:
+/// recovery deletes the key of every `Pending` or `Retired` record, then the record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RecordState {
+    /// Being created: its key may or may not be in the keychain yet.
+    Pending,
+    /// In use: its key is in the keychain.
+    Live,
+    /// Being removed: its key may or may not still be in the keychain.
+    Retired,
+    /// Its key was found missing from the keychain; kept so the user sees what happened.
+    Dead,
+}
+
+/// A wallet: the address and a label. The key is in the keychain under `wallet:<address>`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WalletRecord {
+    /// EIP-55 address.
+    pub address: String,
+    /// The user's name for it.
+    pub label: String,
+    /// RFC 3339.
+    pub created_at: String,
+    /// Record state.
+    pub state: RecordState,
+}
+
+/// A session: one per (origin, network, wallet). The seed is in the keychain under
+/// `session:<public key>`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionRecord {
+    /// The session public key (64 hex); also the record's id.
+    pub public_key: String,
+    /// The web origin it was granted to (`https://app.example.com`).
+    pub origin: String,
+    /// The Lit network name.
+    pub network: String,
+    /// The wallet that signed the AuthSig (EIP-55).
+    pub wallet: String,
+    /// What the user granted.
+    pub granted: Vec<ResourceAbilityRequest>,
+    /// The wallet AuthSig empowering the key.
+    pub auth_sig: AuthSig,
+    /// RFC 3339.
+    pub created_at: String,
+    /// RFC 3339: the AuthSig's expiration.
+    pub expires_at: String,
+    /// Record state.
+    pub state: RecordState,
+    /// Why the record is dead, if it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dead_reason: Option<String>,
+}
+
+/// One line of history. Never holds a secret or a signature.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryEntry {
+    /// RFC 3339.
+    pub at: String,
+    /// What happened: `authsig_signed`, `session_sigs_issued`, `session_revoked`, ….
+    pub event: String,
+    /// The origin concerned, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<String>,
+    /// A plain description.
+    pub detail: String,
+}
+
+/// The whole file.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Metadata {
+    /// [`FORMAT_VERSION`].
+    pub version: u32,
+    /// Wallets.
+    pub wallets: Vec<WalletRecord>,
+    /// Sessions.
+    pub sessions: Vec<SessionRecord>,
+    /// History, oldest first, at most [`HISTORY_LIMIT`].
+    pub history: Vec<HistoryEntry>,
+}
+
+impl Default for Metadata {
+    fn default() -> Self {
+        Self {
+            version: FORMAT_VERSION,
+            wallets: Vec::new(),
+            sessions: Vec::new(),
+            history: Vec::new(),
+        }
+    }
+}
+
+impl Metadata {
+    /// Appends a history line, dropping the oldest beyond the limit.
+    pub fn log(&mut self, at: &str, event: &str, origin: Option<&str>, detail: String) {
+        self.history.push(HistoryEntry {
+            at: at.to_owned(),
+            event: event.to_owned(),
+            origin: origin.map(str::to_owned),
+            detail,
+        });
+        let excess = self.history.len().saturating_sub(HISTORY_LIMIT);
+        self.history.drain(..excess);
+    }
+}
+
+/// The metadata file and its lock.
+#[derive(Debug, Clone)]
+pub struct MetadataFile {
+    dir: PathBuf,
+}
+
+/// An exclusive hold on the metadata; released on drop.
+#[derive(Debug)]
+pub struct Locked {
+    _lock: File,
+}
+
+impl MetadataFile {
+    /// The store in `dir` (created with mode 0700 when missing).
+    pub fn new(dir: &Path) -> Result<Self, VaultError> {
+        create_private_dir(dir)?;
+        Ok(Self {
+            dir: dir.to_owned(),
+        })
+    }
+
+    /// The metadata file's path.
+    pub fn path(&self) -> PathBuf {
+        self.dir.join(FILE_NAME)
+    }
+
+    /// Takes the exclusive lock (blocking): every read-modify-write happens under it.
+    pub fn lock(&self) -> Result<Locked, VaultError> {
+        let file = open_private(&self.dir.join(LOCK_NAME), false)?;
+        file.lock()
+            .map_err(|e| VaultError::io("locking the metadata", e))?;
+        Ok(Locked { _lock: file })
+    }
+
+    /// Reads the file; a missing file is an empty index. A file that does not parse is copied
+    /// to a backup (never overwritten) and reported; the original stays where it is.
+    pub fn load(&self, _held: &Locked) -> Result<Metadata, VaultError> {
+        let path = self.path();
+        let bytes = match fs::read(&path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(Metadata::default()),
+            Err(e) => return Err(VaultError::io("reading the metadata", e)),
+        };
+        match serde_json::from_slice::<Metadata>(&bytes) {
+            Ok(m) if m.version == FORMAT_VERSION => Ok(m),
+            Ok(m) => Err(VaultError::UnsupportedVersion(m.version)),
+            Err(e) => {
+                let backup = self.backup(&bytes)?;
+                Err(VaultError::CorruptMetadata {
+                    path,
+                    backup,
+                    reason: e.to_string(),
+                })
+            }
+        }
+    }
+
+    /// Keeps a copy of a corrupt file next to it, once per distinct content.
+    fn backup(&self, bytes: &[u8]) -> Result<PathBuf, VaultError> {
+        let digest = bytes.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+            (h ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3)
+        });
+        let backup = self.dir.join(format!("{FILE_NAME}.corrupt-{digest:016x}"));
+        if !backup.exists() {
+            write_atomic(&self.dir, &backup, bytes)?;
+        }
+        Ok(backup)
+    }
+
+    /// Replaces the file atomically.
+    pub fn store(&self, _held: &Locked, metadata: &Metadata) -> Result<(), VaultError> {
+        let json =
+            serde_json::to_vec_pretty(metadata).map_err(|e| VaultError::Internal(e.to_string()))?;
+        write_atomic(&self.dir, &self.path(), &json)
+    }
+}
+
+fn create_private_dir(dir: &Path) -> Result<(), VaultError> {
+    let mut builder = fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder
+        .create(dir)
+        .map_err(|e| VaultError::io("creating the data directory", e))
+}
+
+fn open_private(path: &Path, truncate: bool) -> Result<File, VaultError> {
+    let mut options = OpenOptions::new();
+    options
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(truncate);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options
+        .open(path)
+        .map_err(|e| VaultError::io("opening a metadata file", e))
+}
+
+/// Writes `bytes` to a temp file in `dir`, fsyncs it, renames it over `target`, and fsyncs the
+/// directory. On any error the temp file is removed and `target` is untouched.
+fn write_atomic(dir: &Path, target: &Path, bytes: &[u8]) -> Result<(), VaultError> {
+    let tmp = dir.join(format!(".{}.tmp-{}", FILE_NAME, std::process::id()));
+    let result = (|| {
+        let mut file = open_private(&tmp, true)?;
+        file.write_all(bytes)
+            .map_err(|e| VaultError::io("writing the metadata", e))?;
+        file.sync_all()
+            .map_err(|e| VaultError::io("flushing the metadata", e))?;
+        drop(file);
+        fs::rename(&tmp, target).map_err(|e| VaultError::io("replacing the metadata", e))?;
+        #[cfg(unix)]
+        File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(|e| VaultError::io("flushing the data directory", e))?;
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
+}

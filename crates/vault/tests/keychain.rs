@@ -1,0 +1,387 @@
+//! The vault against a real Secret Service (a private gnome-keyring), checked independently
+//! with `secret-tool`.
+#![allow(clippy::unwrap_used, reason = "test")]
+
+use std::sync::{Arc, OnceLock};
+
+use lit_companion_session::{
+    timefmt::parse_rfc3339, Ability, Address, LitResource, Network, ResourceAbilityRequest,
+    ResourcePrefix,
+};
+use lit_companion_testkit::{unique_service, PrivateKeyring};
+use lit_companion_vault::{
+    metadata::RecordState, NeedReason, NewSession, OsKeychain, Revoke, SessionLookup, Vault,
+    VaultError,
+};
+use time::{Duration, OffsetDateTime};
+
+const NONCE: &str = "0xabababababababababababababababababababababababababababababababab";
+const ORIGIN: &str = "https://app.example.com";
+
+fn keyring() -> &'static PrivateKeyring {
+    static K: OnceLock<PrivateKeyring> = OnceLock::new();
+    K.get_or_init(|| {
+        let k = PrivateKeyring::start();
+        k.enter();
+        k
+    })
+}
+
+struct Fixture {
+    vault: Vault,
+    service: String,
+    dir: std::path::PathBuf,
+}
+
+impl Drop for Fixture {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn t0() -> OffsetDateTime {
+    parse_rfc3339("2026-11-24T12:00:00.000Z").unwrap()
+}
+
+fn fixture(name: &str) -> Fixture {
+    let k = keyring();
+    let service = unique_service(name);
+    let dir = k.data_dir().join(name);
+    let (vault, _) = Vault::open(&dir, Arc::new(OsKeychain::with_service(&service)), t0()).unwrap();
+    Fixture {
+        vault,
+        service,
+        dir,
+    }
+}
+
+fn pkp(id: &str) -> ResourceAbilityRequest {
+    ResourceAbilityRequest::new(
+        LitResource::new(ResourcePrefix::Pkp, id).unwrap(),
+        Ability::PkpSigning,
+    )
+    .unwrap()
+}
+
+fn new_session<'a>(
+    wallet: Address,
+    grant: &'a [ResourceAbilityRequest],
+    hours: i64,
+) -> NewSession<'a> {
+    NewSession {
+        origin: ORIGIN,
+        domain: "app.example.com",
+        network: Network::DatilDev,
+        wallet,
+        grant,
+        statement: "",
+        nonce: NONCE,
+        now: t0(),
+        expiration: t0() + Duration::hours(hours),
+    }
+}
+
+#[test]
+fn wallets_live_in_the_keychain_and_leave_it_on_removal() {
+    let f = fixture("wallets");
+    let k = keyring();
+    let imported = f
+        .vault
+        .import_wallet(&format!("0x{}", "11".repeat(32)), "Main", t0())
+        .unwrap();
+    assert_eq!(
+        imported.to_checksum(),
+        "0x19E7E376E7C213B7E7e7e46cc70A5dD086DAff2A"
+    );
+    let created = f.vault.create_wallet("Spare", t0()).unwrap();
+    let accounts = k.accounts(&f.service);
+    assert_eq!(accounts.len(), 2, "{accounts:?}");
+    assert_eq!(
+        k.lookup(&f.service, &format!("wallet:{imported}")).unwrap(),
+        vec![0x11; 32]
+    );
+
+    let listed: Vec<String> = f
+        .vault
+        .wallets()
+        .unwrap()
+        .into_iter()
+        .map(|w| format!("{} {}", w.label, w.address))
+        .collect();
+    assert_eq!(
+        listed,
+        vec![format!("Main {imported}"), format!("Spare {created}")]
+    );
+    assert!(matches!(
+        f.vault.import_wallet(&"11".repeat(32), "again", t0()),
+        Err(VaultError::DuplicateWallet(_))
+    ));
+    assert_eq!(
+        f.vault.export_wallet(&imported, t0()).unwrap().as_str(),
+        "11".repeat(32)
+    );
+
+    f.vault.remove_wallet(&created, t0()).unwrap();
+    assert_eq!(k.accounts(&f.service), vec![format!("wallet:{imported}")]);
+    assert!(matches!(
+        f.vault.wallet_key(&created),
+        Err(VaultError::UnknownWallet(_))
+    ));
+
+    let text = std::fs::read_to_string(f.vault.metadata_path()).unwrap();
+    assert!(
+        !text.contains(&"11".repeat(32)),
+        "the metadata must hold no key"
+    );
+}
+
+#[test]
+fn a_session_is_reused_until_it_expires_or_is_asked_for_more() {
+    let f = fixture("reuse");
+    let k = keyring();
+    let wallet = f.vault.import_wallet(&"22".repeat(32), "", t0()).unwrap();
+    let one = [pkp("0x01")];
+    let lookup = |reqs: &[ResourceAbilityRequest], at: OffsetDateTime| {
+        f.vault
+            .lookup_session(ORIGIN, Network::DatilDev, &wallet, reqs, at)
+            .unwrap()
+    };
+    assert!(matches!(
+        lookup(&one, t0()),
+        SessionLookup::NeedsAuthSig(NeedReason::NoSession)
+    ));
+
+    let first = f
+        .vault
+        .create_session(&new_session(wallet, &one, 24))
+        .unwrap();
+    let pk = first.record.public_key.clone();
+    assert!(
+        k.lookup(&f.service, &format!("session:{pk}")).is_some(),
+        "seed in the keychain"
+    );
+    let seed = k.lookup(&f.service, &format!("session:{pk}")).unwrap();
+    assert_eq!(seed, first.key().seed().as_bytes().to_vec());
+
+    // Inside the grant: the same key and AuthSig, no new signature.
+    let SessionLookup::Live(again) = lookup(&one, t0() + Duration::hours(1)) else {
+        panic!("expected reuse")
+    };
+    assert_eq!(again.record.public_key, pk);
+    assert_eq!(again.record.auth_sig, first.record.auth_sig);
+    // Other network or origin: nothing.
+    assert!(matches!(
+        f.vault
+            .lookup_session(ORIGIN, Network::Datil, &wallet, &one, t0())
+            .unwrap(),
+        SessionLookup::NeedsAuthSig(NeedReason::NoSession)
+    ));
+
+    // More than granted: escalation, naming exactly what is new.
+    let two = [pkp("0x01"), pkp("0x02")];
+    match lookup(&two, t0()) {
+        SessionLookup::NeedsAuthSig(NeedReason::Escalation { granted, missing }) => {
+            assert_eq!(granted, one.to_vec());
+            assert_eq!(missing, vec![pkp("0x02")]);
+        }
+        other => panic!("expected escalation, got {other:?}"),
+    }
+    let second = f
+        .vault
+        .create_session(&new_session(wallet, &two, 24))
+        .unwrap();
+    assert_ne!(second.record.public_key, pk);
+    assert_eq!(
+        k.accounts(&f.service),
+        vec![
+            format!("session:{}", second.record.public_key),
+            format!("wallet:{wallet}")
+        ]
+    );
+
+    // Past the expiry: expired.
+    assert!(matches!(
+        lookup(&one, t0() + Duration::hours(25)),
+        SessionLookup::NeedsAuthSig(NeedReason::Expired)
+    ));
+
+    // Sessions can sign within the grant only.
+    let nodes = vec!["https://127.0.0.1:7470".to_owned()];
+    let now = t0() + Duration::minutes(1);
+    assert!(second
+        .sign(
+            Network::DatilDev,
+            &two,
+            &nodes,
+            now,
+            now + Duration::hours(1),
+            &[],
+            None
+        )
+        .is_ok());
+    assert!(second
+        .sign(
+            Network::DatilDev,
+            &[pkp("0x03")],
+            &nodes,
+            now,
+            now + Duration::hours(1),
+            &[],
+            None
+        )
+        .is_err());
+}
+
+#[test]
+fn revoking_removes_keys_at_once() {
+    let f = fixture("revoke");
+    let k = keyring();
+    let wallet = f.vault.import_wallet(&"33".repeat(32), "", t0()).unwrap();
+    let grant = [pkp("0x01")];
+    let a = f
+        .vault
+        .create_session(&new_session(wallet, &grant, 24))
+        .unwrap();
+    let other = NewSession {
+        origin: "https://other.example",
+        domain: "other.example",
+        ..new_session(wallet, &grant, 24)
+    };
+    let b = f.vault.create_session(&other).unwrap();
+    assert_eq!(k.accounts(&f.service).len(), 3);
+
+    assert_eq!(
+        f.vault
+            .revoke(Revoke::Session(&a.record.public_key), t0())
+            .unwrap(),
+        1
+    );
+    assert!(k
+        .lookup(&f.service, &format!("session:{}", a.record.public_key))
+        .is_none());
+    assert!(k
+        .lookup(&f.service, &format!("session:{}", b.record.public_key))
+        .is_some());
+    assert!(matches!(
+        f.vault.revoke(Revoke::Session("nope"), t0()),
+        Err(VaultError::UnknownSession(_))
+    ));
+    assert_eq!(
+        f.vault
+            .revoke(Revoke::Origin("https://other.example"), t0())
+            .unwrap(),
+        1
+    );
+    assert_eq!(k.accounts(&f.service), vec![format!("wallet:{wallet}")]);
+    assert!(f.vault.sessions().unwrap().is_empty());
+    let history = f.vault.snapshot().unwrap().history;
+    assert_eq!(
+        history
+            .iter()
+            .filter(|h| h.event == "session_revoked")
+            .count(),
+        2
+    );
+}
+
+#[test]
+fn expired_sessions_are_swept_at_open() {
+    let f = fixture("sweep");
+    let k = keyring();
+    let wallet = f.vault.import_wallet(&"44".repeat(32), "", t0()).unwrap();
+    let s = f
+        .vault
+        .create_session(&new_session(wallet, &[pkp("0x01")], 1))
+        .unwrap();
+    let (_, done) = Vault::open(
+        &f.dir,
+        Arc::new(OsKeychain::with_service(&f.service)),
+        t0() + Duration::hours(2),
+    )
+    .unwrap();
+    assert_eq!(done.expired, 1);
+    assert!(k
+        .lookup(&f.service, &format!("session:{}", s.record.public_key))
+        .is_none());
+    assert!(f.vault.sessions().unwrap().is_empty());
+}
+
+#[test]
+fn a_key_missing_from_the_keychain_marks_the_session_dead() {
+    let f = fixture("missing");
+    let k = keyring();
+    let wallet = f.vault.import_wallet(&"55".repeat(32), "", t0()).unwrap();
+    let grant = [pkp("0x01")];
+    let s = f
+        .vault
+        .create_session(&new_session(wallet, &grant, 24))
+        .unwrap();
+    k.clear(&f.service, &format!("session:{}", s.record.public_key));
+    let r = f
+        .vault
+        .lookup_session(ORIGIN, Network::DatilDev, &wallet, &grant, t0())
+        .unwrap();
+    assert!(matches!(
+        r,
+        SessionLookup::NeedsAuthSig(NeedReason::KeyMissing)
+    ));
+    let sessions = f.vault.sessions().unwrap();
+    assert_eq!(sessions.len(), 1);
+    assert_eq!(sessions[0].state, RecordState::Dead);
+    // A missing wallet key is a typed error too.
+    k.clear(&f.service, &format!("wallet:{wallet}"));
+    assert!(matches!(
+        f.vault.wallet_key(&wallet),
+        Err(VaultError::KeyMissing(_))
+    ));
+}
+
+#[test]
+fn a_corrupt_metadata_file_is_kept_reported_and_never_overwritten() {
+    let f = fixture("corrupt");
+    f.vault.import_wallet(&"66".repeat(32), "", t0()).unwrap();
+    let path = f.vault.metadata_path();
+    std::fs::write(&path, b"{\"version\":1,\"wallets\":[{\"addr").unwrap();
+    let before = std::fs::read(&path).unwrap();
+    let err =
+        Vault::open(&f.dir, Arc::new(OsKeychain::with_service(&f.service)), t0()).unwrap_err();
+    let VaultError::CorruptMetadata { backup, .. } = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(std::fs::read(backup).unwrap(), before);
+    assert!(
+        f.vault.create_wallet("x", t0()).is_err(),
+        "no write over a corrupt file"
+    );
+    assert_eq!(std::fs::read(&path).unwrap(), before);
+    assert_eq!(err.code(), "metadata_corrupt");
+}
+
+#[test]
+fn the_metadata_is_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let f = fixture("modes");
+    f.vault.create_wallet("", t0()).unwrap();
+    let file_mode = std::fs::metadata(f.vault.metadata_path())
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o777;
+    let dir_mode = std::fs::metadata(&f.dir).unwrap().permissions().mode() & 0o777;
+    assert_eq!((file_mode, dir_mode), (0o600, 0o700));
+}
+
+#[test]
+fn lifetimes_over_thirty_days_are_refused() {
+    let f = fixture("lifetime");
+    let wallet = f.vault.import_wallet(&"77".repeat(32), "", t0()).unwrap();
+    let grant = [pkp("0x01")];
+    let r = f
+        .vault
+        .create_session(&new_session(wallet, &grant, 31 * 24));
+    assert!(matches!(r, Err(VaultError::Protocol(_))), "{r:?}");
+    assert!(keyring()
+        .accounts(&f.service)
+        .iter()
+        .all(|a| a.starts_with("wallet:")));
+}
