@@ -20,7 +20,10 @@ use lit_companion_session::{
 use serde_json::{json, Value};
 use time::OffsetDateTime;
 
-use crate::input::{read_key_file, read_stdin};
+use crate::{
+    input::{read_key_file, read_stdin},
+    vault_cmd::{self, SessionsCommand, VaultArgs, WalletCommand},
+};
 
 /// Naga `maxPrice` when none is given: 1.0 of the network's token per request.
 const DEFAULT_MAX_PRICE_WEI: u128 = 1_000_000_000_000_000_000;
@@ -59,6 +62,8 @@ fn input_err<E: std::fmt::Display>(context: &str) -> impl FnOnce(E) -> Failure +
 pub(crate) struct Cli {
     #[command(subcommand)]
     command: Command,
+    #[command(flatten)]
+    vault: VaultArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -72,6 +77,12 @@ enum Command {
     /// Work with SIWE (EIP-4361) messages.
     #[command(subcommand)]
     Siwe(SiweCommand),
+    /// Wallet keys in the OS keychain.
+    #[command(subcommand)]
+    Wallet(WalletCommand),
+    /// Sessions the vault keeps (one per origin, network and wallet).
+    #[command(subcommand)]
+    Sessions(SessionsCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -83,13 +94,21 @@ enum SessionCommand {
 }
 
 #[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("signer").required(true).args(["wallet_key_file", "wallet"])))]
 struct SignArgs {
-    /// File holding the wallet's private key as hex (mode 0600).
-    #[arg(long, value_name = "FILE")]
-    wallet_key_file: PathBuf,
+    /// File holding the wallet's private key as hex (mode 0600). Headless use, no vault.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["wallet", "origin"])]
+    wallet_key_file: Option<PathBuf>,
     /// File holding the 32-byte session seed as hex (mode 0600); a fresh key when omitted.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", requires = "wallet_key_file")]
     session_seed_file: Option<PathBuf>,
+    /// A wallet in the vault (its address): the session key and AuthSig are kept in the OS
+    /// keychain and reused for this origin while they cover the request.
+    #[arg(long, value_name = "ADDRESS", requires = "origin")]
+    wallet: Option<String>,
+    /// The origin the session is for (https://app.example.com); the SIWE domain is its host.
+    #[arg(long, value_name = "ORIGIN", requires = "wallet")]
+    origin: Option<String>,
     /// A node URL (http(s)://host:port); repeat for each node.
     #[arg(long = "node", value_name = "URL", required = true)]
     nodes: Vec<String>,
@@ -102,9 +121,9 @@ struct SignArgs {
     /// datil-dev, datil-test, datil, naga-dev, naga-test or naga; picks the wire format.
     #[arg(long, value_name = "NAME")]
     network: String,
-    /// The SIWE domain (the requesting app's host).
-    #[arg(long, default_value = "localhost")]
-    domain: String,
+    /// The SIWE domain (the requesting app's host); with --origin it must be the origin's host.
+    #[arg(long)]
+    domain: Option<String>,
     /// The app's statement, placed before the capability statement.
     #[arg(long, default_value = "")]
     statement: String,
@@ -161,10 +180,12 @@ enum SiweCommand {
 /// Runs a parsed command, returning what to print.
 pub(crate) fn run(cli: Cli) -> Result<String, Failure> {
     match cli.command {
-        Command::Session(SessionCommand::Sign(args)) => sign(*args),
+        Command::Session(SessionCommand::Sign(args)) => sign(*args, &cli.vault),
         Command::Session(SessionCommand::Verify(args)) => verify(args),
         Command::Recap(RecapCommand::Decode { urn }) => recap_decode(&urn),
         Command::Siwe(SiweCommand::Explain { json }) => siwe_explain(json),
+        Command::Wallet(cmd) => vault_cmd::wallet(cmd, &cli.vault),
+        Command::Sessions(cmd) => vault_cmd::sessions(cmd, &cli.vault),
     }
 }
 
@@ -173,13 +194,46 @@ fn parse_time(text: &str, what: &str) -> Result<OffsetDateTime, Failure> {
         .ok_or_else(|| Failure::input(format!("{what} {text:?} is not an RFC 3339 time")))
 }
 
-fn sign(args: SignArgs) -> Result<String, Failure> {
+fn sign(args: SignArgs, vault_args: &VaultArgs) -> Result<String, Failure> {
     let network: Network = args.network.parse().map_err(input_err("--network"))?;
     let generation = network.generation();
     let requests =
         ResourceAbilityRequest::parse_list(&read_stdin()?).map_err(input_err("stdin"))?;
-    let wallet = WalletKey::from_hex(&read_key_file(&args.wallet_key_file)?)
-        .map_err(input_err("--wallet-key-file"))?;
+    for r in &requests {
+        r.check_generation(generation).map_err(input_err("stdin"))?;
+    }
+    let issued_at = match &args.issued_at {
+        Some(t) => parse_time(t, "--issued-at")?,
+        None => truncate_millis(OffsetDateTime::now_utc()),
+    };
+    let expiration = parse_time(&args.expiration, "--expiration")?;
+    let max_price_wei = max_price(generation, args.max_price)?;
+    let delegations = read_delegations(&args.delegations)?;
+    if let (Some(wallet), Some(origin)) = (&args.wallet, &args.origin) {
+        return vault_cmd::sign(
+            &vault_cmd::VaultSign {
+                wallet,
+                origin,
+                domain: args.domain.as_deref(),
+                network,
+                requests: &requests,
+                statement: &args.statement,
+                nonce: &args.nonce,
+                now: issued_at,
+                expiration,
+                nodes: &args.nodes,
+                delegations: &delegations,
+                max_price_wei,
+            },
+            vault_args,
+        );
+    }
+    let key_file = args
+        .wallet_key_file
+        .as_ref()
+        .ok_or_else(|| Failure::input("--wallet-key-file or --wallet is required"))?;
+    let wallet =
+        WalletKey::from_hex(&read_key_file(key_file)?).map_err(input_err("--wallet-key-file"))?;
     let session = match &args.session_seed_file {
         Some(path) => SessionKeyPair::from_seed(
             &SessionSeed::from_hex(&read_key_file(path)?)
@@ -187,39 +241,10 @@ fn sign(args: SignArgs) -> Result<String, Failure> {
         ),
         None => SessionKeyPair::generate(),
     };
-    let issued_at = match &args.issued_at {
-        Some(t) => parse_time(t, "--issued-at")?,
-        None => truncate_millis(OffsetDateTime::now_utc()),
-    };
-    let expiration = parse_time(&args.expiration, "--expiration")?;
-    let max_price_wei = match (generation, args.max_price) {
-        (Generation::Naga, Some(p)) => Some(p),
-        (Generation::Naga, None) => {
-            eprintln!(
-                    "note: maxPrice defaults to {DEFAULT_MAX_PRICE_WEI} wei (1.0) per request; set it with --max-price"
-                );
-            Some(DEFAULT_MAX_PRICE_WEI)
-        }
-        (Generation::Datil, Some(_)) => {
-            return Err(Failure::input("--max-price applies to Naga networks only"))
-        }
-        (Generation::Datil, None) => None,
-    };
-    let mut delegations = Vec::new();
-    for path in &args.delegations {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| Failure::input(format!("{}: {e}", path.display())))?;
-        let auth_sig = AuthSig::from_json(&text).map_err(input_err("--delegation"))?;
-        auth_sig
-            .verify_signature()
-            .map_err(input_err("--delegation"))?;
-        delegations.push(auth_sig);
-    }
-
     let recap = Recap::for_requests(&requests);
     let uri = session_uri(&session.public_key().to_hex());
     let siwe = message::build(&MessageParams {
-        domain: &args.domain,
+        domain: args.domain.as_deref().unwrap_or("localhost"),
         address: wallet.address(),
         statement: &args.statement,
         uri: &uri,
@@ -244,6 +269,34 @@ fn sign(args: SignArgs) -> Result<String, Failure> {
     })
     .map_err(input_err("sessionSigs"))?;
     serde_json::to_string_pretty(&sigs).map_err(input_err("output"))
+}
+
+fn max_price(generation: Generation, given: Option<u128>) -> Result<Option<u128>, Failure> {
+    match (generation, given) {
+        (Generation::Naga, Some(p)) => Ok(Some(p)),
+        (Generation::Naga, None) => {
+            eprintln!("note: maxPrice defaults to {DEFAULT_MAX_PRICE_WEI} wei (1.0) per request; set it with --max-price");
+            Ok(Some(DEFAULT_MAX_PRICE_WEI))
+        }
+        (Generation::Datil, Some(_)) => {
+            Err(Failure::input("--max-price applies to Naga networks only"))
+        }
+        (Generation::Datil, None) => Ok(None),
+    }
+}
+
+fn read_delegations(paths: &[PathBuf]) -> Result<Vec<AuthSig>, Failure> {
+    let mut delegations = Vec::new();
+    for path in paths {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Failure::input(format!("{}: {e}", path.display())))?;
+        let auth_sig = AuthSig::from_json(&text).map_err(input_err("--delegation"))?;
+        auth_sig
+            .verify_signature()
+            .map_err(input_err("--delegation"))?;
+        delegations.push(auth_sig);
+    }
+    Ok(delegations)
 }
 
 fn verify(args: VerifyArgs) -> Result<String, Failure> {

@@ -10,6 +10,7 @@ use clap::Parser;
 
 mod cmd;
 mod input;
+mod vault_cmd;
 
 fn main() -> ExitCode {
     let cli = match cmd::Cli::try_parse() {

@@ -20,6 +20,7 @@ mod hexutil;
 pub mod keys;
 pub mod message;
 pub mod network;
+pub mod origin;
 pub mod recap;
 pub mod resource;
 pub mod session_sigs;
@@ -33,6 +34,7 @@ pub use error::{
 };
 pub use keys::{SessionKeyPair, SessionPublicKey, SessionSeed};
 pub use network::{Generation, Network};
+pub use origin::Origin;
 pub use recap::Recap;
 pub use resource::{Ability, LitResource, ResourceAbilityRequest, ResourcePrefix};
 pub use session_sigs::{SessionSig, SessionSigs};

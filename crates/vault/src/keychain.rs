@@ -93,7 +93,7 @@ fn connect() -> Result<(), KeychainError> {
                 let status = keyring::Entry::store_status()
                     .as_ref()
                     .map(|_| ())
-                    .map_err(|e| map_error_ref(e));
+                    .map_err(map_error_ref);
                 let _ = tx.send(status);
             });
             match rx.recv_timeout(CONNECT_TIMEOUT) {

@@ -14,4 +14,6 @@ pub mod vault;
 
 pub use error::VaultError;
 pub use keychain::{KeychainError, OsKeychain, SecretStore};
-pub use vault::{LiveSession, Maintenance, NeedReason, NewSession, Revoke, SessionLookup, Vault};
+pub use vault::{
+    LiveSession, Maintenance, NeedReason, NewSession, Revoke, SessionLookup, SignRequest, Vault,
+};

@@ -37,7 +37,7 @@ pub fn session_account(public_key_hex: &str) -> String {
 #[derive(Debug)]
 pub enum SessionLookup {
     /// A live session whose AuthSig covers the request: reuse it, no prompt.
-    Live(LiveSession),
+    Live(Box<LiveSession>),
     /// A new AuthSig is needed, and why.
     NeedsAuthSig(NeedReason),
 }
@@ -105,33 +105,43 @@ impl LiveSession {
         parse_rfc3339(&self.record.expires_at)
     }
 
-    /// Signs sessionSigs for `nodes`: `expiration` is capped at the AuthSig's expiration, and
-    /// `requests` must lie within the grant (the core refuses otherwise).
-    pub fn sign(
-        &self,
-        network: Network,
-        requests: &[ResourceAbilityRequest],
-        nodes: &[String],
-        now: OffsetDateTime,
-        expiration: OffsetDateTime,
-        delegations: &[AuthSig],
-        max_price_wei: Option<u128>,
-    ) -> Result<SessionSigs, VaultError> {
+    /// Signs sessionSigs for `r.nodes`: the expiration is capped at the AuthSig's, and the
+    /// requests must lie within the grant (the core refuses otherwise).
+    pub fn sign(&self, r: &SignRequest<'_>) -> Result<SessionSigs, VaultError> {
         let cap = self
             .expires_at()
             .ok_or_else(|| VaultError::Internal("stored expiry does not parse".into()))?;
         Ok(sign_session_sigs(&SessionParams {
-            generation: network.generation(),
+            generation: r.network.generation(),
             session_key: &self.key,
-            requests,
+            requests: r.requests,
             wallet_auth_sig: &self.record.auth_sig,
-            delegation_auth_sigs: delegations,
-            issued_at: now,
-            expiration: expiration.min(cap),
-            node_urls: nodes,
-            max_price_wei,
+            delegation_auth_sigs: r.delegations,
+            issued_at: r.now,
+            expiration: r.expiration.min(cap),
+            node_urls: r.nodes,
+            max_price_wei: r.max_price_wei,
         })?)
     }
+}
+
+/// What [`LiveSession::sign`] signs.
+#[derive(Debug, Clone)]
+pub struct SignRequest<'a> {
+    /// The network (its generation picks the format).
+    pub network: Network,
+    /// What the dapp asks for; must lie within the grant.
+    pub requests: &'a [ResourceAbilityRequest],
+    /// Node URLs.
+    pub nodes: &'a [String],
+    /// Now (the entries' `issuedAt`).
+    pub now: OffsetDateTime,
+    /// The wanted expiration (capped at the AuthSig's).
+    pub expiration: OffsetDateTime,
+    /// Delegation AuthSigs to carry.
+    pub delegations: &'a [AuthSig],
+    /// Naga: the price cap.
+    pub max_price_wei: Option<u128>,
 }
 
 /// What a new session is made of. The caller has the user's approval for `grant`.
@@ -501,7 +511,7 @@ impl Vault {
                 if key.public_key().to_hex() != record.public_key {
                     return Err(VaultError::KeyDamaged(record.public_key.clone()));
                 }
-                Ok(SessionLookup::Live(LiveSession { record, key }))
+                Ok(SessionLookup::Live(Box::new(LiveSession { record, key })))
             }
             Err(KeychainError::NotFound) => {
                 self.edit(|m, _| {

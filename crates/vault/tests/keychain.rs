@@ -10,8 +10,8 @@ use lit_companion_session::{
 };
 use lit_companion_testkit::{unique_service, PrivateKeyring};
 use lit_companion_vault::{
-    metadata::RecordState, NeedReason, NewSession, OsKeychain, Revoke, SessionLookup, Vault,
-    VaultError,
+    metadata::RecordState, NeedReason, NewSession, OsKeychain, Revoke, SessionLookup, SignRequest,
+    Vault, VaultError,
 };
 use time::{Duration, OffsetDateTime};
 
@@ -208,28 +208,24 @@ fn a_session_is_reused_until_it_expires_or_is_asked_for_more() {
     // Sessions can sign within the grant only.
     let nodes = vec!["https://127.0.0.1:7470".to_owned()];
     let now = t0() + Duration::minutes(1);
-    assert!(second
-        .sign(
-            Network::DatilDev,
-            &two,
-            &nodes,
-            now,
-            now + Duration::hours(1),
-            &[],
-            None
-        )
-        .is_ok());
-    assert!(second
-        .sign(
-            Network::DatilDev,
-            &[pkp("0x03")],
-            &nodes,
-            now,
-            now + Duration::hours(1),
-            &[],
-            None
-        )
-        .is_err());
+    let req = |requests| SignRequest {
+        network: Network::DatilDev,
+        requests,
+        nodes: &nodes,
+        now,
+        expiration: now + Duration::hours(48),
+        delegations: &[],
+        max_price_wei: None,
+    };
+    let sigs = second.sign(&req(&two)).unwrap();
+    let signed: serde_json::Value =
+        serde_json::from_str(&sigs.entries()[0].1.signed_message).unwrap();
+    assert_eq!(
+        signed["expiration"],
+        second.record.expires_at.as_str(),
+        "capped at the AuthSig's expiry"
+    );
+    assert!(second.sign(&req(&[pkp("0x03")])).is_err());
 }
 
 #[test]

@@ -1,0 +1,307 @@
+//! `wallet …`, `sessions …` and the vault-backed `session sign`.
+
+use std::{path::PathBuf, sync::Arc};
+
+use clap::{Args, Subcommand};
+use lit_companion_session::{
+    explain::describe_requests, Address, Network, Origin, ResourceAbilityRequest,
+};
+use lit_companion_vault::{
+    keychain::SERVICE, paths::default_data_dir, NeedReason, NewSession, OsKeychain, Revoke,
+    SessionLookup, SignRequest, Vault, VaultError,
+};
+use serde_json::json;
+use time::OffsetDateTime;
+
+use crate::{
+    cmd::Failure,
+    input::{read_key_file, read_stdin},
+};
+
+/// Where the vault lives.
+#[derive(Debug, Args)]
+pub(crate) struct VaultArgs {
+    /// The data directory (default: the platform's, or $LIT_COMPANION_DATA_DIR).
+    #[arg(long, global = true, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum WalletCommand {
+    /// Create a wallet key in the OS keychain.
+    New {
+        /// A name for it.
+        #[arg(long, default_value = "")]
+        label: String,
+    },
+    /// Import a private key (hex) from stdin or a file (mode 0600); never from the command line.
+    Import {
+        /// A name for it.
+        #[arg(long, default_value = "")]
+        label: String,
+        /// Read the key from this file instead of stdin.
+        #[arg(long, value_name = "FILE")]
+        file: Option<PathBuf>,
+    },
+    /// List wallets by address and label.
+    List,
+    /// Print a wallet's private key (hex). Only on explicit request.
+    Export {
+        /// The wallet's address.
+        address: String,
+    },
+    /// Remove a wallet (and revoke its sessions); its key leaves the keychain.
+    Remove {
+        /// The wallet's address.
+        address: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum SessionsCommand {
+    /// List sessions: origin, network, wallet, what they may do, until when.
+    List {
+        /// Only this origin's.
+        #[arg(long)]
+        origin: Option<String>,
+    },
+    /// Revoke sessions: their keys leave the keychain at once.
+    Revoke {
+        /// One session, by its public key.
+        #[arg(long, conflicts_with_all = ["origin", "all"])]
+        session: Option<String>,
+        /// Every session of an origin.
+        #[arg(long, conflicts_with = "all")]
+        origin: Option<String>,
+        /// Everything.
+        #[arg(long)]
+        all: bool,
+    },
+}
+
+const REVOKE_NOTE: &str =
+    "sessionSigs already handed out stay valid at the Lit nodes until they expire; revoking stops new ones";
+
+fn vault_error(e: VaultError) -> Failure {
+    let code = e.code();
+    let hint = match &e {
+        VaultError::Keychain(lit_companion_vault::KeychainError::Locked) => {
+            " (unlock your keyring, e.g. by logging in, then retry)"
+        }
+        VaultError::Keychain(lit_companion_vault::KeychainError::Unavailable(_)) => {
+            " (a Secret Service such as gnome-keyring must run on the D-Bus session bus)"
+        }
+        _ => "",
+    };
+    Failure::input(format!("{code}: {e}{hint}"))
+}
+
+/// Opens the vault (repairing and sweeping as it does).
+pub(crate) fn open(args: &VaultArgs) -> Result<Vault, Failure> {
+    let dir = match &args.data_dir {
+        Some(d) => d.clone(),
+        None => default_data_dir()
+            .ok_or_else(|| Failure::input("no data directory: set HOME or --data-dir"))?,
+    };
+    let service =
+        std::env::var("LIT_COMPANION_KEYCHAIN_SERVICE").unwrap_or_else(|_| SERVICE.to_owned());
+    let (vault, _) = Vault::open(
+        &dir,
+        Arc::new(OsKeychain::with_service(&service)),
+        OffsetDateTime::now_utc(),
+    )
+    .map_err(vault_error)?;
+    Ok(vault)
+}
+
+fn parse_address(text: &str) -> Result<Address, Failure> {
+    Address::parse_any_case(text).map_err(|e| Failure::input(format!("address: {e}")))
+}
+
+fn pretty(v: &serde_json::Value) -> Result<String, Failure> {
+    serde_json::to_string_pretty(v).map_err(|e| Failure::input(format!("output: {e}")))
+}
+
+pub(crate) fn wallet(cmd: WalletCommand, args: &VaultArgs) -> Result<String, Failure> {
+    let vault = open(args)?;
+    let now = OffsetDateTime::now_utc();
+    match cmd {
+        WalletCommand::New { label } => {
+            let address = vault.create_wallet(&label, now).map_err(vault_error)?;
+            pretty(&json!({ "address": address.to_checksum() }))
+        }
+        WalletCommand::Import { label, file } => {
+            let key = match file {
+                Some(path) => read_key_file(&path)?,
+                None => zeroize::Zeroizing::new(read_stdin()?.trim().to_owned()),
+            };
+            let address = vault
+                .import_wallet(&key, &label, now)
+                .map_err(vault_error)?;
+            pretty(&json!({ "address": address.to_checksum() }))
+        }
+        WalletCommand::List => {
+            let wallets = vault.wallets().map_err(vault_error)?;
+            let list: Vec<_> = wallets
+                .iter()
+                .map(|w| json!({ "address": w.address, "label": w.label, "createdAt": w.created_at }))
+                .collect();
+            pretty(&json!(list))
+        }
+        WalletCommand::Export { address } => {
+            let address = parse_address(&address)?;
+            let key = vault.export_wallet(&address, now).map_err(vault_error)?;
+            eprintln!("warning: this is the private key of {address}; anyone who sees it controls the account");
+            Ok(format!("0x{}", key.as_str()))
+        }
+        WalletCommand::Remove { address } => {
+            let address = parse_address(&address)?;
+            let revoked = vault.remove_wallet(&address, now).map_err(vault_error)?;
+            if revoked > 0 {
+                eprintln!("note: {REVOKE_NOTE}");
+            }
+            pretty(&json!({ "removed": address.to_checksum(), "revokedSessions": revoked }))
+        }
+    }
+}
+
+pub(crate) fn sessions(cmd: SessionsCommand, args: &VaultArgs) -> Result<String, Failure> {
+    let vault = open(args)?;
+    let now = OffsetDateTime::now_utc();
+    match cmd {
+        SessionsCommand::List { origin } => {
+            let origin = origin
+                .map(|o| Origin::parse(&o).map(|o| o.to_string()))
+                .transpose()
+                .map_err(|e| Failure::input(e.to_string()))?;
+            let list: Vec<_> = vault
+                .sessions()
+                .map_err(vault_error)?
+                .into_iter()
+                .filter(|s| origin.as_ref().is_none_or(|o| *o == s.origin))
+                .map(|s| {
+                    let sentences: Vec<String> = describe_requests(&s.granted).into_iter().map(|l| l.sentence).collect();
+                    json!({
+                        "sessionKey": s.public_key, "origin": s.origin, "network": s.network, "wallet": s.wallet,
+                        "expiresAt": s.expires_at, "state": s.state, "mayDo": sentences, "deadReason": s.dead_reason,
+                    })
+                })
+                .collect();
+            pretty(&json!(list))
+        }
+        SessionsCommand::Revoke {
+            session,
+            origin,
+            all,
+        } => {
+            let origin = origin
+                .map(|o| Origin::parse(&o).map(|o| o.to_string()))
+                .transpose()
+                .map_err(|e| Failure::input(e.to_string()))?;
+            let which = match (&session, &origin, all) {
+                (Some(s), None, false) => Revoke::Session(s),
+                (None, Some(o), false) => Revoke::Origin(o),
+                (None, None, true) => Revoke::All,
+                _ => {
+                    return Err(Failure::input(
+                        "say which: --session KEY, --origin ORIGIN or --all",
+                    ))
+                }
+            };
+            let revoked = vault.revoke(which, now).map_err(vault_error)?;
+            eprintln!("note: {REVOKE_NOTE}");
+            pretty(&json!({ "revoked": revoked, "note": REVOKE_NOTE }))
+        }
+    }
+}
+
+/// What the vault-backed `session sign` needs besides the shared flags.
+#[derive(Debug)]
+pub(crate) struct VaultSign<'a> {
+    pub(crate) wallet: &'a str,
+    pub(crate) origin: &'a str,
+    pub(crate) domain: Option<&'a str>,
+    pub(crate) network: Network,
+    pub(crate) requests: &'a [ResourceAbilityRequest],
+    pub(crate) statement: &'a str,
+    pub(crate) nonce: &'a str,
+    pub(crate) now: OffsetDateTime,
+    pub(crate) expiration: OffsetDateTime,
+    pub(crate) nodes: &'a [String],
+    pub(crate) delegations: &'a [lit_companion_session::AuthSig],
+    pub(crate) max_price_wei: Option<u128>,
+}
+
+/// Reuses the origin's live session when it covers the request; otherwise signs a new AuthSig
+/// (for what was granted plus what is new) and stores it. The operator running the command is
+/// the one approving.
+pub(crate) fn sign(p: &VaultSign<'_>, args: &VaultArgs) -> Result<String, Failure> {
+    let origin = Origin::parse(p.origin).map_err(|e| Failure::input(format!("--origin: {e}")))?;
+    let domain = origin.authority();
+    if let Some(d) = p.domain {
+        if d != domain {
+            return Err(Failure::input(format!(
+                "--domain {d} is not the origin's host {domain}: refused"
+            )));
+        }
+    }
+    let wallet = parse_address(p.wallet)?;
+    let vault = open(args)?;
+    let origin_text = origin.to_string();
+    // A reused session must outlive the next minute to be worth handing out.
+    let needed_until = p.now + time::Duration::minutes(1);
+    let live = match vault
+        .lookup_session(&origin_text, p.network, &wallet, p.requests, needed_until)
+        .map_err(vault_error)?
+    {
+        SessionLookup::Live(live) => *live,
+        SessionLookup::NeedsAuthSig(reason) => {
+            let mut grant: Vec<ResourceAbilityRequest> = match &reason {
+                NeedReason::Escalation { granted, .. } => granted.clone(),
+                _ => Vec::new(),
+            };
+            for r in p.requests {
+                if !grant.contains(r) {
+                    grant.push(r.clone());
+                }
+            }
+            eprintln!("note: signing a new AuthSig: {reason}");
+            vault
+                .create_session(&NewSession {
+                    origin: &origin_text,
+                    domain: &domain,
+                    network: p.network,
+                    wallet,
+                    grant: &grant,
+                    statement: p.statement,
+                    nonce: p.nonce,
+                    now: p.now,
+                    expiration: p.expiration,
+                })
+                .map_err(vault_error)?
+        }
+    };
+    let sigs = live
+        .sign(&SignRequest {
+            network: p.network,
+            requests: p.requests,
+            nodes: p.nodes,
+            now: p.now,
+            expiration: p.expiration,
+            delegations: p.delegations,
+            max_price_wei: p.max_price_wei,
+        })
+        .map_err(vault_error)?;
+    vault
+        .record_issued(
+            &origin_text,
+            format!(
+                "sessionSigs for {} node(s) with session {}…",
+                sigs.len(),
+                &live.record.public_key[..8]
+            ),
+            p.now,
+        )
+        .map_err(vault_error)?;
+    serde_json::to_string_pretty(&sigs).map_err(|e| Failure::input(format!("output: {e}")))
+}
