@@ -194,17 +194,23 @@ impl PrivateKeyring {
         assert!(ok.success());
     }
 
-    /// Locks the login keyring.
+    /// Locks the login keyring (Secret Service `Lock`, as a session lock would).
     pub fn lock(&self) {
         let ok = self
-            .command("secret-tool")
+            .command("dbus-send")
             .args([
-                "lock",
-                "--collection=/org/freedesktop/secrets/collection/login",
+                "--session",
+                "--print-reply",
+                "--reply-timeout=5000",
+                "--dest=org.freedesktop.secrets",
+                "/org/freedesktop/secrets",
+                "org.freedesktop.Secret.Service.Lock",
+                "array:objpath:/org/freedesktop/secrets/collection/login",
             ])
+            .stdout(Stdio::null())
             .status()
             .unwrap();
-        assert!(ok.success(), "secret-tool lock failed");
+        assert!(ok.success(), "locking the keyring failed");
     }
 }
 
