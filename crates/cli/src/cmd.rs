@@ -22,6 +22,7 @@ use time::OffsetDateTime;
 
 use crate::{
     input::{read_key_file, read_stdin},
+    serve_cmd::{self, PairCommand, ServeArgs},
     vault_cmd::{self, SessionsCommand, VaultArgs, WalletCommand},
 };
 
@@ -83,6 +84,11 @@ enum Command {
     /// Sessions the vault keeps (one per origin, network and wallet).
     #[command(subcommand)]
     Sessions(SessionsCommand),
+    /// Serve sessionSigs to dapps over loopback HTTP, headless.
+    Serve(ServeArgs),
+    /// Pairing tokens for local programs without an origin.
+    #[command(subcommand)]
+    Pair(PairCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -186,6 +192,8 @@ pub(crate) fn run(cli: Cli) -> Result<String, Failure> {
         Command::Siwe(SiweCommand::Explain { json }) => siwe_explain(json),
         Command::Wallet(cmd) => vault_cmd::wallet(cmd, &cli.vault),
         Command::Sessions(cmd) => vault_cmd::sessions(cmd, &cli.vault),
+        Command::Serve(args) => serve_cmd::serve(args, &cli.vault),
+        Command::Pair(cmd) => serve_cmd::pair(cmd, &cli.vault),
     }
 }
 

@@ -10,6 +10,7 @@ use clap::Parser;
 
 mod cmd;
 mod input;
+mod serve_cmd;
 mod vault_cmd;
 
 fn main() -> ExitCode {

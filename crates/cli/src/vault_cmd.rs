@@ -82,7 +82,7 @@ pub(crate) enum SessionsCommand {
 const REVOKE_NOTE: &str =
     "sessionSigs already handed out stay valid at the Lit nodes until they expire; revoking stops new ones";
 
-fn vault_error(e: VaultError) -> Failure {
+pub(crate) fn vault_error(e: VaultError) -> Failure {
     let code = e.code();
     let hint = match &e {
         VaultError::Keychain(lit_companion_vault::KeychainError::Locked) => {

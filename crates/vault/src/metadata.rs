@@ -104,6 +104,20 @@ pub struct Metadata {
     pub sessions: Vec<SessionRecord>,
     /// History, oldest first, at most [`HISTORY_LIMIT`].
     pub history: Vec<HistoryEntry>,
+    /// Pairing tokens for local programs without an origin (only their SHA-256 is kept).
+    #[serde(default)]
+    pub pairings: Vec<PairingRecord>,
+}
+
+/// A pairing token the user issued to a local program (a script, a CI runner).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PairingRecord {
+    /// The program's name, shown in prompts ("ci-runner").
+    pub name: String,
+    /// SHA-256 of the token, hex. The token itself is shown once and never stored.
+    pub token_sha256: String,
+    /// RFC 3339.
+    pub created_at: String,
 }
 
 impl Default for Metadata {
@@ -113,6 +127,7 @@ impl Default for Metadata {
             wallets: Vec::new(),
             sessions: Vec::new(),
             history: Vec::new(),
+            pairings: Vec::new(),
         }
     }
 }

@@ -1,0 +1,893 @@
+// @lit-companion/client: the dapp side of the Lit Companion bridge protocol (v1).
+//
+// A plain ES module with no dependencies and no build step. It runs in browsers and in Node 20+
+// (global fetch, AbortController, crypto, TextEncoder, btoa/atob). See docs/bridge-protocol.md in
+// the Lit Companion repository for the wire protocol.
+
+export const PROTOCOL_VERSION = 1;
+export const DEFAULT_PORT = 41410;
+export const DEFAULT_HOST = '127.0.0.1';
+export const DEFAULT_TIMEOUT_MS = 5 * 60 * 1000;
+export const DEFAULT_TRANSPORTS = Object.freeze(['extension', 'http', 'deeplink']);
+export const NETWORKS = Object.freeze(['datil-dev', 'datil-test', 'datil', 'naga-dev', 'naga-test', 'naga']);
+/** The largest request body the companion accepts, in bytes. */
+export const MAX_REQUEST_BYTES = 64 * 1024;
+/** Sessions may last at most 30 days (the nodes refuse longer ones). */
+export const MAX_LIFETIME_MS = 30 * 24 * 60 * 60 * 1000;
+
+export const ErrorCodes = Object.freeze({
+  USER_REJECTED: 4001,
+  UNAUTHORIZED: 4100,
+  UNSUPPORTED: 4200,
+  DISCONNECTED: 4900,
+  BAD_REQUEST: 4400,
+  REQUEST_EXPIRED: 4408,
+  TOO_LARGE: 4413,
+  RATE_LIMITED: 4429,
+  KEYCHAIN_UNAVAILABLE: 4503,
+  NETWORK_UNAVAILABLE: 4504,
+  NO_WALLET: 4601,
+  INTERNAL: 5000,
+});
+
+/** The protocol's stable error names, by code. */
+export const ErrorNames = Object.freeze({
+  4001: 'user_rejected',
+  4100: 'unauthorized',
+  4200: 'unsupported',
+  4900: 'disconnected',
+  4400: 'bad_request',
+  4408: 'request_expired',
+  4413: 'too_large',
+  4429: 'rate_limited',
+  4503: 'keychain_unavailable',
+  4504: 'network_unavailable',
+  4601: 'no_wallet',
+  5000: 'internal',
+});
+
+const DEFAULT_MESSAGES = {
+  4001: 'The request was rejected in Lit Companion.',
+  4100: 'Lit Companion could not verify who is asking.',
+  4200: 'Lit Companion does not support this request.',
+  4900: 'Lit Companion is not available. Start Lit Companion and try again.',
+  4400: 'The request is invalid.',
+  4408: 'The request was not answered in time.',
+  4413: 'The request is too large.',
+  4429: 'Too many requests; try again later.',
+  4503: 'The system keychain is unavailable.',
+  4504: 'The Lit nodes could not be reached.',
+  4601: 'There is no wallet in Lit Companion yet.',
+  5000: 'Lit Companion gave an unexpected answer.',
+};
+
+const NOT_RUNNING =
+  'Lit Companion is not running (or cannot be reached). Start Lit Companion and try again.';
+
+export class CompanionError extends Error {
+  /**
+   * @param {number} code a protocol error code (see ErrorCodes)
+   * @param {string} [message]
+   * @param {{ name?: string, cause?: unknown }} [options]
+   */
+  constructor(code, message, options = {}) {
+    super(
+      message || DEFAULT_MESSAGES[code] || 'Lit Companion error.',
+      options.cause === undefined ? undefined : { cause: options.cause },
+    );
+    this.code = code;
+    this.name = ErrorNames[code] || options.name || 'internal';
+  }
+}
+
+/** Thrown by a transport that cannot be used here (nothing was sent): try the next one. */
+class Unavailable extends Error {}
+
+const badRequest = (message) => new CompanionError(4400, message);
+const internal = (message, cause) => new CompanionError(5000, message, { cause });
+
+const isObject = (v) => typeof v === 'object' && v !== null && !Array.isArray(v);
+const hasOwn = (o, k) => Object.prototype.hasOwnProperty.call(o, k);
+const nonEmptyString = (v) => typeof v === 'string' && v.length > 0;
+
+// ---------------------------------------------------------------------------------------------
+// Validation
+
+const PARAM_KEYS = [
+  'network',
+  'resourceAbilityRequests',
+  'nodeUrls',
+  'expiration',
+  'capabilityAuthSigs',
+  'statement',
+  'maxPrice',
+  'wallet',
+];
+const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
+const MAX_UINT256 = (1n << 256n) - 1n;
+
+/** Checks getSessionSigs params and returns the JSON-ready copy that goes on the wire. */
+function normalizeSessionParams(params) {
+  if (!isObject(params)) throw badRequest('params must be an object.');
+  for (const key of Object.keys(params)) {
+    if (!PARAM_KEYS.includes(key)) {
+      throw badRequest(`Unknown param "${key}"; expected one of ${PARAM_KEYS.join(', ')}.`);
+    }
+  }
+  const p = {};
+  for (const key of PARAM_KEYS) if (params[key] !== undefined) p[key] = params[key];
+  const out = {};
+
+  if (!NETWORKS.includes(p.network)) {
+    throw badRequest(`network must be one of ${NETWORKS.join(', ')}.`);
+  }
+  out.network = p.network;
+
+  const requests = p.resourceAbilityRequests;
+  if (!Array.isArray(requests) || requests.length === 0) {
+    throw badRequest('resourceAbilityRequests must be a non-empty array.');
+  }
+  out.resourceAbilityRequests = requests.map((r, i) => {
+    const res = r && typeof r === 'object' ? r.resource : undefined;
+    // The SDK's resources are class instances (LitPKPResource, …): read the two fields by name.
+    if (
+      !res ||
+      typeof res !== 'object' ||
+      !nonEmptyString(res.resource) ||
+      !nonEmptyString(res.resourcePrefix) ||
+      !res.resourcePrefix.startsWith('lit-') ||
+      !nonEmptyString(r.ability)
+    ) {
+      throw badRequest(
+        `resourceAbilityRequests[${i}] must look like ` +
+          '{ resource: { resource: "…", resourcePrefix: "lit-…" }, ability: "…" }.',
+      );
+    }
+    return {
+      resource: { resource: res.resource, resourcePrefix: res.resourcePrefix },
+      ability: r.ability,
+    };
+  });
+
+  if (p.nodeUrls !== undefined) {
+    if (!Array.isArray(p.nodeUrls) || p.nodeUrls.length === 0) {
+      throw badRequest('nodeUrls must be a non-empty array of URLs (or be left out).');
+    }
+    for (const u of p.nodeUrls) {
+      let ok = false;
+      try {
+        const url = typeof u === 'string' ? new URL(u) : null;
+        ok = !!url && (url.protocol === 'https:' || url.protocol === 'http:');
+      } catch {
+        ok = false;
+      }
+      if (!ok) throw badRequest(`nodeUrls: ${JSON.stringify(u)} is not an http(s) URL.`);
+    }
+    out.nodeUrls = [...p.nodeUrls];
+  }
+
+  if (p.expiration !== undefined) {
+    let ms;
+    let text;
+    if (p.expiration instanceof Date) {
+      ms = p.expiration.getTime();
+      if (Number.isNaN(ms)) throw badRequest('expiration is an invalid Date.');
+    } else if (typeof p.expiration === 'string') {
+      ms = RFC3339.test(p.expiration) ? Date.parse(p.expiration) : NaN;
+      if (Number.isNaN(ms)) {
+        throw badRequest('expiration must be a Date or an RFC 3339 string such as 2030-01-01T00:00:00Z.');
+      }
+      text = p.expiration;
+    } else {
+      throw badRequest('expiration must be a Date or an RFC 3339 string.');
+    }
+    const now = Date.now();
+    if (ms <= now) throw badRequest('expiration is in the past.');
+    if (ms - now > MAX_LIFETIME_MS) throw badRequest('expiration is more than 30 days away.');
+    out.expiration = text ?? new Date(ms).toISOString();
+  }
+
+  if (p.capabilityAuthSigs !== undefined) {
+    if (!Array.isArray(p.capabilityAuthSigs)) {
+      throw badRequest('capabilityAuthSigs must be an array of AuthSigs.');
+    }
+    p.capabilityAuthSigs.forEach((a, i) => {
+      if (
+        !isObject(a) ||
+        !nonEmptyString(a.sig) ||
+        !nonEmptyString(a.derivedVia) ||
+        !nonEmptyString(a.signedMessage) ||
+        !nonEmptyString(a.address)
+      ) {
+        throw badRequest(
+          `capabilityAuthSigs[${i}] must be an AuthSig { sig, derivedVia, signedMessage, address }.`,
+        );
+      }
+    });
+    out.capabilityAuthSigs = p.capabilityAuthSigs;
+  }
+
+  if (p.statement !== undefined) {
+    if (typeof p.statement !== 'string') throw badRequest('statement must be a string.');
+    if (/[\r\n]/.test(p.statement)) {
+      throw badRequest('statement must be one line (a SIWE statement cannot contain line breaks).');
+    }
+    out.statement = p.statement;
+  }
+
+  if (p.maxPrice !== undefined) {
+    let price = p.maxPrice;
+    if (typeof price === 'bigint') price = price >= 0n ? price.toString() : '';
+    else if (typeof price === 'number') price = Number.isSafeInteger(price) && price >= 0 ? String(price) : '';
+    if (typeof price !== 'string' || !/^[0-9]+$/.test(price) || BigInt(price) > MAX_UINT256) {
+      throw badRequest('maxPrice must be a whole number of wei, as a decimal string.');
+    }
+    out.maxPrice = price;
+  }
+
+  if (p.wallet !== undefined) {
+    if (typeof p.wallet !== 'string' || !/^0x[0-9a-fA-F]{40}$/.test(p.wallet)) {
+      throw badRequest('wallet must be an Ethereum address (0x followed by 40 hex digits).');
+    }
+    out.wallet = p.wallet;
+  }
+  return out;
+}
+
+const OPTION_KEYS = [
+  'transports',
+  'port',
+  'host',
+  'token',
+  'timeoutMs',
+  'signal',
+  'fetch',
+  'pollIntervalMs',
+  'extensionTimeoutMs',
+];
+const TRANSPORT_NAMES = ['extension', 'http', 'deeplink'];
+
+function normalizeOptions(options) {
+  if (options === undefined || options === null) options = {};
+  if (!isObject(options)) throw badRequest('options must be an object.');
+  for (const key of Object.keys(options)) {
+    if (!OPTION_KEYS.includes(key)) {
+      throw badRequest(`Unknown option "${key}"; expected one of ${OPTION_KEYS.join(', ')}.`);
+    }
+  }
+  const o = {};
+  const transports = options.transports ?? DEFAULT_TRANSPORTS;
+  if (
+    !Array.isArray(transports) ||
+    transports.length === 0 ||
+    transports.some((t) => !TRANSPORT_NAMES.includes(t)) ||
+    new Set(transports).size !== transports.length
+  ) {
+    throw badRequest(`transports must be a non-empty list of distinct names from ${TRANSPORT_NAMES.join(', ')}.`);
+  }
+  o.transports = [...transports];
+
+  o.port = options.port ?? DEFAULT_PORT;
+  if (!Number.isInteger(o.port) || o.port < 1 || o.port > 65535) {
+    throw badRequest('port must be an integer between 1 and 65535.');
+  }
+  o.host = options.host ?? DEFAULT_HOST;
+  if (typeof o.host !== 'string' || !/^(\[[0-9A-Fa-f:.]+\]|[0-9A-Fa-f:.]+:[0-9A-Fa-f:.]*|[A-Za-z0-9.-]+)$/.test(o.host)) {
+    throw badRequest('host must be a host name or an IP address (e.g. 127.0.0.1).');
+  }
+  o.token = options.token ?? undefined;
+  if (o.token !== undefined && (typeof o.token !== 'string' || !/^[\x21-\x7e]+$/.test(o.token))) {
+    throw badRequest('token must be a non-empty string of printable ASCII characters.');
+  }
+  o.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  if (typeof o.timeoutMs !== 'number' || !(o.timeoutMs > 0)) {
+    throw badRequest('timeoutMs must be a positive number of milliseconds (Infinity for none).');
+  }
+  o.pollIntervalMs = options.pollIntervalMs ?? 500;
+  if (typeof o.pollIntervalMs !== 'number' || !(o.pollIntervalMs >= 0) || !Number.isFinite(o.pollIntervalMs)) {
+    throw badRequest('pollIntervalMs must be a non-negative number of milliseconds.');
+  }
+  o.extensionTimeoutMs = options.extensionTimeoutMs ?? 300;
+  if (typeof o.extensionTimeoutMs !== 'number' || !(o.extensionTimeoutMs >= 0) || !Number.isFinite(o.extensionTimeoutMs)) {
+    throw badRequest('extensionTimeoutMs must be a non-negative number of milliseconds.');
+  }
+  o.signal = options.signal ?? undefined;
+  if (
+    o.signal !== undefined &&
+    (typeof o.signal !== 'object' || typeof o.signal.aborted !== 'boolean' || typeof o.signal.addEventListener !== 'function')
+  ) {
+    throw badRequest('signal must be an AbortSignal.');
+  }
+  o.fetch = options.fetch ?? undefined;
+  if (o.fetch !== undefined && typeof o.fetch !== 'function') throw badRequest('fetch must be a function.');
+  return o;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Small helpers
+
+function randomHex(bytes) {
+  const c = globalThis.crypto;
+  const buf = new Uint8Array(bytes);
+  if (c && typeof c.getRandomValues === 'function') c.getRandomValues(buf);
+  else for (let i = 0; i < bytes; i++) buf[i] = Math.floor(Math.random() * 256);
+  return Array.from(buf, (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+function newId() {
+  const c = globalThis.crypto;
+  // randomUUID exists only in secure contexts in browsers; fall back to 16 random bytes.
+  if (c && typeof c.randomUUID === 'function') {
+    try {
+      return c.randomUUID();
+    } catch {
+      /* fall through */
+    }
+  }
+  return randomHex(16);
+}
+
+function utf8Length(text) {
+  return new TextEncoder().encode(text).length;
+}
+
+function base64UrlEncode(text) {
+  const bytes = new TextEncoder().encode(text);
+  let binary = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) {
+    binary += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x8000));
+  }
+  return btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
+function base64UrlDecode(text) {
+  if (!/^[A-Za-z0-9_-]*$/.test(text)) throw new Error('not base64url');
+  let b64 = text.replace(/-/g, '+').replace(/_/g, '/');
+  while (b64.length % 4) b64 += '=';
+  const binary = atob(b64);
+  const bytes = Uint8Array.from(binary, (ch) => ch.charCodeAt(0));
+  return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+}
+
+/** Settles like `promise`, or rejects with the signal's reason as soon as it aborts. */
+function raceAbort(promise, signal) {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
+}
+
+function sleep(ms, signal) {
+  if (ms <= 0) return signal.aborted ? Promise.reject(signal.reason) : Promise.resolve();
+  return raceAbort(new Promise((resolve) => setTimeout(resolve, ms)), signal);
+}
+
+function formatDuration(ms) {
+  if (ms >= 60000 && ms % 60000 === 0) return `${ms / 60000} min`;
+  if (ms >= 1000) return `${Math.round(ms / 100) / 10} s`;
+  return `${ms} ms`;
+}
+
+/** One AbortSignal for a whole call: the caller's signal, or the overall timeout (→ 4408). */
+function makeCallContext(opts) {
+  const controller = new AbortController();
+  const cleanups = [];
+  const { signal } = opts;
+  if (signal) {
+    if (signal.aborted) controller.abort(signal.reason);
+    else {
+      const onAbort = () => controller.abort(signal.reason);
+      signal.addEventListener('abort', onAbort, { once: true });
+      cleanups.push(() => signal.removeEventListener('abort', onAbort));
+    }
+  }
+  if (Number.isFinite(opts.timeoutMs) && opts.timeoutMs <= 0x7fffffff && !controller.signal.aborted) {
+    const timer = setTimeout(() => {
+      controller.abort(
+        new CompanionError(4408, `Lit Companion did not answer within ${formatDuration(opts.timeoutMs)}.`),
+      );
+    }, opts.timeoutMs);
+    cleanups.push(() => clearTimeout(timer));
+  }
+  return {
+    signal: controller.signal,
+    cleanup() {
+      for (const fn of cleanups) fn();
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Response envelopes
+
+function errorFromEnvelope(error, cause) {
+  const code = Number.isInteger(error.code) ? error.code : 5000;
+  const message = nonEmptyString(error.message) ? error.message : undefined;
+  return new CompanionError(code, message, {
+    name: nonEmptyString(error.name) ? error.name : undefined,
+    cause,
+  });
+}
+
+function checkResult(method, result) {
+  if (!isObject(result)) return false;
+  switch (method) {
+    case 'getSessionSigs':
+      return (
+        isObject(result.sessionSigs) &&
+        typeof result.wallet === 'string' &&
+        typeof result.sessionKey === 'string' &&
+        typeof result.expiration === 'string' &&
+        typeof result.reused === 'boolean'
+      );
+    case 'listGrants':
+      return Array.isArray(result.grants);
+    case 'disconnect':
+      return Number.isInteger(result.revoked) && result.revoked >= 0;
+    default:
+      return true;
+  }
+}
+
+/**
+ * The result of a response envelope, or throws: its error as a CompanionError, or 5000 for
+ * anything that is not a v1 response envelope to this request. Error envelopes may carry a null
+ * id (the companion could not read the request's).
+ */
+function unwrap(response, expected) {
+  if (!isObject(response)) throw internal('Lit Companion gave an answer that is not a response envelope.');
+  const hasResult = hasOwn(response, 'result');
+  const hasError = hasOwn(response, 'error');
+  if (hasError && !hasResult && isObject(response.error)) {
+    const id = response.id;
+    if (id === undefined || id === null || id === '' || expected.id === undefined || id === expected.id) {
+      throw errorFromEnvelope(response.error);
+    }
+  }
+  if (response.v !== PROTOCOL_VERSION || hasResult === hasError) {
+    throw internal('Lit Companion gave an answer that is not a v1 response envelope.');
+  }
+  if (expected.id !== undefined && response.id !== expected.id) {
+    throw internal('Lit Companion answered a different request (the id does not match).');
+  }
+  if (expected.method !== undefined && !checkResult(expected.method, response.result)) {
+    throw internal(`Lit Companion's answer to ${expected.method} does not have the expected shape.`);
+  }
+  return response.result;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Transport: the browser extension
+
+function readProvider(candidate) {
+  if (!candidate || (typeof candidate !== 'object' && typeof candidate !== 'function')) return null;
+  let found = null;
+  if (candidate.provider && typeof candidate.provider.request === 'function') {
+    found = { info: candidate.info ?? null, provider: candidate.provider };
+  } else if (typeof candidate.request === 'function') {
+    found = { info: candidate.info ?? null, provider: candidate };
+  }
+  if (!found) return null;
+  const protocols = found.info && found.info.protocol;
+  if (Array.isArray(protocols) && !protocols.includes(PROTOCOL_VERSION)) return null;
+  return found;
+}
+
+/**
+ * Finds the Lit Companion browser extension: `window.litCompanion` if it is there, else announce
+ * discovery (dispatch `litCompanion:requestProvider`, wait for a `litCompanion:announceProvider`
+ * CustomEvent). Resolves `{ info, provider }`, or null outside a browser or when nothing answers
+ * within `timeoutMs`.
+ */
+export function detectExtension(timeoutMs = 300) {
+  const w = globalThis.window;
+  if (!w || (typeof w !== 'object' && typeof w !== 'function')) return Promise.resolve(null);
+  const injected = readProvider(w.litCompanion);
+  if (injected) return Promise.resolve(injected);
+  if (typeof w.addEventListener !== 'function' || typeof w.dispatchEvent !== 'function') {
+    return Promise.resolve(null);
+  }
+  const wait = typeof timeoutMs === 'number' && timeoutMs >= 0 && Number.isFinite(timeoutMs) ? timeoutMs : 300;
+  return new Promise((resolve) => {
+    let timer;
+    const onAnnounce = (event) => {
+      const found = readProvider(event && event.detail);
+      if (!found) return;
+      finish(found);
+    };
+    const finish = (value) => {
+      clearTimeout(timer);
+      w.removeEventListener('litCompanion:announceProvider', onAnnounce);
+      resolve(value);
+    };
+    w.addEventListener('litCompanion:announceProvider', onAnnounce);
+    timer = setTimeout(() => finish(null), wait);
+    try {
+      w.dispatchEvent(new Event('litCompanion:requestProvider'));
+    } catch {
+      /* a broken dispatch is the same as no extension */
+    }
+  });
+}
+
+async function extensionTransport(call, ctx) {
+  const found = await raceAbort(detectExtension(call.opts.extensionTimeoutMs), ctx.signal);
+  if (!found) throw new Unavailable('no Lit Companion browser extension');
+  try {
+    // The provider gets its own copy of exactly what would go on the wire.
+    const request = JSON.parse(call.body);
+    return await raceAbort(
+      Promise.resolve().then(() => found.provider.request(request)),
+      ctx.signal,
+    );
+  } catch (e) {
+    if (ctx.signal.aborted) throw ctx.signal.reason;
+    if (e instanceof CompanionError) throw e;
+    if (e && Number.isInteger(e.code)) throw errorFromEnvelope(e, e);
+    throw internal('The Lit Companion extension failed to answer.', e);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Transport: loopback HTTP
+
+const UNREACHABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'EADDRNOTAVAIL',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
+
+function errorCodes(error, depth = 0) {
+  if (!error || typeof error !== 'object' || depth > 4) return [];
+  const codes = [];
+  if (typeof error.code === 'string') codes.push(error.code);
+  if (Array.isArray(error.errors)) for (const e of error.errors) codes.push(...errorCodes(e, depth + 1));
+  if (error.cause) codes.push(...errorCodes(error.cause, depth + 1));
+  return codes;
+}
+
+/**
+ * Whether a fetch failure means that nothing is listening (so nothing was delivered). Node names
+ * the cause (ECONNREFUSED …); browsers only say TypeError, which on a loopback address almost
+ * always means the same.
+ */
+function isUnreachable(error) {
+  const codes = errorCodes(error);
+  if (codes.length > 0) return codes.some((c) => UNREACHABLE_CODES.has(c));
+  return error instanceof TypeError;
+}
+
+async function readHttpAnswer(res, ctx, base) {
+  let text;
+  try {
+    text = await raceAbort(Promise.resolve().then(() => res.text()), ctx.signal);
+  } catch (e) {
+    if (ctx.signal.aborted) throw ctx.signal.reason;
+    throw new CompanionError(4900, 'The connection to Lit Companion broke off.', { cause: e });
+  }
+  let json;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw internal(
+      `Unexpected answer from ${base} (HTTP ${res.status}, not JSON): is another program using this port?`,
+      e,
+    );
+  }
+  return { status: res.status, json };
+}
+
+async function httpTransport(call, ctx) {
+  const { opts } = call;
+  const fetchFn = opts.fetch ?? globalThis.fetch;
+  if (typeof fetchFn !== 'function') throw new Unavailable('no fetch in this environment');
+  const host = opts.host.includes(':') && !opts.host.startsWith('[') ? `[${opts.host}]` : opts.host;
+  const base = `http://${host}:${opts.port}`;
+  // No Origin header here: the browser sets it and Node has none (hence the pairing token).
+  const headers = { accept: 'application/json' };
+  if (opts.token !== undefined) headers.authorization = `Bearer ${opts.token}`;
+  // redirect 'manual': the companion never redirects, so a 3xx is an unexpected answer (5000).
+  // ('error' would also do, but Node 20's fetch then fails to resend the body when it retries
+  // after a 421, which the companion uses for a wrong Host.)
+  const init = { credentials: 'omit', redirect: 'manual', signal: ctx.signal };
+
+  let res;
+  try {
+    res = await fetchFn.call(globalThis, `${base}/v1/request`, {
+      ...init,
+      method: 'POST',
+      headers: { ...headers, 'content-type': 'application/json' },
+      body: call.body,
+    });
+  } catch (e) {
+    if (ctx.signal.aborted) throw ctx.signal.reason;
+    if (isUnreachable(e)) throw new Unavailable(`nothing answers at ${base}`, { cause: e });
+    throw new CompanionError(4900, `The connection to Lit Companion at ${base} broke off.`, { cause: e });
+  }
+  let answer = await readHttpAnswer(res, ctx, base);
+  let ticket;
+  let lastAsked = Date.now();
+  for (;;) {
+    const { status, json } = answer;
+    if (status !== 202) {
+      if (status === 200 || (isObject(json) && isObject(json.error))) return json;
+      throw internal(`Unexpected answer from ${base} (HTTP ${status}).`);
+    }
+    if (isObject(json) && nonEmptyString(json.pending)) ticket = json.pending;
+    if (ticket === undefined) throw internal(`Lit Companion answered 202 without a pending ticket.`);
+
+    // Long-poll: the companion holds each poll up to 25 s. Never ask more often than pollIntervalMs.
+    await sleep(lastAsked + opts.pollIntervalMs - Date.now(), ctx.signal);
+    lastAsked = Date.now();
+    try {
+      res = await fetchFn.call(globalThis, `${base}/v1/pending/${encodeURIComponent(ticket)}`, {
+        ...init,
+        method: 'GET',
+        headers,
+      });
+    } catch (e) {
+      if (ctx.signal.aborted) throw ctx.signal.reason;
+      throw new CompanionError(
+        4900,
+        'Lit Companion went away while waiting for your approval. Start Lit Companion and try again.',
+        { cause: e },
+      );
+    }
+    answer = await readHttpAnswer(res, ctx, base);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Transport: lit-companion:// deep links (browser pages only)
+
+const DEEPLINK_STORE = 'litCompanion:deeplink';
+const DEEPLINK_PARAM = 'litCompanion';
+const DEEPLINK_RECORD_TTL_MS = 24 * 60 * 60 * 1000;
+
+function storage(w) {
+  try {
+    const s = w.localStorage;
+    return s && typeof s.getItem === 'function' ? s : null;
+  } catch {
+    return null; // storage disabled: reading it throws a SecurityError
+  }
+}
+
+function loadRecords(s) {
+  try {
+    const records = JSON.parse(s.getItem(DEEPLINK_STORE) || '{}');
+    return isObject(records) ? records : {};
+  } catch {
+    return {};
+  }
+}
+
+function saveRecords(s, records) {
+  try {
+    if (Object.keys(records).length === 0) s.removeItem(DEEPLINK_STORE);
+    else s.setItem(DEEPLINK_STORE, JSON.stringify(records));
+  } catch {
+    /* storage full or disabled */
+  }
+}
+
+function rememberDeepLink(w, id, record) {
+  const s = storage(w);
+  if (!s) return;
+  const records = loadRecords(s);
+  const now = Date.now();
+  for (const [key, r] of Object.entries(records)) {
+    if (!isObject(r) || !(now - r.at < DEEPLINK_RECORD_TTL_MS)) delete records[key];
+  }
+  records[id] = record;
+  saveRecords(s, records);
+}
+
+function takeDeepLinkRecord(w, id) {
+  const s = storage(w);
+  if (!s || typeof id !== 'string') return null;
+  const records = loadRecords(s);
+  const record = records[id];
+  if (!isObject(record)) return null;
+  delete records[id];
+  saveRecords(s, records);
+  return record;
+}
+
+/** The `litCompanion=…` part of the page's fragment, and the fragment without it. */
+function splitFragment(hash) {
+  const parts = (hash || '').replace(/^#/, '').split('&');
+  const index = parts.findIndex((part) => part.startsWith(`${DEEPLINK_PARAM}=`));
+  if (index < 0) return null;
+  const value = parts[index].slice(DEEPLINK_PARAM.length + 1);
+  parts.splice(index, 1);
+  return { value, rest: parts.filter((p) => p !== '').join('&') };
+}
+
+function decodeFragmentEnvelope(value) {
+  try {
+    return JSON.parse(base64UrlDecode(decodeURIComponent(value)));
+  } catch (e) {
+    throw internal('The answer in the page address (#litCompanion=…) is malformed.', e);
+  }
+}
+
+function clearFragment(w, rest) {
+  const loc = w.location;
+  const h = w.history;
+  if (h && typeof h.replaceState === 'function') {
+    try {
+      h.replaceState(h.state, '', `${loc.pathname || ''}${loc.search || ''}${rest ? `#${rest}` : ''}`);
+      return;
+    } catch {
+      /* fall back to assigning the hash */
+    }
+  }
+  try {
+    loc.hash = rest;
+  } catch {
+    /* nothing more to do */
+  }
+}
+
+/**
+ * Reads the answer a `lit-companion://` deep link brought back in the page address
+ * (`#litCompanion=<base64url response envelope>`) and removes it from the address bar. Call it
+ * once when the page loads. Returns null when there is no answer (or outside a browser); the
+ * result of the request (e.g. `{ sessionSigs, … }`) when there is one; throws a CompanionError for
+ * an error answer, a malformed one, or one to a request this browser did not make (unless
+ * `allowUnsolicited`).
+ */
+export function readDeepLinkResult(options = {}) {
+  const w = globalThis.window;
+  if (!w || !w.location) return null;
+  const part = splitFragment(w.location.hash);
+  if (!part) return null;
+  clearFragment(w, part.rest);
+  const envelope = decodeFragmentEnvelope(part.value);
+  const record = takeDeepLinkRecord(w, isObject(envelope) ? envelope.id : undefined);
+  if (!record && !(options && options.allowUnsolicited)) {
+    throw badRequest(
+      'The page address carries a Lit Companion answer to a request this browser did not make; it was ignored.',
+    );
+  }
+  return unwrap(envelope, {
+    id: isObject(envelope) && typeof envelope.id === 'string' ? envelope.id : undefined,
+    method: record && typeof record.method === 'string' ? record.method : undefined,
+  });
+}
+
+/** Builds the `lit-companion://session?…` link for a request envelope (exported for tests and custom UIs). */
+export function buildDeepLink(envelope, location = globalThis.window && globalThis.window.location) {
+  if (!location) throw new CompanionError(4200, 'Deep links need a browser page.');
+  const callback = String(location.href).split('#')[0];
+  const nonce = randomHex(16);
+  const query = new URLSearchParams({
+    req: base64UrlEncode(typeof envelope === 'string' ? envelope : JSON.stringify(envelope)),
+    origin: String(location.origin),
+    callback,
+    nonce,
+    exp: String(Math.floor(Date.now() / 1000) + 300),
+  });
+  return { url: `lit-companion://session?${query}`, nonce };
+}
+
+function deeplinkTransport(call, ctx) {
+  const w = globalThis.window;
+  if (call.method !== 'getSessionSigs') throw new Unavailable('deep links carry only getSessionSigs');
+  if (!w || !w.location || typeof w.location.assign !== 'function') {
+    throw new Unavailable('deep links need a browser page');
+  }
+  const { url, nonce } = buildDeepLink(call.body, w.location);
+  rememberDeepLink(w, call.id, { method: call.method, nonce, at: Date.now() });
+  // The answer normally comes back in a new page load (see readDeepLinkResult). If it comes back
+  // to this very document (only the fragment changes), settle here too.
+  return new Promise((resolve, reject) => {
+    const canListen = typeof w.addEventListener === 'function';
+    const done = () => {
+      if (canListen) w.removeEventListener('hashchange', onHashChange);
+      ctx.signal.removeEventListener('abort', onAbort);
+    };
+    const onHashChange = () => {
+      const part = splitFragment(w.location.hash);
+      if (!part) return;
+      let envelope;
+      try {
+        envelope = decodeFragmentEnvelope(part.value);
+      } catch {
+        return; // not ours to judge here; readDeepLinkResult will report it
+      }
+      if (!isObject(envelope) || envelope.id !== call.id) return;
+      done();
+      clearFragment(w, part.rest);
+      takeDeepLinkRecord(w, call.id);
+      resolve(envelope);
+    };
+    const onAbort = () => {
+      done();
+      reject(ctx.signal.reason);
+    };
+    if (canListen) w.addEventListener('hashchange', onHashChange);
+    ctx.signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      w.location.assign(url);
+    } catch (e) {
+      done();
+      takeDeepLinkRecord(w, call.id);
+      reject(new CompanionError(4900, `Could not open Lit Companion (${url.slice(0, 24)}…).`, { cause: e }));
+    }
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Calls
+
+const TRANSPORTS = { extension: extensionTransport, http: httpTransport, deeplink: deeplinkTransport };
+
+async function callCompanion(method, params, options) {
+  const opts = normalizeOptions(options);
+  const id = newId();
+  const envelope = { v: PROTOCOL_VERSION, id, method };
+  if (params !== undefined) envelope.params = params;
+  const body = JSON.stringify(envelope);
+  if (utf8Length(body) > MAX_REQUEST_BYTES) {
+    throw new CompanionError(4413, `The request is larger than ${MAX_REQUEST_BYTES / 1024} KiB.`);
+  }
+  const call = { id, method, body, opts };
+  const ctx = makeCallContext(opts);
+  try {
+    if (ctx.signal.aborted) throw ctx.signal.reason;
+    const skipped = [];
+    for (const name of opts.transports) {
+      let response;
+      try {
+        response = await TRANSPORTS[name](call, ctx);
+      } catch (e) {
+        if (e instanceof Unavailable) {
+          skipped.push(`${name}: ${e.message}`);
+          continue;
+        }
+        throw e;
+      }
+      return unwrap(response, { id, method });
+    }
+    throw new CompanionError(4900, `${NOT_RUNNING} (Tried ${skipped.join('; ')}.)`);
+  } finally {
+    ctx.cleanup();
+  }
+}
+
+/**
+ * Asks Lit Companion for sessionSigs. Resolves `{ sessionSigs, wallet, sessionKey, expiration,
+ * reused }`; rejects with a CompanionError (see ErrorCodes), or with the signal's reason when
+ * `options.signal` aborts.
+ */
+export async function requestSessionSigs(params, options) {
+  const wire = normalizeSessionParams(params);
+  return callCompanion('getSessionSigs', wire, options);
+}
+
+/** This origin's grants: resolves `{ grants: [...] }`. */
+export async function listGrants(options) {
+  return callCompanion('listGrants', undefined, options);
+}
+
+/** Revokes every session of this origin: resolves `{ revoked: n }`. */
+export async function disconnect(options) {
+  return callCompanion('disconnect', undefined, options);
+}

@@ -1,0 +1,282 @@
+//! Approval as an awaited answer: the engine asks an [`Approver`] with a typed, plain-language
+//! request and awaits its [`Decision`]. The desktop app answers with a window, `lit-companion
+//! serve` with a policy file or the terminal, tests with scripted answers. Dropping the future
+//! (the caller went away) withdraws the question.
+
+use std::{future::Future, path::Path, pin::Pin, time::Duration};
+
+use lit_companion_session::{
+    explain::{CapabilityLine, RiskFlag},
+    LitResource, Network, ResourceAbilityRequest,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::caller::{Caller, Identity};
+
+/// What the user is asked.
+#[derive(Clone, Debug, Serialize)]
+pub struct ApprovalRequest {
+    /// Who asks and how (not serialised: see `who`).
+    #[serde(skip)]
+    pub caller: Caller,
+    /// "app.example.com — verified by your browser".
+    pub who: String,
+    /// The grant key (origin).
+    pub origin: String,
+    /// Whether the browser vouches for the origin.
+    pub verified: bool,
+    /// The road, in words.
+    pub road: String,
+    /// The network.
+    pub network: String,
+    /// "Datil (main network)".
+    pub network_label: String,
+    /// The signing wallet.
+    pub wallet: String,
+    /// What this origin already may do (escalations); empty for a first request.
+    pub already_granted: Vec<CapabilityLine>,
+    /// What it asks for now (only what is new).
+    pub new: Vec<CapabilityLine>,
+    /// ✗ lines for contrast.
+    pub not_granted: Vec<String>,
+    /// The requests behind `new`.
+    #[serde(skip)]
+    pub new_requests: Vec<ResourceAbilityRequest>,
+    /// The lifetime asked for.
+    pub lifetime: Duration,
+    /// The most the user may choose.
+    pub max_lifetime: Duration,
+    /// "Until Wed 25 Nov 2026, 21:57 UTC (24 hours)".
+    pub duration_text: String,
+    /// Flags for the whole request.
+    pub flags: Vec<RiskFlag>,
+    /// Delegations the dapp supplies (paid by someone else; grants nothing).
+    pub supplied_delegations: Vec<String>,
+    /// The app's statement, as it will appear in the message.
+    pub statement: String,
+}
+
+impl ApprovalRequest {
+    /// Whether any line is dangerous (Reject is then the default action).
+    pub fn is_dangerous(&self) -> bool {
+        self.new
+            .iter()
+            .any(|l| l.risk == lit_companion_session::explain::Risk::Danger)
+            || self.flags.contains(&RiskFlag::LifetimeOverLimit)
+    }
+}
+
+/// The answer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Decision {
+    /// Approved, possibly for a shorter time than asked.
+    Approve {
+        /// The lifetime the user chose (never longer than asked).
+        lifetime: Duration,
+    },
+    /// Rejected, with a reason for the log and the caller.
+    Reject {
+        /// Why.
+        reason: String,
+    },
+}
+
+/// Something that answers approval requests.
+pub trait Approver: Send + Sync {
+    /// Asks. Dropping the returned future withdraws the question.
+    fn approve(
+        &self,
+        request: ApprovalRequest,
+    ) -> Pin<Box<dyn Future<Output = Decision> + Send + '_>>;
+}
+
+/// Refuses everything: the default until something opts in.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct RejectAll;
+
+impl Approver for RejectAll {
+    fn approve(
+        &self,
+        _request: ApprovalRequest,
+    ) -> Pin<Box<dyn Future<Output = Decision> + Send + '_>> {
+        Box::pin(async {
+            Decision::Reject {
+                reason: "no approver is configured".into(),
+            }
+        })
+    }
+}
+
+/// A headless policy (`lit-companion serve --approve POLICY`): which origins may get what.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Policy {
+    /// Format version (1).
+    pub version: u32,
+    /// Rules; a request is approved when one rule for its origin allows every new request.
+    pub rules: Vec<Rule>,
+}
+
+/// One origin's allowance.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Rule {
+    /// The origin (`https://app.example.com`) or `pairing:<name>`.
+    pub origin: String,
+    /// Networks allowed; all when absent.
+    #[serde(default)]
+    pub networks: Option<Vec<String>>,
+    /// Resource patterns: an exact key (`lit-pkp://<id>`) or `<prefix>://*`, meaning any single
+    /// resource of that kind. Requests that *name* the wildcard resource also need
+    /// `allowWildcards`.
+    pub resources: Vec<String>,
+    /// Abilities allowed (SDK names); all when absent.
+    #[serde(default)]
+    pub abilities: Option<Vec<String>>,
+    /// May requests name wildcard resources (`lit-pkp://*`)?
+    #[serde(default)]
+    pub allow_wildcards: bool,
+    /// May a deep link's unverified claim of this origin use the rule?
+    #[serde(default)]
+    pub allow_unverified: bool,
+    /// The longest session, in seconds (default 24 h; never more than 30 days).
+    #[serde(default)]
+    pub max_lifetime_seconds: Option<u64>,
+}
+
+/// Why a policy could not be loaded.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PolicyError {
+    /// Unreadable file.
+    #[error("cannot read the policy {path}: {source}")]
+    Read {
+        /// The file.
+        path: String,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// Bad JSON or shape.
+    #[error("the policy is invalid: {0}")]
+    Invalid(String),
+}
+
+impl Policy {
+    /// Loads and checks a policy file.
+    pub fn load(path: &Path) -> Result<Self, PolicyError> {
+        let text = std::fs::read_to_string(path).map_err(|source| PolicyError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Self::parse(&text)
+    }
+
+    /// Parses and checks a policy.
+    pub fn parse(text: &str) -> Result<Self, PolicyError> {
+        let policy: Policy =
+            serde_json::from_str(text).map_err(|e| PolicyError::Invalid(e.to_string()))?;
+        if policy.version != 1 {
+            return Err(PolicyError::Invalid(format!(
+                "version {} is not supported",
+                policy.version
+            )));
+        }
+        for rule in &policy.rules {
+            for pattern in &rule.resources {
+                LitResource::parse_key(pattern)
+                    .map_err(|e| PolicyError::Invalid(format!("{pattern}: {e}")))?;
+            }
+            for ability in rule.abilities.iter().flatten() {
+                ability
+                    .parse::<lit_companion_session::Ability>()
+                    .map_err(|e| PolicyError::Invalid(e.to_string()))?;
+            }
+            for network in rule.networks.iter().flatten() {
+                network
+                    .parse::<Network>()
+                    .map_err(|e| PolicyError::Invalid(e.to_string()))?;
+            }
+        }
+        Ok(policy)
+    }
+
+    /// The decision for a request.
+    pub fn decide(&self, request: &ApprovalRequest) -> Decision {
+        let origin = match &request.caller.identity {
+            Identity::Verified(o) | Identity::Claimed(o) => o.to_string(),
+            Identity::Paired { name } => format!("pairing:{name}"),
+        };
+        let mut reasons = Vec::new();
+        for rule in self.rules.iter().filter(|r| r.origin == origin) {
+            match rule.allows(request) {
+                Ok(lifetime) => return Decision::Approve { lifetime },
+                Err(reason) => reasons.push(reason),
+            }
+        }
+        let reason = reasons
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| format!("the policy has no rule for {origin}"));
+        Decision::Reject { reason }
+    }
+}
+
+impl Rule {
+    fn allows(&self, request: &ApprovalRequest) -> Result<Duration, String> {
+        if !request.verified && !self.allow_unverified {
+            return Err(
+                "the origin is not verified (deep link) and the policy requires verification"
+                    .into(),
+            );
+        }
+        if let Some(networks) = &self.networks {
+            if !networks.iter().any(|n| *n == request.network) {
+                return Err(format!("network {} is not allowed", request.network));
+            }
+        }
+        for r in &request.new_requests {
+            if r.resource.is_wildcard() && !self.allow_wildcards {
+                return Err(format!(
+                    "{} names every resource of its kind; the policy forbids wildcards",
+                    r.resource
+                ));
+            }
+            if let Some(abilities) = &self.abilities {
+                if !abilities.iter().any(|a| a == r.ability.as_str()) {
+                    return Err(format!("ability {} is not allowed", r.ability));
+                }
+            }
+            let matched = self.resources.iter().any(|p| {
+                LitResource::parse_key(p).is_ok_and(|pat| {
+                    pat.prefix() == r.resource.prefix() && (pat.is_wildcard() || pat == r.resource)
+                })
+            });
+            if !matched {
+                return Err(format!("{} is not allowed", r.resource));
+            }
+        }
+        let max = Duration::from_secs(
+            self.max_lifetime_seconds
+                .unwrap_or(24 * 3600)
+                .min(30 * 24 * 3600),
+        );
+        if request.lifetime > max {
+            return Err(format!(
+                "a session of {} s exceeds the policy's {} s",
+                request.lifetime.as_secs(),
+                max.as_secs()
+            ));
+        }
+        Ok(request.lifetime)
+    }
+}
+
+impl Approver for Policy {
+    fn approve(
+        &self,
+        request: ApprovalRequest,
+    ) -> Pin<Box<dyn Future<Output = Decision> + Send + '_>> {
+        let decision = self.decide(&request);
+        Box::pin(async move { decision })
+    }
+}

@@ -1,0 +1,15 @@
+//! How dapps reach the companion. Every road — loopback HTTP ([`http`]), native messaging and
+//! deep links — turns its caller into a [`caller::Caller`] established by the transport (never
+//! by the request body) and hands the request to one [`engine::Engine`].
+
+pub mod approver;
+pub mod caller;
+pub mod engine;
+pub mod http;
+pub mod proto;
+pub mod ratelimit;
+
+pub use approver::{ApprovalRequest, Approver, Decision, Policy, RejectAll};
+pub use caller::{Caller, Identity, Road};
+pub use engine::{Engine, EngineSettings, LogLine};
+pub use proto::{BridgeError, ErrorCode, Response};

@@ -1,0 +1,225 @@
+//! `lit-companion serve`: the engine and the loopback HTTP bridge, headless; and `pair`.
+
+use std::{
+    future::Future,
+    io::{BufRead, Write},
+    net::SocketAddr,
+    path::PathBuf,
+    pin::Pin,
+    sync::Arc,
+    time::Duration,
+};
+
+use clap::{Args, Subcommand};
+use lit_companion_bridge::{
+    http::{self, HttpConfig, HttpState},
+    ratelimit::RateLimit,
+    ApprovalRequest, Approver, Decision, Engine, EngineSettings, Policy,
+};
+use lit_companion_net::LitNetClient;
+use serde_json::json;
+use time::OffsetDateTime;
+
+use crate::{
+    cmd::Failure,
+    vault_cmd::{self, VaultArgs},
+};
+
+/// `serve` flags.
+#[derive(Debug, Args)]
+pub(crate) struct ServeArgs {
+    /// Where to listen; loopback only. Port 0 picks a free port (printed on stdout).
+    #[arg(long, default_value = "127.0.0.1:41410")]
+    listen: SocketAddr,
+    /// Approve by this policy file instead of asking on the terminal.
+    #[arg(long, value_name = "POLICY.json")]
+    approve: Option<PathBuf>,
+    /// Requests per second per caller (sustained).
+    #[arg(long, default_value_t = 20.0)]
+    rate_limit: f64,
+    /// Requests per caller at once (burst).
+    #[arg(long, default_value_t = 40.0)]
+    burst: f64,
+    /// Per-attempt timeout of a node handshake, in milliseconds.
+    #[arg(long, default_value_t = 5000)]
+    node_timeout_ms: u64,
+    /// How long a prompt waits for an answer, in seconds.
+    #[arg(long, default_value_t = 300)]
+    approval_timeout: u64,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum PairCommand {
+    /// Issue a token for a local program without an origin (shown once).
+    New {
+        /// The program's name, shown in prompts.
+        #[arg(long)]
+        name: String,
+    },
+    /// List pairings.
+    List,
+    /// Withdraw a pairing.
+    Revoke {
+        /// The pairing's name.
+        name: String,
+    },
+}
+
+pub(crate) fn pair(cmd: PairCommand, args: &VaultArgs) -> Result<String, Failure> {
+    let vault = vault_cmd::open(args)?;
+    let now = OffsetDateTime::now_utc();
+    let out = match cmd {
+        PairCommand::New { name } => {
+            let token = vault
+                .create_pairing(&name, now)
+                .map_err(vault_cmd::vault_error)?;
+            eprintln!("note: the token is shown once; give it to {name} as `Authorization: Bearer <token>`");
+            json!({ "name": name, "token": token.as_str() })
+        }
+        PairCommand::List => {
+            let list = vault.pairings().map_err(vault_cmd::vault_error)?;
+            json!(list
+                .iter()
+                .map(|p| json!({ "name": p.name, "createdAt": p.created_at }))
+                .collect::<Vec<_>>())
+        }
+        PairCommand::Revoke { name } => {
+            vault
+                .revoke_pairing(&name, now)
+                .map_err(vault_cmd::vault_error)?;
+            json!({ "revoked": name })
+        }
+    };
+    serde_json::to_string_pretty(&out).map_err(|e| Failure::input(format!("output: {e}")))
+}
+
+/// Asks on the controlling terminal; rejects when there is none.
+#[derive(Debug)]
+struct TerminalApprover;
+
+impl Approver for TerminalApprover {
+    fn approve(
+        &self,
+        request: ApprovalRequest,
+    ) -> Pin<Box<dyn Future<Output = Decision> + Send + '_>> {
+        Box::pin(async move {
+            let asked = tokio::task::spawn_blocking(move || ask_on_tty(&request)).await;
+            asked.unwrap_or(Decision::Reject {
+                reason: "the terminal prompt failed".into(),
+            })
+        })
+    }
+}
+
+fn ask_on_tty(r: &ApprovalRequest) -> Decision {
+    let Ok(tty) = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/tty")
+    else {
+        return Decision::Reject {
+            reason: "no terminal to ask on (run serve with --approve POLICY)".into(),
+        };
+    };
+    let mut out = &tty;
+    let mut text = format!(
+        "\n{} asks, on {}, as {}:\n",
+        r.who, r.network_label, r.wallet
+    );
+    if !r.already_granted.is_empty() {
+        text.push_str("  It already may:\n");
+        for l in &r.already_granted {
+            text.push_str(&format!("    ✓ {}\n", l.sentence));
+        }
+        text.push_str("  It now also asks to:\n");
+    }
+    for l in &r.new {
+        let mark = if l.risk == lit_companion_session::explain::Risk::Danger {
+            "✓ [DANGER]"
+        } else {
+            "✓"
+        };
+        text.push_str(&format!("    {mark} {}\n", l.sentence));
+    }
+    for l in &r.not_granted {
+        text.push_str(&format!("    ✗ {l}\n"));
+    }
+    text.push_str(&format!("  {}\nApprove? [y/N] ", r.duration_text));
+    if out.write_all(text.as_bytes()).is_err() {
+        return Decision::Reject {
+            reason: "the terminal is not writable".into(),
+        };
+    }
+    let mut line = String::new();
+    let _ = std::io::BufReader::new(&tty).read_line(&mut line);
+    if matches!(line.trim(), "y" | "Y" | "yes") {
+        Decision::Approve {
+            lifetime: r.lifetime,
+        }
+    } else {
+        Decision::Reject {
+            reason: "the user said no".into(),
+        }
+    }
+}
+
+pub(crate) fn serve(args: ServeArgs, vault_args: &VaultArgs) -> Result<String, Failure> {
+    if !args.listen.ip().is_loopback() {
+        return Err(Failure::input(
+            "--listen must be a loopback address (127.0.0.1 or [::1])",
+        ));
+    }
+    if !(args.rate_limit > 0.0 && args.burst >= 1.0) {
+        return Err(Failure::input(
+            "--rate-limit must be positive and --burst at least 1",
+        ));
+    }
+    let approver: Arc<dyn Approver> = match &args.approve {
+        Some(path) => Arc::new(Policy::load(path).map_err(|e| Failure::input(e.to_string()))?),
+        None => Arc::new(TerminalApprover),
+    };
+    let vault = Arc::new(vault_cmd::open(vault_args)?);
+    let net = LitNetClient::new(Duration::from_millis(args.node_timeout_ms), 2)
+        .map_err(|e| Failure::input(e.to_string()))?;
+    let settings = EngineSettings {
+        approval_timeout: Duration::from_secs(args.approval_timeout),
+        ..EngineSettings::default()
+    };
+    let engine = Engine::new(vault.clone(), net, approver, settings).with_log(|line| {
+        let now = lit_companion_session::timefmt::iso_millis(OffsetDateTime::now_utc())
+            .unwrap_or_default();
+        eprintln!(
+            "{now} {} {} [{}] -> {}",
+            line.caller, line.method, line.capabilities, line.decision
+        );
+    });
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::input(format!("cannot start: {e}")))?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(args.listen)
+            .await
+            .map_err(|e| Failure::input(format!("cannot listen on {}: {e}", args.listen)))?;
+        let local = listener.local_addr().map_err(|e| Failure::input(e.to_string()))?;
+        let mut config = HttpConfig::new(local.port());
+        config.rate = RateLimit { per_second: args.rate_limit, burst: args.burst };
+        let state = HttpState::new(Arc::new(engine), config);
+        println!("listening on http://{local}");
+        let _ = std::io::stdout().flush();
+        // Sweep expired sessions every minute while serving.
+        let sweeper = tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_secs(60)).await;
+                let v = vault.clone();
+                let _ = tokio::task::spawn_blocking(move || v.maintain(OffsetDateTime::now_utc())).await;
+            }
+        });
+        let served = tokio::select! {
+            r = http::serve(listener, state) => r.map_err(|e| Failure::input(format!("server failed: {e}"))),
+            _ = tokio::signal::ctrl_c() => Ok(()),
+        };
+        sweeper.abort();
+        served.map(|()| "stopped".to_owned())
+    })
+}

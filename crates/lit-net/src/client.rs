@@ -1,0 +1,248 @@
+//! Node handshakes with timeouts, retries and agreement across nodes.
+
+use std::{collections::HashMap, time::Duration};
+
+use rand_core::{OsRng, RngCore};
+use serde::Deserialize;
+
+/// Why the network could not give us what we need.
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum NetError {
+    /// No node URLs to ask.
+    #[error("no Lit node URLs are known for this request")]
+    NoNodes,
+    /// A node could not be reached.
+    #[error("node {node} could not be reached: {reason}")]
+    Unreachable {
+        /// The node.
+        node: String,
+        /// What failed.
+        reason: String,
+    },
+    /// A node answered something we cannot use.
+    #[error("node {node} answered unexpectedly: {reason}")]
+    BadResponse {
+        /// The node.
+        node: String,
+        /// What was wrong.
+        reason: String,
+    },
+    /// Too few nodes answered.
+    #[error("only {answered} of {asked} Lit nodes answered; {needed} are needed")]
+    TooFewNodes {
+        /// Nodes asked.
+        asked: usize,
+        /// Nodes that answered.
+        answered: usize,
+        /// Answers needed.
+        needed: usize,
+    },
+    /// The nodes disagree on the latest block hash.
+    #[error("the Lit nodes disagree on the latest block hash ({0} different answers)")]
+    Disagree(usize),
+}
+
+/// What a handshake tells us.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Handshake {
+    /// `0x` + 64 hex: the nonce for SIWE messages.
+    pub latest_blockhash: String,
+    /// Naga nodes only.
+    pub node_version: Option<String>,
+    /// Naga nodes only.
+    pub epoch: Option<u64>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawHandshake {
+    latest_blockhash: Option<String>,
+    node_version: Option<String>,
+    epoch: Option<serde_json::Value>,
+}
+
+/// The HTTP client for Lit nodes (rustls; no platform TLS).
+#[derive(Debug, Clone)]
+pub struct LitNetClient {
+    http: reqwest::Client,
+    attempts: u32,
+    backoff: Duration,
+}
+
+impl LitNetClient {
+    /// A client with `timeout` per attempt and `attempts` tries per node.
+    pub fn new(timeout: Duration, attempts: u32) -> Result<Self, NetError> {
+        let http = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(timeout)
+            .user_agent(concat!("lit-companion/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| NetError::Unreachable {
+                node: String::new(),
+                reason: e.to_string(),
+            })?;
+        Ok(Self {
+            http,
+            attempts: attempts.max(1),
+            backoff: Duration::from_millis(200),
+        })
+    }
+
+    /// One node's handshake, retried on transport errors.
+    pub async fn handshake(&self, node: &str) -> Result<Handshake, NetError> {
+        let mut challenge = [0u8; 32];
+        OsRng.fill_bytes(&mut challenge);
+        let body =
+            serde_json::json!({ "clientPublicKey": "test", "challenge": hex::encode(challenge) });
+        let url = format!("{}/web/handshake", node.trim_end_matches('/'));
+        let mut last = NetError::NoNodes;
+        for attempt in 0..self.attempts {
+            if attempt > 0 {
+                tokio::time::sleep(self.backoff * attempt).await;
+            }
+            match self.http.post(&url).json(&body).send().await {
+                Ok(resp) if resp.status().is_success() => {
+                    let value: serde_json::Value =
+                        resp.json().await.map_err(|e| NetError::BadResponse {
+                            node: node.to_owned(),
+                            reason: e.to_string(),
+                        })?;
+                    return parse_handshake(node, value);
+                }
+                Ok(resp) => {
+                    last = NetError::BadResponse {
+                        node: node.to_owned(),
+                        reason: format!("HTTP {}", resp.status()),
+                    };
+                    if resp.status().is_client_error() {
+                        return Err(last);
+                    }
+                }
+                Err(e) => {
+                    let reason = if e.is_timeout() {
+                        "timed out".to_owned()
+                    } else {
+                        e.to_string()
+                    };
+                    last = NetError::Unreachable {
+                        node: node.to_owned(),
+                        reason,
+                    };
+                }
+            }
+        }
+        Err(last)
+    }
+
+    /// The latest block hash the nodes agree on: every node is asked at once; the most common
+    /// answer is taken when more than half of the nodes asked give it.
+    pub async fn latest_blockhash(&self, nodes: &[String]) -> Result<String, NetError> {
+        if nodes.is_empty() {
+            return Err(NetError::NoNodes);
+        }
+        let mut tasks = tokio::task::JoinSet::new();
+        for node in nodes {
+            let client = self.clone();
+            let node = node.clone();
+            tasks.spawn(async move { client.handshake(&node).await });
+        }
+        let mut answers: HashMap<String, usize> = HashMap::new();
+        let mut answered = 0;
+        let mut first_error = None;
+        while let Some(joined) = tasks.join_next().await {
+            match joined {
+                Ok(Ok(h)) => {
+                    answered += 1;
+                    *answers.entry(h.latest_blockhash).or_default() += 1;
+                }
+                Ok(Err(e)) => {
+                    first_error.get_or_insert(e);
+                }
+                Err(e) => {
+                    first_error.get_or_insert(NetError::Unreachable {
+                        node: String::new(),
+                        reason: e.to_string(),
+                    });
+                }
+            }
+        }
+        let needed = nodes.len() / 2 + 1;
+        if answered < needed {
+            return Err(match (answered, first_error) {
+                (0, Some(e)) if nodes.len() == 1 => e,
+                _ => NetError::TooFewNodes {
+                    asked: nodes.len(),
+                    answered,
+                    needed,
+                },
+            });
+        }
+        let (best, count) = answers
+            .iter()
+            .max_by_key(|(_, c)| **c)
+            .map(|(h, c)| (h.clone(), *c))
+            .ok_or(NetError::NoNodes)?;
+        if count < needed {
+            return Err(NetError::Disagree(answers.len()));
+        }
+        Ok(best)
+    }
+}
+
+fn parse_handshake(node: &str, value: serde_json::Value) -> Result<Handshake, NetError> {
+    let bad = |reason: &str| NetError::BadResponse {
+        node: node.to_owned(),
+        reason: reason.to_owned(),
+    };
+    // Naga wraps the answer: {"ok":true,"error":null,"errorObject":null,"data":{…}}.
+    let inner = match value.get("data") {
+        Some(data) if value.get("ok").is_some() => {
+            if value.get("ok") != Some(&serde_json::Value::Bool(true)) {
+                return Err(bad("the node reported an error"));
+            }
+            data.clone()
+        }
+        _ => value,
+    };
+    let raw: RawHandshake = serde_json::from_value(inner).map_err(|e| bad(&e.to_string()))?;
+    let hash = raw
+        .latest_blockhash
+        .ok_or_else(|| bad("no latestBlockhash"))?;
+    let digits = hash
+        .strip_prefix("0x")
+        .ok_or_else(|| bad("latestBlockhash is not 0x-hex"))?;
+    if digits.len() != 64 || !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(bad("latestBlockhash is not 32 bytes of hex"));
+    }
+    let epoch = raw.epoch.and_then(|e| {
+        e.as_u64()
+            .or_else(|| e.as_str().and_then(|s| s.parse().ok()))
+    });
+    Ok(Handshake {
+        latest_blockhash: hash.to_ascii_lowercase(),
+        node_version: raw.node_version,
+        epoch,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_handshake_shapes_parse() {
+        let h = format!("0x{}", "ab".repeat(32));
+        let datil = serde_json::json!({"serverPublicKey":"x","latestBlockhash": h});
+        let naga = serde_json::json!({"ok":true,"error":null,"errorObject":null,"data":{"latestBlockhash": h,"nodeVersion":"8.0.0","epoch":42}});
+        assert_eq!(parse_handshake("n", datil).unwrap().latest_blockhash, h);
+        let n = parse_handshake("n", naga).unwrap();
+        assert_eq!(
+            (n.node_version.as_deref(), n.epoch),
+            (Some("8.0.0"), Some(42))
+        );
+        let failed = serde_json::json!({"ok":false,"data":{"latestBlockhash": h}});
+        assert!(parse_handshake("n", failed).is_err());
+        assert!(parse_handshake("n", serde_json::json!({"latestBlockhash":"0x12"})).is_err());
+    }
+}
