@@ -230,7 +230,7 @@ describe('HTTP transport', () => {
     const c = await startCompanion((req, n) => {
       const id = c.requests[0].json.id;
       if (n === 0) return { status: 202, json: { v: 1, id, pending: 't' } };
-      return { status: 200, json: { v: 1, id, error: { code: 4408, name: 'request_expired', message: 'withdrawn' } } };
+      return { status: 408, json: { v: 1, id: null, error: { code: 4408, name: 'request_expired', message: 'withdrawn' } } };
     });
     try {
       await rejectsWith(requestSessionSigs(params(), { ...FAST, port: c.port }), 4408, 'request_expired');
@@ -241,18 +241,20 @@ describe('HTTP transport', () => {
 
   describe('each error envelope maps to its CompanionError', () => {
     const table = [
+      // The HTTP statuses the bridge uses, plus 200 (the status never decides the code).
+      [ErrorCodes.USER_REJECTED, 'user_rejected', 403],
       [ErrorCodes.USER_REJECTED, 'user_rejected', 200],
       [ErrorCodes.UNAUTHORIZED, 'unauthorized', 401],
       [ErrorCodes.UNAUTHORIZED, 'unauthorized', 421],
       [ErrorCodes.UNSUPPORTED, 'unsupported', 400],
       [ErrorCodes.DISCONNECTED, 'disconnected', 503],
       [ErrorCodes.BAD_REQUEST, 'bad_request', 400],
-      [ErrorCodes.REQUEST_EXPIRED, 'request_expired', 200],
+      [ErrorCodes.REQUEST_EXPIRED, 'request_expired', 408],
       [ErrorCodes.TOO_LARGE, 'too_large', 413],
       [ErrorCodes.RATE_LIMITED, 'rate_limited', 429],
       [ErrorCodes.KEYCHAIN_UNAVAILABLE, 'keychain_unavailable', 503],
-      [ErrorCodes.NETWORK_UNAVAILABLE, 'network_unavailable', 503],
-      [ErrorCodes.NO_WALLET, 'no_wallet', 400],
+      [ErrorCodes.NETWORK_UNAVAILABLE, 'network_unavailable', 502],
+      [ErrorCodes.NO_WALLET, 'no_wallet', 409],
       [ErrorCodes.INTERNAL, 'internal', 500],
     ];
     let c;

@@ -230,7 +230,7 @@ impl Rule {
             );
         }
         if let Some(networks) = &self.networks {
-            if !networks.iter().any(|n| *n == request.network) {
+            if !networks.contains(&request.network) {
                 return Err(format!("network {} is not allowed", request.network));
             }
         }

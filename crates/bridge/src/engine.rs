@@ -82,6 +82,8 @@ pub struct Engine {
     /// One prompt at a time: approvals queue on this lock, in arrival order.
     queue: tokio::sync::Mutex<()>,
     pending: Mutex<HashMap<String, usize>>,
+    /// History lines waiting for [`Engine::flush_history`] (one metadata write per batch).
+    history: Mutex<Vec<(String, String, OffsetDateTime)>>,
     log: LogSink,
 }
 
@@ -127,6 +129,7 @@ impl Engine {
             settings,
             queue: tokio::sync::Mutex::new(()),
             pending: Mutex::new(HashMap::new()),
+            history: Mutex::new(Vec::new()),
             log: Arc::new(|_| {}),
         }
     }
@@ -140,6 +143,20 @@ impl Engine {
     /// The vault.
     pub fn vault(&self) -> &Arc<Vault> {
         &self.vault
+    }
+
+    /// Writes buffered history lines (the transports call this about once a second, and at
+    /// shutdown).
+    pub async fn flush_history(&self) {
+        let lines = match self.history.lock() {
+            Ok(mut h) => std::mem::take(&mut *h),
+            Err(_) => return,
+        };
+        if lines.is_empty() {
+            return;
+        }
+        let vault = self.vault.clone();
+        let _ = tokio::task::spawn_blocking(move || vault.record_issued_batch(&lines)).await;
     }
 
     /// Handles one request body from `caller` and always answers with an envelope.

@@ -129,10 +129,12 @@ pub async fn serve(
         loop {
             tokio::time::sleep(Duration::from_secs(1)).await;
             reaper.reap();
+            reaper.engine.flush_history().await;
         }
     });
-    let result = axum::serve(listener, router(state)).await;
+    let result = axum::serve(listener, router(state.clone())).await;
     reap_task.abort();
+    state.engine.flush_history().await;
     result
 }
 

@@ -4,6 +4,11 @@
 //! JSON on stdout; every failure is one line on stderr and a non-zero exit (2: bad input,
 //! 1: a signature was checked and refused).
 
+#![allow(
+    clippy::print_stdout,
+    reason = "a command-line program answers on stdout"
+)]
+
 use std::{io::Write, process::ExitCode};
 
 use clap::Parser;

@@ -147,9 +147,12 @@ impl Metadata {
 }
 
 /// The metadata file and its lock.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct MetadataFile {
     dir: PathBuf,
+    /// The last parse, by (modification time, length): a read that finds the file unchanged
+    /// skips parsing. Always consulted under the lock.
+    parsed: std::sync::Mutex<Option<(Stamp, u64, Metadata)>>,
 }
 
 /// An exclusive hold on the metadata; released on drop.
@@ -164,6 +167,7 @@ impl MetadataFile {
         create_private_dir(dir)?;
         Ok(Self {
             dir: dir.to_owned(),
+            parsed: std::sync::Mutex::new(None),
         })
     }
 
@@ -184,13 +188,30 @@ impl MetadataFile {
     /// to a backup (never overwritten) and reported; the original stays where it is.
     pub fn load(&self, _held: &Locked) -> Result<Metadata, VaultError> {
         let path = self.path();
+        let stamp = fs::metadata(&path)
+            .ok()
+            .and_then(|m| Some((stamp(&m)?, m.len())));
+        if let (Some((mtime, len)), Ok(parsed)) = (stamp, self.parsed.lock()) {
+            if let Some((t, l, m)) = parsed.as_ref() {
+                if *t == mtime && *l == len {
+                    return Ok(m.clone());
+                }
+            }
+        }
         let bytes = match fs::read(&path) {
             Ok(b) => b,
             Err(e) if e.kind() == ErrorKind::NotFound => return Ok(Metadata::default()),
             Err(e) => return Err(VaultError::io("reading the metadata", e)),
         };
         match serde_json::from_slice::<Metadata>(&bytes) {
-            Ok(m) if m.version == FORMAT_VERSION => Ok(m),
+            Ok(m) if m.version == FORMAT_VERSION => {
+                if let (Some((mtime, len)), Ok(mut parsed)) = (stamp, self.parsed.lock()) {
+                    if len == bytes.len() as u64 {
+                        *parsed = Some((mtime, len, m.clone()));
+                    }
+                }
+                Ok(m)
+            }
             Ok(m) => Err(VaultError::UnsupportedVersion(m.version)),
             Err(e) => {
                 let backup = self.backup(&bytes)?;
@@ -221,6 +242,18 @@ impl MetadataFile {
             serde_json::to_vec_pretty(metadata).map_err(|e| VaultError::Internal(e.to_string()))?;
         write_atomic(&self.dir, &self.path(), &json)
     }
+}
+
+/// What identifies one version of the file: its modification time and, on Unix, its inode
+/// (every write renames a new file into place).
+type Stamp = (std::time::SystemTime, u64);
+
+fn stamp(m: &fs::Metadata) -> Option<Stamp> {
+    #[cfg(unix)]
+    let ino = std::os::unix::fs::MetadataExt::ino(m);
+    #[cfg(not(unix))]
+    let ino = 0;
+    Some((m.modified().ok()?, ino))
 }
 
 fn create_private_dir(dir: &Path) -> Result<(), VaultError> {

@@ -180,10 +180,20 @@ pub struct Maintenance {
     pub expired: usize,
 }
 
+/// A live session's verified grant, kept in memory so that reusing a session needs no
+/// signature check. The key itself is read from the keychain every time (so a key removed
+/// behind our back is noticed), and entries are only used after the metadata shows the session
+/// live, so a revocation by another process takes effect at once.
+struct Cached {
+    auth_sig: String,
+    recap: Recap,
+}
+
 /// The vault.
 pub struct Vault {
     file: MetadataFile,
     store: Arc<dyn SecretStore>,
+    cache: std::sync::Mutex<std::collections::HashMap<String, Cached>>,
 }
 
 impl fmt::Debug for Vault {
@@ -205,6 +215,7 @@ impl Vault {
         let vault = Self {
             file: MetadataFile::new(dir)?,
             store,
+            cache: Default::default(),
         };
         let done = vault.maintain(now)?;
         Ok((vault, done))
@@ -269,6 +280,9 @@ impl Vault {
             match s.state {
                 RecordState::Pending | RecordState::Retired => {
                     forget(self.store.as_ref(), &session_account(&s.public_key))?;
+                    if let Ok(mut cache) = self.cache.lock() {
+                        cache.remove(&s.public_key);
+                    }
                     if s.state == RecordState::Pending {
                         done.undone += 1;
                     } else {
@@ -490,11 +504,33 @@ impl Vault {
         if parse_rfc3339(&record.expires_at).is_none_or(|e| e < needed_until) {
             return Ok(SessionLookup::NeedsAuthSig(NeedReason::Expired));
         }
-        let recap = record
-            .auth_sig
-            .verify_signature()
-            .map(|v| v.recap)
-            .map_err(|e| VaultError::Internal(format!("stored AuthSig no longer verifies: {e}")))?;
+        let cached = self.cache.lock().ok().and_then(|c| {
+            c.get(&record.public_key)
+                .filter(|e| e.auth_sig == record.auth_sig.sig)
+                .map(|e| e.recap.clone())
+        });
+        let recap = match cached {
+            Some(recap) => recap,
+            None => {
+                let recap = record
+                    .auth_sig
+                    .verify_signature()
+                    .map(|v| v.recap)
+                    .map_err(|e| {
+                        VaultError::Internal(format!("stored AuthSig no longer verifies: {e}"))
+                    })?;
+                if let Ok(mut c) = self.cache.lock() {
+                    c.insert(
+                        record.public_key.clone(),
+                        Cached {
+                            auth_sig: record.auth_sig.sig.clone(),
+                            recap: recap.clone(),
+                        },
+                    );
+                }
+                recap
+            }
+        };
         let missing: Vec<ResourceAbilityRequest> =
             recap.missing(requests).into_iter().cloned().collect();
         if !missing.is_empty() {
@@ -614,6 +650,27 @@ impl Vault {
                 ..record
             },
             key,
+        })
+    }
+
+    /// Notes many issuances at once (one metadata write): `(origin, detail, when)`.
+    pub fn record_issued_batch(
+        &self,
+        lines: &[(String, String, OffsetDateTime)],
+    ) -> Result<(), VaultError> {
+        if lines.is_empty() {
+            return Ok(());
+        }
+        self.edit(|m, _| {
+            for (origin, detail, at) in lines {
+                m.log(
+                    &iso(*at)?,
+                    "session_sigs_issued",
+                    Some(origin),
+                    detail.clone(),
+                );
+            }
+            Ok(())
         })
     }
 

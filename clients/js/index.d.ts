@@ -1,0 +1,216 @@
+// Type declarations for @lit-companion/client (bridge protocol v1).
+
+export declare const PROTOCOL_VERSION: 1;
+export declare const DEFAULT_PORT: 41410;
+export declare const DEFAULT_HOST: '127.0.0.1';
+/** 5 minutes: the user may take time to approve. */
+export declare const DEFAULT_TIMEOUT_MS: number;
+export declare const DEFAULT_TRANSPORTS: readonly Transport[];
+export declare const NETWORKS: readonly LitNetwork[];
+/** The largest request body the companion accepts (64 KiB). */
+export declare const MAX_REQUEST_BYTES: number;
+/** Sessions may last at most 30 days. */
+export declare const MAX_LIFETIME_MS: number;
+
+export type LitNetwork = 'datil-dev' | 'datil-test' | 'datil' | 'naga-dev' | 'naga-test' | 'naga';
+export type Transport = 'extension' | 'http' | 'deeplink';
+
+/** The SDK's resource-ability request; SDK resource class instances (LitPKPResource, …) fit. */
+export interface ResourceAbilityRequest {
+  resource: { resource: string; resourcePrefix: string };
+  ability: string;
+}
+
+export interface AuthSig {
+  sig: string;
+  derivedVia: string;
+  signedMessage: string;
+  address: string;
+  algo?: string;
+}
+
+/** One node's entry of the SDK's SessionSigsMap. */
+export interface SessionSig {
+  sig: string;
+  derivedVia: string;
+  signedMessage: string;
+  address: string;
+  algo?: string;
+}
+
+/** Exactly the SDK's SessionSigsMap: node URL → entry. */
+export type SessionSigsMap = Record<string, SessionSig>;
+
+export interface SessionSigsParams {
+  network: LitNetwork;
+  resourceAbilityRequests: ResourceAbilityRequest[];
+  /** The nodes to sign for; optional when the companion knows the network's nodes. */
+  nodeUrls?: string[];
+  /** A Date or an RFC 3339 string; in the future, at most 30 days away. */
+  expiration?: Date | string;
+  /** Capacity (Datil) or payment (Naga) delegation AuthSigs to carry. */
+  capabilityAuthSigs?: AuthSig[];
+  /** The app's statement (one line), placed before the capability statement. */
+  statement?: string;
+  /** Naga: the most a node may charge per request, in wei (sent as a decimal string). */
+  maxPrice?: string | bigint | number;
+  /** Which of the user's wallets (address); default: the user's default wallet. */
+  wallet?: string;
+}
+
+export interface SessionSigsResult {
+  sessionSigs: SessionSigsMap;
+  wallet: string;
+  /** The session public key, 64 hex digits. */
+  sessionKey: string;
+  expiration: string;
+  /** Whether an existing grant covered the request (no prompt was shown). */
+  reused: boolean;
+}
+
+export interface Grant {
+  network: LitNetwork;
+  wallet: string;
+  sessionKey: string;
+  expiresAt: string;
+  granted: ResourceAbilityRequest[];
+  /** Plain sentences: what the session may do. */
+  mayDo: string[];
+}
+
+export interface ListGrantsResult {
+  grants: Grant[];
+}
+
+export interface DisconnectResult {
+  revoked: number;
+}
+
+export interface CompanionOptions {
+  /** Transports in order of preference. Default: ['extension', 'http', 'deeplink']. */
+  transports?: Transport[];
+  /** Loopback HTTP port. Default 41410. */
+  port?: number;
+  /** Loopback HTTP host. Default '127.0.0.1' (the companion accepts 127.0.0.1 and localhost). */
+  host?: string;
+  /** Pairing token for callers without an Origin (Node scripts): sent as `Authorization: Bearer`. */
+  token?: string;
+  /** Overall limit for the whole call, approval included; then CompanionError 4408. Default 5 min; Infinity for none. */
+  timeoutMs?: number;
+  /** Aborting rejects the call with `signal.reason` (an AbortError by default). */
+  signal?: AbortSignal;
+  /** A fetch implementation. Default: globalThis.fetch. */
+  fetch?: typeof fetch;
+  /** Minimum gap between long-polls of a pending approval. Default 500 ms. */
+  pollIntervalMs?: number;
+  /** How long to wait for the extension to announce itself. Default 300 ms. */
+  extensionTimeoutMs?: number;
+}
+
+export interface RequestEnvelope {
+  v: 1;
+  id: string;
+  method: 'getSessionSigs' | 'listGrants' | 'disconnect' | (string & {});
+  params?: unknown;
+}
+
+export interface ErrorObject {
+  code: number;
+  name: string;
+  message: string;
+}
+
+export type ResponseEnvelope<R = unknown> =
+  | { v: 1; id: string; result: R }
+  | { v: 1; id: string | null; error: ErrorObject };
+
+export interface ExtensionInfo {
+  name: string;
+  version: string;
+  protocol: number[];
+}
+
+export interface ExtensionProvider {
+  request(envelope: RequestEnvelope): Promise<ResponseEnvelope>;
+}
+
+export interface DetectedExtension {
+  info: ExtensionInfo | null;
+  provider: ExtensionProvider;
+}
+
+export declare const ErrorCodes: Readonly<{
+  USER_REJECTED: 4001;
+  UNAUTHORIZED: 4100;
+  UNSUPPORTED: 4200;
+  DISCONNECTED: 4900;
+  BAD_REQUEST: 4400;
+  REQUEST_EXPIRED: 4408;
+  TOO_LARGE: 4413;
+  RATE_LIMITED: 4429;
+  KEYCHAIN_UNAVAILABLE: 4503;
+  NETWORK_UNAVAILABLE: 4504;
+  NO_WALLET: 4601;
+  INTERNAL: 5000;
+}>;
+
+export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
+
+export type ErrorName =
+  | 'user_rejected'
+  | 'unauthorized'
+  | 'unsupported'
+  | 'disconnected'
+  | 'bad_request'
+  | 'request_expired'
+  | 'too_large'
+  | 'rate_limited'
+  | 'keychain_unavailable'
+  | 'network_unavailable'
+  | 'no_wallet'
+  | 'internal';
+
+/** The protocol's error names, by code. */
+export declare const ErrorNames: Readonly<Record<ErrorCode, ErrorName>>;
+
+export declare class CompanionError extends Error {
+  constructor(code: number, message?: string, options?: { name?: string; cause?: unknown });
+  /** A protocol error code (see ErrorCodes); unknown future codes are passed through. */
+  code: ErrorCode | number;
+  /** The protocol's error name, e.g. 'user_rejected'. */
+  name: ErrorName | string;
+}
+
+/**
+ * Asks Lit Companion for sessionSigs. Rejects with a CompanionError, or with `signal.reason`
+ * when `options.signal` aborts. With the deep-link transport the page usually navigates away:
+ * call readDeepLinkResult() when the page loads.
+ */
+export declare function requestSessionSigs(
+  params: SessionSigsParams,
+  options?: CompanionOptions,
+): Promise<SessionSigsResult>;
+
+/** The calling origin's grants. */
+export declare function listGrants(options?: CompanionOptions): Promise<ListGrantsResult>;
+
+/** Revokes every session of the calling origin. */
+export declare function disconnect(options?: CompanionOptions): Promise<DisconnectResult>;
+
+/** Finds the browser extension; null outside a browser or when nothing announces within timeoutMs (default 300). */
+export declare function detectExtension(timeoutMs?: number): Promise<DetectedExtension | null>;
+
+/**
+ * Reads and removes a deep-link answer (`#litCompanion=…`) from the page address. Null when there
+ * is none; throws a CompanionError for an error answer, a malformed one, or (unless
+ * allowUnsolicited) one to a request this browser did not make.
+ */
+export declare function readDeepLinkResult(options?: {
+  allowUnsolicited?: boolean;
+}): SessionSigsResult | null;
+
+/** Builds the `lit-companion://session?…` link for an envelope (normally done for you). */
+export declare function buildDeepLink(
+  envelope: RequestEnvelope | string,
+  location?: { href: string; origin: string },
+): { url: string; nonce: string };

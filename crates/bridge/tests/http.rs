@@ -1,0 +1,715 @@
+//! The loopback HTTP bridge over real sockets, with a real keychain (a private gnome-keyring),
+//! real simulated Lit nodes, and scripted approvals.
+#![allow(clippy::unwrap_used, reason = "test")]
+
+use std::{
+    future::Future,
+    pin::Pin,
+    sync::{
+        atomic::{AtomicBool, AtomicUsize, Ordering},
+        Arc, Mutex, OnceLock,
+    },
+    time::Duration,
+};
+
+use lit_companion_bridge::{
+    http::{self, HttpConfig, HttpState},
+    ratelimit::RateLimit,
+    ApprovalRequest, Approver, Decision, Engine, EngineSettings, Policy,
+};
+use lit_companion_net::LitNetClient;
+use lit_companion_node_sim::{spawn, NodeConfig};
+use lit_companion_session::Network;
+use lit_companion_testkit::{unique_service, PrivateKeyring};
+use lit_companion_vault::{OsKeychain, Vault};
+use serde_json::{json, Value};
+use sha3::Digest;
+use time::OffsetDateTime;
+
+const ORIGIN: &str = "https://app.example.com";
+const WALLET_KEY: &str = "0x4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318";
+
+fn keyring() -> &'static PrivateKeyring {
+    static K: OnceLock<PrivateKeyring> = OnceLock::new();
+    K.get_or_init(|| {
+        let k = PrivateKeyring::start();
+        k.enter();
+        k
+    })
+}
+
+/// Answers by a policy (or always yes), remembers every question, and notices withdrawals.
+struct Scripted {
+    policy: Option<Policy>,
+    asked: Mutex<Vec<ApprovalRequest>>,
+    hold: Option<Arc<tokio::sync::Notify>>,
+    withdrawn: Arc<AtomicBool>,
+}
+
+struct WithdrawGuard(Arc<AtomicBool>, bool);
+impl Drop for WithdrawGuard {
+    fn drop(&mut self) {
+        if !self.1 {
+            self.0.store(true, Ordering::SeqCst);
+        }
+    }
+}
+
+impl Approver for Scripted {
+    fn approve(
+        &self,
+        request: ApprovalRequest,
+    ) -> Pin<Box<dyn Future<Output = Decision> + Send + '_>> {
+        self.asked.lock().unwrap().push(request.clone());
+        Box::pin(async move {
+            let mut guard = WithdrawGuard(self.withdrawn.clone(), false);
+            if let Some(hold) = &self.hold {
+                hold.notified().await;
+            }
+            guard.1 = true;
+            match &self.policy {
+                Some(p) => p.decide(&request),
+                None => Decision::Approve {
+                    lifetime: request.lifetime,
+                },
+            }
+        })
+    }
+}
+
+struct Bridge {
+    url: String,
+    port: u16,
+    nodes: Vec<String>,
+    approver: Arc<Scripted>,
+    vault: Arc<Vault>,
+    service: String,
+    http: reqwest::Client,
+}
+
+async fn start(name: &str, policy: Option<&str>, tune: impl FnOnce(&mut HttpConfig)) -> Bridge {
+    start_with(
+        name,
+        policy,
+        None,
+        tune,
+        3,
+        NodeConfig::new(Network::DatilDev),
+    )
+    .await
+}
+
+async fn start_with(
+    name: &str,
+    policy: Option<&str>,
+    hold: Option<Arc<tokio::sync::Notify>>,
+    tune: impl FnOnce(&mut HttpConfig),
+    node_count: usize,
+    node: NodeConfig,
+) -> Bridge {
+    let k = keyring();
+    let service = unique_service(name);
+    let dir = k.data_dir().join(name);
+    let (vault, _) = Vault::open(
+        &dir,
+        Arc::new(OsKeychain::with_service(&service)),
+        OffsetDateTime::now_utc(),
+    )
+    .unwrap();
+    vault
+        .import_wallet(WALLET_KEY, "Main", OffsetDateTime::now_utc())
+        .unwrap();
+    let vault = Arc::new(vault);
+    let approver = Arc::new(Scripted {
+        policy: policy.map(|p| Policy::parse(p).unwrap()),
+        asked: Mutex::new(Vec::new()),
+        hold,
+        withdrawn: Arc::new(AtomicBool::new(false)),
+    });
+    let mut nodes = Vec::new();
+    for _ in 0..node_count {
+        nodes.push(spawn(node.clone()).await.unwrap());
+    }
+    let net = LitNetClient::new(Duration::from_millis(800), 2).unwrap();
+    let engine = Engine::new(
+        vault.clone(),
+        net,
+        approver.clone(),
+        EngineSettings::default(),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let mut config = HttpConfig::new(port);
+    tune(&mut config);
+    let state = HttpState::new(Arc::new(engine), config);
+    tokio::spawn(http::serve(listener, state));
+    Bridge {
+        url: format!("http://127.0.0.1:{port}"),
+        port,
+        nodes,
+        approver,
+        vault,
+        service,
+        http: reqwest::Client::builder().no_proxy().build().unwrap(),
+    }
+}
+
+fn pkp_request(id: &str) -> Value {
+    json!({"resource": {"resource": id, "resourcePrefix": "lit-pkp"}, "ability": "pkp-signing"})
+}
+
+/// A made-up PKP public key and its token id (keccak256 of the 65 bytes, as nodes derive it).
+fn pkp(n: u8) -> (String, String) {
+    let mut bytes = vec![4u8];
+    bytes.extend(std::iter::repeat_n(n, 64));
+    (
+        format!("0x{}", hex::encode(&bytes)),
+        hex::encode(sha3::Keccak256::digest(&bytes)),
+    )
+}
+
+impl Bridge {
+    fn body(&self, requests: Vec<Value>, extra: Value) -> Value {
+        let mut params = json!({ "network": "datil-dev", "resourceAbilityRequests": requests, "nodeUrls": self.nodes });
+        if let (Some(p), Some(e)) = (params.as_object_mut(), extra.as_object()) {
+            for (k, v) in e {
+                p.insert(k.clone(), v.clone());
+            }
+        }
+        json!({ "v": 1, "id": "req-1", "method": "getSessionSigs", "params": params })
+    }
+
+    /// A browser-like request from `origin`.
+    async fn post_from(&self, origin: &str, body: &Value) -> (u16, Value) {
+        let resp = self
+            .http
+            .post(format!("{}/v1/request", self.url))
+            .header("Origin", origin)
+            .header("Sec-Fetch-Mode", "cors")
+            .header("Sec-Fetch-Site", "cross-site")
+            .json(body)
+            .send()
+            .await
+            .unwrap();
+        (resp.status().as_u16(), resp.json().await.unwrap())
+    }
+
+    async fn asked(&self) -> usize {
+        self.approver.asked.lock().unwrap().len()
+    }
+
+    /// Nothing was stored: no session records, only the wallet in the keychain.
+    fn nothing_stored(&self) {
+        assert!(
+            self.vault.sessions().unwrap().is_empty(),
+            "no session may be stored"
+        );
+        let accounts = keyring().accounts(&self.service);
+        assert_eq!(accounts.len(), 1, "{accounts:?}");
+        assert!(accounts[0].starts_with("wallet:"));
+    }
+
+    async fn node_accepts(&self, node: &str, sigs: &Value, pubkey: &str) -> (u16, Value) {
+        let resp = self
+            .http
+            .post(format!("{node}/web/pkp/sign"))
+            .json(&json!({ "authSig": sigs[node], "toSign": [1, 2, 3], "pubkey": pubkey }))
+            .send()
+            .await
+            .unwrap();
+        (resp.status().as_u16(), resp.json().await.unwrap())
+    }
+}
+
+fn code(v: &Value) -> u64 {
+    v["error"]["code"].as_u64().unwrap_or(0)
+}
+
+#[tokio::test]
+async fn first_request_prompts_then_reuses_then_escalates_only_for_what_is_new() {
+    let b = start("flow", None, |_| {}).await;
+    let (pub1, id1) = pkp(1);
+    let (pub2, id2) = pkp(2);
+
+    let (status, v) = b
+        .post_from(ORIGIN, &b.body(vec![pkp_request(&id1)], json!({})))
+        .await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["id"], "req-1");
+    assert_eq!(v["result"]["reused"], false);
+    assert_eq!(b.asked().await, 1);
+    {
+        let asked = b.approver.asked.lock().unwrap();
+        assert_eq!(asked[0].who, "app.example.com — verified by your browser");
+        assert_eq!(asked[0].new.len(), 1);
+        assert!(asked[0].new[0]
+            .sentence
+            .starts_with("Sign messages and transactions with your PKP 0x"));
+        assert!(asked[0].already_granted.is_empty());
+    }
+    let sigs = v["result"]["sessionSigs"].clone();
+    assert_eq!(sigs.as_object().unwrap().len(), 3);
+    // Every simulated node accepts its entry for the granted PKP, and refuses another PKP.
+    for node in &b.nodes {
+        let (status, answer) = b.node_accepts(node, &sigs, &pub1).await;
+        assert_eq!(status, 200, "{answer}");
+        let (status, answer) = b.node_accepts(node, &sigs, &pub2).await;
+        assert_eq!(status, 401, "{answer}");
+    }
+    // The SIWE domain is the verified origin's host.
+    let signed: Value =
+        serde_json::from_str(sigs[&b.nodes[0]]["signedMessage"].as_str().unwrap()).unwrap();
+    let siwe = signed["capabilities"][0]["signedMessage"].as_str().unwrap();
+    assert!(
+        siwe.starts_with("app.example.com wants you to sign in"),
+        "{siwe}"
+    );
+    assert!(
+        siwe.contains(&format!(
+            "Nonce: {}",
+            lit_companion_node_sim::DEFAULT_BLOCKHASH
+        )),
+        "the nonce is the nodes' block hash"
+    );
+
+    // Inside the grant: no prompt, the same session key.
+    let (status, again) = b
+        .post_from(ORIGIN, &b.body(vec![pkp_request(&id1)], json!({})))
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(again["result"]["reused"], true);
+    assert_eq!(again["result"]["sessionKey"], v["result"]["sessionKey"]);
+    assert_eq!(b.asked().await, 1);
+
+    // Escalation: only the new PKP is asked about; the old one is shown as already granted.
+    let (status, more) = b
+        .post_from(
+            ORIGIN,
+            &b.body(vec![pkp_request(&id1), pkp_request(&id2)], json!({})),
+        )
+        .await;
+    assert_eq!(status, 200, "{more}");
+    assert_eq!(more["result"]["reused"], false);
+    {
+        let asked = b.approver.asked.lock().unwrap();
+        assert_eq!(asked.len(), 2);
+        assert_eq!(asked[1].new.len(), 1);
+        assert!(asked[1].new[0].resource.ends_with(&id2));
+        assert_eq!(asked[1].already_granted.len(), 1);
+        assert!(asked[1].already_granted[0].resource.ends_with(&id1));
+    }
+    let sigs = &more["result"]["sessionSigs"];
+    for pubkey in [&pub1, &pub2] {
+        assert_eq!(b.node_accepts(&b.nodes[1], sigs, pubkey).await.0, 200);
+    }
+
+    // listGrants shows this origin's grant in plain words; another origin sees nothing.
+    let list = json!({"v": 1, "id": 2, "method": "listGrants"});
+    let (_, grants) = b.post_from(ORIGIN, &list).await;
+    assert_eq!(grants["result"]["grants"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        grants["result"]["grants"][0]["mayDo"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    let (_, other) = b.post_from("https://other.example", &list).await;
+    assert!(other["result"]["grants"].as_array().unwrap().is_empty());
+
+    // disconnect revokes: the key leaves the keychain.
+    let (_, bye) = b
+        .post_from(ORIGIN, &json!({"v": 1, "id": 3, "method": "disconnect"}))
+        .await;
+    assert_eq!(bye["result"]["revoked"], 1);
+    b.nothing_stored();
+}
+
+#[tokio::test]
+async fn callers_the_transport_cannot_vouch_for_are_refused() {
+    let b = start("auth", None, |_| {}).await;
+    let (_, id) = pkp(1);
+    let body = b.body(vec![pkp_request(&id)], json!({}));
+    let post = || b.http.post(format!("{}/v1/request", b.url)).json(&body);
+
+    // A forged Origin (no Fetch Metadata, as a script would send).
+    let r = post().header("Origin", ORIGIN).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 401);
+    assert_eq!(code(&r.json().await.unwrap()), 4100);
+    // A rebinding attack: our address under another name.
+    let r = post()
+        .header("Host", format!("evil.example:{}", b.port))
+        .header("Origin", "https://evil.example")
+        .header("Sec-Fetch-Mode", "cors")
+        .header("Sec-Fetch-Site", "same-origin")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 421);
+    assert!(r.headers().get("access-control-allow-origin").is_none());
+    assert_eq!(code(&r.json().await.unwrap()), 4100);
+    // Neither an Origin nor a pairing token; then a wrong token.
+    let r = post().send().await.unwrap();
+    assert_eq!(code(&r.json().await.unwrap()), 4100);
+    let r = post().bearer_auth("lcp_0000").send().await.unwrap();
+    assert_eq!(code(&r.json().await.unwrap()), 4100);
+    // An opaque origin.
+    let r = post()
+        .header("Origin", "null")
+        .header("Sec-Fetch-Mode", "cors")
+        .header("Sec-Fetch-Site", "cross-site")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(code(&r.json().await.unwrap()), 4100);
+    assert_eq!(b.asked().await, 0);
+    b.nothing_stored();
+
+    // A real pairing token works, and the prompt names the program.
+    let token = b
+        .vault
+        .create_pairing("ci-runner", OffsetDateTime::now_utc())
+        .unwrap();
+    let r = post().bearer_auth(token.as_str()).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    assert_eq!(
+        b.approver.asked.lock().unwrap()[0].who,
+        "local program \"ci-runner\" (pairing token)"
+    );
+}
+
+#[tokio::test]
+async fn malformed_oversized_and_unsupported_requests_are_refused() {
+    let b = start("malformed", None, |c| c.body_limit = 4096).await;
+    let (_, id) = pkp(1);
+    let send = |body: Vec<u8>, ct: &'static str| {
+        b.http
+            .post(format!("{}/v1/request", b.url))
+            .header("Origin", ORIGIN)
+            .header("Sec-Fetch-Mode", "cors")
+            .header("Sec-Fetch-Site", "cross-site")
+            .header("Content-Type", ct)
+            .body(body)
+            .send()
+    };
+    let big = b.body(
+        vec![pkp_request(&id)],
+        json!({"statement": "x".repeat(5000)}),
+    );
+    let r = send(serde_json::to_vec(&big).unwrap(), "application/json")
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 413);
+    assert_eq!(code(&r.json().await.unwrap()), 4413);
+    let r = send(b"{\"v\":1,".to_vec(), "application/json")
+        .await
+        .unwrap();
+    assert_eq!(code(&r.json().await.unwrap()), 4400);
+    let r = send(b"{}".to_vec(), "text/plain").await.unwrap();
+    assert_eq!(code(&r.json().await.unwrap()), 4400);
+    let mut v2 = b.body(vec![pkp_request(&id)], json!({}));
+    v2["v"] = json!(2);
+    let r = send(serde_json::to_vec(&v2).unwrap(), "application/json")
+        .await
+        .unwrap();
+    assert_eq!(code(&r.json().await.unwrap()), 4200);
+    let unknown = json!({"v": 1, "id": 1, "method": "eth_sign"});
+    let (_, v) = b.post_from(ORIGIN, &unknown).await;
+    assert_eq!(code(&v), 4200);
+    for (extra, why) in [
+        (
+            json!({"expiration": "2099-01-01T00:00:00Z"}),
+            "a lifetime over 30 days",
+        ),
+        (json!({"nodeUrls": []}), "no nodes"),
+        (json!({"nodeUrls": ["ftp://x"]}), "a bad node URL"),
+        (json!({"network": "mainnet"}), "an unknown network"),
+        (json!({"surprise": true}), "an unknown field"),
+        (
+            json!({"capabilityAuthSigs": [{"sig": "0x00"}]}),
+            "a broken delegation",
+        ),
+    ] {
+        let (status, v) = b
+            .post_from(ORIGIN, &b.body(vec![pkp_request(&id)], extra))
+            .await;
+        assert_eq!((status, code(&v)), (400, 4400), "{why}: {v}");
+    }
+    let (_, v) = b.post_from(ORIGIN, &b.body(vec![json!({"resource": {"resource": "*", "resourcePrefix": "lit-pkp"}, "ability": "fly"})], json!({}))).await;
+    assert_eq!(code(&v), 4400);
+    assert_eq!(b.asked().await, 0);
+    b.nothing_stored();
+}
+
+const STRICT_POLICY: &str = r#"{"version":1,"rules":[{"origin":"https://app.example.com","resources":["lit-pkp://*"],"maxLifetimeSeconds":86400}]}"#;
+
+#[tokio::test]
+async fn the_policy_refuses_wildcards_escalations_and_strangers() {
+    let b = start("policy", Some(STRICT_POLICY), |_| {}).await;
+    let (_, id) = pkp(1);
+    // A wildcard under a policy that forbids wildcards.
+    let (status, v) = b
+        .post_from(ORIGIN, &b.body(vec![pkp_request("*")], json!({})))
+        .await;
+    assert_eq!((status, code(&v)), (403, 4001), "{v}");
+    assert!(v["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("wildcards"));
+    b.nothing_stored();
+    // An origin the policy does not know.
+    let (_, v) = b
+        .post_from(
+            "https://stranger.example",
+            &b.body(vec![pkp_request(&id)], json!({})),
+        )
+        .await;
+    assert_eq!(code(&v), 4001);
+    b.nothing_stored();
+    // Allowed; then an escalation to a Lit Action the policy rejects: the grant stays as it was.
+    let (status, first) = b
+        .post_from(ORIGIN, &b.body(vec![pkp_request(&id)], json!({})))
+        .await;
+    assert_eq!(status, 200, "{first}");
+    let action = json!({"resource": {"resource": "QmYwAPJzv5CZsnAzt8auVZRn9pfbGkY8ZtZ7j1234PbdG", "resourcePrefix": "lit-litaction"}, "ability": "lit-action-execution"});
+    let (_, v) = b
+        .post_from(ORIGIN, &b.body(vec![pkp_request(&id), action], json!({})))
+        .await;
+    assert_eq!(code(&v), 4001);
+    let sessions = b.vault.sessions().unwrap();
+    assert_eq!(sessions.len(), 1);
+    assert_eq!(
+        sessions[0].public_key,
+        first["result"]["sessionKey"].as_str().unwrap()
+    );
+    // Longer than the policy allows.
+    let long = b.body(vec![pkp_request(&pkp(3).1)], json!({"expiration": lit_companion_session::timefmt::iso_millis(OffsetDateTime::now_utc() + time::Duration::days(3)).unwrap()}));
+    let (_, v) = b.post_from(ORIGIN, &long).await;
+    assert_eq!(code(&v), 4001);
+}
+
+#[tokio::test]
+async fn a_flood_from_one_origin_is_limited_while_another_is_served() {
+    let b = start("flood", None, |c| {
+        c.rate = RateLimit {
+            per_second: 1.0,
+            burst: 5.0,
+        }
+    })
+    .await;
+    let status = json!({"v": 1, "id": 1, "method": "listGrants"});
+    let mut limited = 0;
+    for _ in 0..20 {
+        let (_, v) = b.post_from("https://flood.example", &status).await;
+        if code(&v) == 4429 {
+            limited += 1;
+        }
+    }
+    assert!(limited >= 14, "{limited} of 20 limited");
+    let (s, v) = b.post_from(ORIGIN, &status).await;
+    assert_eq!(s, 200, "{v}");
+}
+
+#[tokio::test]
+async fn cors_answers_exactly_the_caller() {
+    let b = start("cors", None, |_| {}).await;
+    let r = b
+        .http
+        .request(reqwest::Method::OPTIONS, format!("{}/v1/request", b.url))
+        .header("Origin", ORIGIN)
+        .header("Access-Control-Request-Method", "POST")
+        .header("Access-Control-Request-Private-Network", "true")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 204);
+    assert_eq!(r.headers()["access-control-allow-origin"], ORIGIN);
+    assert_eq!(r.headers()["access-control-allow-private-network"], "true");
+    let r = b
+        .http
+        .post(format!("{}/v1/request", b.url))
+        .header("Origin", "https://other.example")
+        .header("Sec-Fetch-Mode", "cors")
+        .header("Sec-Fetch-Site", "cross-site")
+        .json(&json!({"v": 1, "id": 1, "method": "listGrants"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.headers()["access-control-allow-origin"],
+        "https://other.example"
+    );
+    assert_ne!(r.headers()["access-control-allow-origin"], "*");
+}
+
+#[tokio::test]
+async fn a_slow_answer_is_collected_by_polling_and_an_abandoned_one_is_withdrawn() {
+    let hold = Arc::new(tokio::sync::Notify::new());
+    let b = start_with(
+        "pending",
+        None,
+        Some(hold.clone()),
+        |c| {
+            c.wait = Duration::from_millis(300);
+            c.abandon_after = Duration::from_millis(1500);
+        },
+        1,
+        NodeConfig::new(Network::DatilDev),
+    )
+    .await;
+    let (_, id) = pkp(1);
+    let (status, v) = b
+        .post_from(ORIGIN, &b.body(vec![pkp_request(&id)], json!({})))
+        .await;
+    assert_eq!(status, 202, "{v}");
+    let ticket = v["pending"].as_str().unwrap().to_owned();
+    // Someone else cannot collect it.
+    let r = b
+        .http
+        .get(format!("{}/v1/pending/{ticket}", b.url))
+        .header("Origin", "https://other.example")
+        .header("Sec-Fetch-Mode", "cors")
+        .header("Sec-Fetch-Site", "cross-site")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(code(&r.json().await.unwrap()), 4408);
+    hold.notify_one();
+    let r = b
+        .http
+        .get(format!("{}/v1/pending/{ticket}", b.url))
+        .header("Origin", ORIGIN)
+        .header("Sec-Fetch-Mode", "cors")
+        .header("Sec-Fetch-Site", "cross-site")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let v: Value = r.json().await.unwrap();
+    assert!(v["result"]["sessionSigs"].is_object(), "{v}");
+
+    // Now a request nobody polls for: withdrawn after the abandon window, nothing stored.
+    let (_, id2) = pkp(2);
+    let (status, _) = b
+        .post_from(
+            "https://second.example",
+            &b.body(vec![pkp_request(&id2)], json!({})),
+        )
+        .await;
+    assert_eq!(status, 202);
+    tokio::time::sleep(Duration::from_millis(3500)).await;
+    assert!(
+        b.approver.withdrawn.load(Ordering::SeqCst),
+        "the prompt must be withdrawn when its caller goes away"
+    );
+    assert!(b
+        .vault
+        .sessions()
+        .unwrap()
+        .iter()
+        .all(|s| s.origin != "https://second.example"));
+}
+
+#[tokio::test]
+async fn unreachable_or_disagreeing_nodes_are_a_network_error() {
+    let b = start("netdown", None, |_| {}).await;
+    let (_, id) = pkp(1);
+    let dead = vec![
+        "http://127.0.0.1:9".to_owned(),
+        "http://127.0.0.1:10".to_owned(),
+    ];
+    let (status, v) = b
+        .post_from(
+            ORIGIN,
+            &b.body(vec![pkp_request(&id)], json!({"nodeUrls": dead})),
+        )
+        .await;
+    assert_eq!((status, code(&v)), (502, 4504), "{v}");
+    b.nothing_stored();
+
+    let mut odd = NodeConfig::new(Network::DatilDev);
+    odd.blockhash = format!("0x{}", "99".repeat(32));
+    let mut nodes = b.nodes[..1].to_vec();
+    nodes.push(spawn(odd.clone()).await.unwrap());
+    odd.blockhash = format!("0x{}", "77".repeat(32));
+    nodes.push(spawn(odd).await.unwrap());
+    let (_, v) = b
+        .post_from(
+            ORIGIN,
+            &b.body(vec![pkp_request(&id)], json!({"nodeUrls": nodes})),
+        )
+        .await;
+    assert_eq!(code(&v), 4504, "{v}");
+    assert!(v["error"]["message"].as_str().unwrap().contains("disagree"));
+    b.nothing_stored();
+}
+
+#[tokio::test]
+async fn naga_sessions_carry_max_price_and_pass_naga_nodes() {
+    let b = start_with(
+        "naga",
+        None,
+        None,
+        |_| {},
+        2,
+        NodeConfig::new(Network::NagaDev),
+    )
+    .await;
+    let (pubkey, id) = pkp(5);
+    let mut body = b.body(
+        vec![pkp_request(&id)],
+        json!({"maxPrice": "5000000000000000"}),
+    );
+    body["params"]["network"] = json!("naga-dev");
+    let (status, v) = b.post_from(ORIGIN, &body).await;
+    assert_eq!(status, 200, "{v}");
+    let sigs = &v["result"]["sessionSigs"];
+    let signed: Value =
+        serde_json::from_str(sigs[&b.nodes[0]]["signedMessage"].as_str().unwrap()).unwrap();
+    assert_eq!(signed["maxPrice"], "0x11c37937e08000");
+    assert_eq!(b.node_accepts(&b.nodes[0], sigs, &pubkey).await.0, 200);
+}
+
+#[tokio::test]
+async fn many_cached_requests_and_a_burst_lose_nothing() {
+    let b = start("load", None, |c| {
+        c.rate = RateLimit {
+            per_second: 1e9,
+            burst: 1e9,
+        }
+    })
+    .await;
+    let (_, id) = pkp(9);
+    let body = b.body(vec![pkp_request(&id)], json!({}));
+    let (status, _) = b.post_from(ORIGIN, &body).await;
+    assert_eq!(status, 200);
+    let ok = Arc::new(AtomicUsize::new(0));
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..200 {
+        let (http, url, body, ok) = (b.http.clone(), b.url.clone(), body.clone(), ok.clone());
+        tasks.spawn(async move {
+            let mut body = body;
+            body["id"] = json!(format!("burst-{i}"));
+            let r = http
+                .post(format!("{url}/v1/request"))
+                .header("Origin", ORIGIN)
+                .header("Sec-Fetch-Mode", "cors")
+                .header("Sec-Fetch-Site", "cross-site")
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            let v: Value = r.json().await.unwrap();
+            if v["result"]["reused"] == true && v["id"] == json!(format!("burst-{i}")) {
+                ok.fetch_add(1, Ordering::SeqCst);
+            }
+        });
+    }
+    while tasks.join_next().await.is_some() {}
+    assert_eq!(
+        ok.load(Ordering::SeqCst),
+        200,
+        "every answer arrives, to the right request"
+    );
+    assert_eq!(b.asked().await, 1);
+}
