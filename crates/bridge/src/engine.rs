@@ -17,7 +17,8 @@ use lit_companion_session::{
     Address, Network, Recap, ResourceAbilityRequest,
 };
 use lit_companion_vault::{
-    KeychainError, NeedReason, NewSession, Revoke, SessionLookup, SignRequest, Vault, VaultError,
+    KeychainError, LiveSession, NeedReason, NewSession, Revoke, SessionLookup, SignRequest, Vault,
+    VaultError,
 };
 use serde_json::{json, Value};
 use time::OffsetDateTime;
@@ -73,6 +74,9 @@ pub struct LogLine {
 
 type LogSink = Arc<dyn Fn(&LogLine) + Send + Sync>;
 
+/// How long a session key read from the keychain is kept in memory.
+const KEY_TTL: Duration = Duration::from_secs(10);
+
 /// The engine.
 pub struct Engine {
     vault: Arc<Vault>,
@@ -82,6 +86,9 @@ pub struct Engine {
     /// One prompt at a time: approvals queue on this lock, in arrival order.
     queue: tokio::sync::Mutex<()>,
     pending: Mutex<HashMap<String, usize>>,
+    /// Live sessions read from the keychain in the last [`KEY_TTL`]: a busy dapp does not cost a
+    /// keychain round trip per request. Used only after the metadata shows the session live.
+    keys: Mutex<HashMap<String, (LiveSession, std::time::Instant)>>,
     /// History lines waiting for [`Engine::flush_history`] (one metadata write per batch).
     history: Mutex<Vec<(String, String, OffsetDateTime)>>,
     log: LogSink,
@@ -130,6 +137,7 @@ impl Engine {
             queue: tokio::sync::Mutex::new(()),
             pending: Mutex::new(HashMap::new()),
             history: Mutex::new(Vec::new()),
+            keys: Mutex::new(HashMap::new()),
             log: Arc::new(|_| {}),
         }
     }
@@ -246,11 +254,24 @@ impl Engine {
             None => self.default_wallet().await?,
         };
 
-        let lookup = {
+        let found = {
             let (key, requests, network) = (key.clone(), p.requests.clone(), p.network);
             let until = now + time::Duration::minutes(1);
-            self.blocking(move |v| v.lookup_session(&key, network, &wallet, &requests, until))
+            self.blocking(move |v| v.find_session(&key, network, &wallet, &requests, until))
                 .await?
+        };
+        let lookup = match found {
+            Err(reason) => SessionLookup::NeedsAuthSig(reason),
+            Ok(record) => match self.cached_key(&record.public_key) {
+                Some(live) => SessionLookup::Live(Box::new(live)),
+                None => {
+                    let looked = self.blocking(move |v| v.open_session(record)).await?;
+                    if let SessionLookup::Live(live) = &looked {
+                        self.cache_key(live);
+                    }
+                    looked
+                }
+            },
         };
         let (live, reused) = match lookup {
             SessionLookup::Live(live) => (*live, true),
@@ -301,6 +322,7 @@ impl Engine {
                         })
                     })
                     .await?;
+                self.cache_key(&live);
                 (live, false)
             }
         };
@@ -341,6 +363,23 @@ impl Engine {
             summary,
             if reused { "reused" } else { "approved" }.to_owned(),
         ))
+    }
+
+    fn cached_key(&self, public_key: &str) -> Option<LiveSession> {
+        let keys = self.keys.lock().ok()?;
+        keys.get(public_key)
+            .filter(|(_, at)| at.elapsed() < KEY_TTL)
+            .map(|(live, _)| live.clone())
+    }
+
+    fn cache_key(&self, live: &LiveSession) {
+        if let Ok(mut keys) = self.keys.lock() {
+            keys.retain(|_, (_, at)| at.elapsed() < KEY_TTL);
+            keys.insert(
+                live.record.public_key.clone(),
+                (live.clone(), std::time::Instant::now()),
+            );
+        }
     }
 
     async fn default_wallet(&self) -> Result<Address, BridgeError> {

@@ -670,8 +670,8 @@ async fn naga_sessions_carry_max_price_and_pass_naga_nodes() {
     assert_eq!(b.node_accepts(&b.nodes[0], sigs, &pubkey).await.0, 200);
 }
 
-#[tokio::test]
-async fn many_cached_requests_and_a_burst_lose_nothing() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ten_thousand_cached_requests_and_a_thousand_at_once_lose_nothing() {
     let b = start("load", None, |c| {
         c.rate = RateLimit {
             per_second: 1e9,
@@ -681,15 +681,14 @@ async fn many_cached_requests_and_a_burst_lose_nothing() {
     .await;
     let (_, id) = pkp(9);
     let body = b.body(vec![pkp_request(&id)], json!({}));
-    let (status, _) = b.post_from(ORIGIN, &body).await;
+    let (status, first) = b.post_from(ORIGIN, &body).await;
     assert_eq!(status, 200);
+    let key = first["result"]["sessionKey"].clone();
     let ok = Arc::new(AtomicUsize::new(0));
-    let mut tasks = tokio::task::JoinSet::new();
-    for i in 0..200 {
-        let (http, url, body, ok) = (b.http.clone(), b.url.clone(), body.clone(), ok.clone());
-        tasks.spawn(async move {
-            let mut body = body;
-            body["id"] = json!(format!("burst-{i}"));
+    let one = |i: usize, ok: Arc<AtomicUsize>| {
+        let (http, url, mut body, key) = (b.http.clone(), b.url.clone(), body.clone(), key.clone());
+        async move {
+            body["id"] = json!(format!("load-{i}"));
             let r = http
                 .post(format!("{url}/v1/request"))
                 .header("Origin", ORIGIN)
@@ -700,16 +699,41 @@ async fn many_cached_requests_and_a_burst_lose_nothing() {
                 .await
                 .unwrap();
             let v: Value = r.json().await.unwrap();
-            if v["result"]["reused"] == true && v["id"] == json!(format!("burst-{i}")) {
+            if v["result"]["reused"] == true
+                && v["id"] == json!(format!("load-{i}"))
+                && v["result"]["sessionKey"] == key
+            {
                 ok.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+    };
+    // 10,000 one after another (8 callers in parallel), then 1,000 all at once.
+    let mut tasks = tokio::task::JoinSet::new();
+    for lane in 0..8 {
+        let ok = ok.clone();
+        let run = (lane * 1250..(lane + 1) * 1250)
+            .map(|i| one(i, ok.clone()))
+            .collect::<Vec<_>>();
+        tasks.spawn(async move {
+            for f in run {
+                f.await;
             }
         });
     }
     while tasks.join_next().await.is_some() {}
     assert_eq!(
         ok.load(Ordering::SeqCst),
-        200,
+        10_000,
         "every answer arrives, to the right request"
     );
-    assert_eq!(b.asked().await, 1);
+    for i in 0..1000 {
+        tasks.spawn(one(10_000 + i, ok.clone()));
+    }
+    while tasks.join_next().await.is_some() {}
+    assert_eq!(
+        ok.load(Ordering::SeqCst),
+        11_000,
+        "every answer arrives, to the right request"
+    );
+    assert_eq!(b.asked().await, 1, "a cached grant never prompts");
 }

@@ -230,6 +230,15 @@ fn killing_the_process_mid_write_never_corrupts_or_orphans() {
         .unwrap()
         .to_owned();
     let metadata = keyring.data_dir().join("metadata.json");
+    // How long one signing run takes here: kills are spread from before it starts to just after.
+    let started = Instant::now();
+    let (out, _) = cli.sign(
+        &wallet,
+        "https://warmup.example",
+        &format!("[{}]", pkp("0xfff")),
+    );
+    assert!(out.status.success());
+    let span_us = (started.elapsed().as_micros() as u64 * 5 / 2).max(1000);
     let (mut killed_mid_way, mut finished) = (0, 0);
     let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
     for i in 0..200 {
@@ -248,8 +257,7 @@ fn killing_the_process_mid_write_never_corrupts_or_orphans() {
             .unwrap();
         let request = format!("[{}]", pkp(&format!("0x{:x}", i + 1)));
         let _ = child.stdin.take().unwrap().write_all(request.as_bytes());
-        // A signing run takes ~40 ms here: kill anywhere from before it starts to after it ends.
-        std::thread::sleep(Duration::from_micros(seed % 100_000));
+        std::thread::sleep(Duration::from_micros(seed % span_us));
         let _ = child.kill(); // SIGKILL
         let status = child.wait().unwrap();
         if status.success() {

@@ -16,8 +16,9 @@ use crate::error::VaultError;
 
 /// The file format version.
 pub const FORMAT_VERSION: u32 = 1;
-/// The newest history entries kept.
+/// The newest history entries kept (the file is trimmed to this when it grows past twice it).
 pub const HISTORY_LIMIT: usize = 2000;
+const HISTORY_NAME: &str = "history.jsonl";
 
 const FILE_NAME: &str = "metadata.json";
 const LOCK_NAME: &str = "metadata.lock";
@@ -102,7 +103,9 @@ pub struct Metadata {
     pub wallets: Vec<WalletRecord>,
     /// Sessions.
     pub sessions: Vec<SessionRecord>,
-    /// History, oldest first, at most [`HISTORY_LIMIT`].
+    /// History lines added in this edit. They are appended to the history file (JSON lines,
+    /// `history.jsonl`) when the metadata is stored, so the index itself stays small.
+    #[serde(skip)]
     pub history: Vec<HistoryEntry>,
     /// Pairing tokens for local programs without an origin (only their SHA-256 is kept).
     #[serde(default)]
@@ -133,7 +136,7 @@ impl Default for Metadata {
 }
 
 impl Metadata {
-    /// Appends a history line, dropping the oldest beyond the limit.
+    /// Notes a history line (written with the next store).
     pub fn log(&mut self, at: &str, event: &str, origin: Option<&str>, detail: String) {
         self.history.push(HistoryEntry {
             at: at.to_owned(),
@@ -141,8 +144,6 @@ impl Metadata {
             origin: origin.map(str::to_owned),
             detail,
         });
-        let excess = self.history.len().saturating_sub(HISTORY_LIMIT);
-        self.history.drain(..excess);
     }
 }
 
@@ -152,7 +153,7 @@ pub struct MetadataFile {
     dir: PathBuf,
     /// The last parse, by (modification time, length): a read that finds the file unchanged
     /// skips parsing. Always consulted under the lock.
-    parsed: std::sync::Mutex<Option<(Stamp, u64, Metadata)>>,
+    parsed: std::sync::Mutex<Option<(Stamp, u64, std::sync::Arc<Metadata>)>>,
 }
 
 /// An exclusive hold on the metadata; released on drop.
@@ -186,7 +187,12 @@ impl MetadataFile {
 
     /// Reads the file; a missing file is an empty index. A file that does not parse is copied
     /// to a backup (never overwritten) and reported; the original stays where it is.
-    pub fn load(&self, _held: &Locked) -> Result<Metadata, VaultError> {
+    pub fn load(&self, held: &Locked) -> Result<Metadata, VaultError> {
+        Ok(Metadata::clone(&*self.load_shared(held)?))
+    }
+
+    /// Like [`MetadataFile::load`], without copying: for readers on a hot path.
+    pub fn load_shared(&self, _held: &Locked) -> Result<std::sync::Arc<Metadata>, VaultError> {
         let path = self.path();
         let stamp = fs::metadata(&path)
             .ok()
@@ -200,11 +206,14 @@ impl MetadataFile {
         }
         let bytes = match fs::read(&path) {
             Ok(b) => b,
-            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(Metadata::default()),
+            Err(e) if e.kind() == ErrorKind::NotFound => {
+                return Ok(std::sync::Arc::new(Metadata::default()))
+            }
             Err(e) => return Err(VaultError::io("reading the metadata", e)),
         };
         match serde_json::from_slice::<Metadata>(&bytes) {
             Ok(m) if m.version == FORMAT_VERSION => {
+                let m = std::sync::Arc::new(m);
                 if let (Some((mtime, len)), Ok(mut parsed)) = (stamp, self.parsed.lock()) {
                     if len == bytes.len() as u64 {
                         *parsed = Some((mtime, len, m.clone()));
@@ -236,12 +245,64 @@ impl MetadataFile {
         Ok(backup)
     }
 
-    /// Replaces the file atomically.
+    /// Replaces the file atomically, then appends the edit's history lines.
     pub fn store(&self, _held: &Locked, metadata: &Metadata) -> Result<(), VaultError> {
         let json =
             serde_json::to_vec_pretty(metadata).map_err(|e| VaultError::Internal(e.to_string()))?;
-        write_atomic(&self.dir, &self.path(), &json)
+        write_atomic(&self.dir, &self.path(), &json)?;
+        self.append_history(&metadata.history)
     }
+
+    fn append_history(&self, lines: &[HistoryEntry]) -> Result<(), VaultError> {
+        if lines.is_empty() {
+            return Ok(());
+        }
+        let path = self.dir.join(HISTORY_NAME);
+        let mut options = OpenOptions::new();
+        options.append(true).create(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        let mut file = options
+            .open(&path)
+            .map_err(|e| VaultError::io("opening the history", e))?;
+        file.write_all(&json_lines(lines)?)
+            .map_err(|e| VaultError::io("writing the history", e))?;
+        let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+        drop(file);
+        // Trim when the file holds far more than the limit (a line is about 300 bytes).
+        if size > (HISTORY_LIMIT as u64) * 2 * 300 {
+            let all = self.history_lines()?;
+            write_atomic(&self.dir, &path, &json_lines(&all)?)?;
+        }
+        Ok(())
+    }
+
+    /// The newest [`HISTORY_LIMIT`] history lines, oldest first. A torn line (a crash
+    /// mid-append) is skipped.
+    pub fn history_lines(&self) -> Result<Vec<HistoryEntry>, VaultError> {
+        let text = match fs::read_to_string(self.dir.join(HISTORY_NAME)) {
+            Ok(t) => t,
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(VaultError::io("reading the history", e)),
+        };
+        let lines: Vec<HistoryEntry> = text
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect();
+        Ok(lines[lines.len().saturating_sub(HISTORY_LIMIT)..].to_vec())
+    }
+}
+
+fn json_lines(lines: &[HistoryEntry]) -> Result<Vec<u8>, VaultError> {
+    let mut out = Vec::new();
+    for line in lines {
+        serde_json::to_writer(&mut out, line).map_err(|e| VaultError::Internal(e.to_string()))?;
+        out.push(b'\n');
+    }
+    Ok(out)
 }
 
 /// What identifies one version of the file: its modification time and, on Unix, its inode
@@ -289,7 +350,11 @@ fn open_private(path: &Path, truncate: bool) -> Result<File, VaultError> {
 /// Writes `bytes` to a temp file in `dir`, fsyncs it, renames it over `target`, and fsyncs the
 /// directory. On any error the temp file is removed and `target` is untouched.
 fn write_atomic(dir: &Path, target: &Path, bytes: &[u8]) -> Result<(), VaultError> {
-    let tmp = dir.join(format!(".{}.tmp-{}", FILE_NAME, std::process::id()));
+    let name = target
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or(FILE_NAME);
+    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
     let result = (|| {
         let mut file = open_private(&tmp, true)?;
         file.write_all(bytes)

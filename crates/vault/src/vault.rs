@@ -81,6 +81,7 @@ impl fmt::Display for NeedReason {
 }
 
 /// A session ready to sign: its record and its key.
+#[derive(Clone)]
 pub struct LiveSession {
     /// The stored record.
     pub record: SessionRecord,
@@ -231,10 +232,21 @@ impl Vault {
         Ok(self.store.check()?)
     }
 
+    /// The history (every AuthSig signed, sessionSigs issued, revocation …), oldest first.
+    pub fn history(&self) -> Result<Vec<crate::metadata::HistoryEntry>, VaultError> {
+        let _held = self.file.lock()?;
+        self.file.history_lines()
+    }
+
     /// A read-only snapshot of the metadata.
     pub fn snapshot(&self) -> Result<Metadata, VaultError> {
+        Ok(Metadata::clone(&*self.shared()?))
+    }
+
+    /// The metadata as last parsed, shared (no copy).
+    fn shared(&self) -> Result<Arc<Metadata>, VaultError> {
         let held = self.file.lock()?;
-        self.file.load(&held)
+        self.file.load_shared(&held)
     }
 
     /// Runs `f` on the metadata under the lock and writes the result back.
@@ -382,10 +394,11 @@ impl Vault {
     /// The wallets, in creation order.
     pub fn wallets(&self) -> Result<Vec<WalletRecord>, VaultError> {
         Ok(self
-            .snapshot()?
+            .shared()?
             .wallets
-            .into_iter()
+            .iter()
             .filter(|w| w.state == RecordState::Live)
+            .cloned()
             .collect())
     }
 
@@ -483,26 +496,26 @@ impl Vault {
     // ---------------------------------------------------------------- sessions
 
     /// Finds the live session for (origin, network, wallet) and says whether it covers
-    /// `requests` until at least `needed_until`.
-    pub fn lookup_session(
+    /// `requests` until at least `needed_until`, without touching the keychain.
+    pub fn find_session(
         &self,
         origin: &str,
         network: Network,
         wallet: &Address,
         requests: &[ResourceAbilityRequest],
         needed_until: OffsetDateTime,
-    ) -> Result<SessionLookup, VaultError> {
-        let m = self.snapshot()?;
+    ) -> Result<Result<SessionRecord, NeedReason>, VaultError> {
+        let m = self.shared()?;
         let Some(record) = m
             .sessions
             .iter()
             .find(|s| matches_key(s, origin, network, wallet) && s.state == RecordState::Live)
             .cloned()
         else {
-            return Ok(SessionLookup::NeedsAuthSig(NeedReason::NoSession));
+            return Ok(Err(NeedReason::NoSession));
         };
         if parse_rfc3339(&record.expires_at).is_none_or(|e| e < needed_until) {
-            return Ok(SessionLookup::NeedsAuthSig(NeedReason::Expired));
+            return Ok(Err(NeedReason::Expired));
         }
         let cached = self.cache.lock().ok().and_then(|c| {
             c.get(&record.public_key)
@@ -534,11 +547,17 @@ impl Vault {
         let missing: Vec<ResourceAbilityRequest> =
             recap.missing(requests).into_iter().cloned().collect();
         if !missing.is_empty() {
-            return Ok(SessionLookup::NeedsAuthSig(NeedReason::Escalation {
+            return Ok(Err(NeedReason::Escalation {
                 granted: record.granted.clone(),
                 missing,
             }));
         }
+        Ok(Ok(record))
+    }
+
+    /// Reads a found session's key from the keychain. A key missing there marks the session
+    /// dead and says a new AuthSig is needed.
+    pub fn open_session(&self, record: SessionRecord) -> Result<SessionLookup, VaultError> {
         match self.store.get(&session_account(&record.public_key)) {
             Ok(secret) => {
                 let bytes: [u8; 32] = secret
@@ -566,6 +585,22 @@ impl Vault {
                 Ok(SessionLookup::NeedsAuthSig(NeedReason::KeyMissing))
             }
             Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Finds the live session for (origin, network, wallet) and, when it covers `requests`
+    /// until at least `needed_until`, reads its key from the keychain.
+    pub fn lookup_session(
+        &self,
+        origin: &str,
+        network: Network,
+        wallet: &Address,
+        requests: &[ResourceAbilityRequest],
+        needed_until: OffsetDateTime,
+    ) -> Result<SessionLookup, VaultError> {
+        match self.find_session(origin, network, wallet, requests, needed_until)? {
+            Ok(record) => self.open_session(record),
+            Err(reason) => Ok(SessionLookup::NeedsAuthSig(reason)),
         }
     }
 

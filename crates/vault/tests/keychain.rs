@@ -270,7 +270,7 @@ fn revoking_removes_keys_at_once() {
     );
     assert_eq!(k.accounts(&f.service), vec![format!("wallet:{wallet}")]);
     assert!(f.vault.sessions().unwrap().is_empty());
-    let history = f.vault.snapshot().unwrap().history;
+    let history = f.vault.history().unwrap();
     assert_eq!(
         history
             .iter()
