@@ -1,0 +1,158 @@
+// End to end over real sockets: the dapp-side JS client (clients/js) in Node, against
+// `lit-companion serve` with a policy, a real keychain (run under scripts/with-keyring, as
+// scripts/test does), and simulated Lit nodes (`lit-node-sim`). The sessionSigs it gets must
+// pass the official SDK's checks (tests/sdk/crosscheck.mjs) and be accepted by the nodes.
+//
+// Env: LIT_COMPANION_BIN, LIT_NODE_SIM_BIN (default: target/debug/…).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join, dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { requestSessionSigs, listGrants, disconnect, CompanionError } from '../../clients/js/index.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = resolve(here, '../..');
+const BIN = process.env.LIT_COMPANION_BIN || join(root, 'target/debug/lit-companion');
+const SIM = process.env.LIT_NODE_SIM_BIN || join(root, 'target/debug/lit-node-sim');
+const { ethers } = createRequire(join(root, 'tests/sdk/package.json'))('ethers');
+
+const work = mkdtempSync(join(tmpdir(), 'lit-companion-e2e-'));
+const env = {
+  ...process.env,
+  LIT_COMPANION_DATA_DIR: join(work, 'data'),
+  LIT_COMPANION_KEYCHAIN_SERVICE: `lit-companion-e2e-${process.pid}`,
+};
+const children = [];
+const serveLog = [];
+let port, token, datil, naga;
+
+function cli(args, input = '') {
+  const r = spawnSync(BIN, args, { env, input, encoding: 'utf8' });
+  assert.equal(r.status, 0, `${args.join(' ')}: ${r.stderr}`);
+  return r.stdout;
+}
+
+/** Starts a program that prints "listening on URL" first; resolves the URL. */
+function startListening(bin, args, log) {
+  return new Promise((ok, fail) => {
+    const child = spawn(bin, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    children.push(child);
+    let out = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+      const m = out.match(/listening on (http:\/\/\S+)/);
+      if (m) ok(m[1]);
+    });
+    let partial = '';
+    child.stderr.on('data', (d) => {
+      const lines = (partial + d).split('\n');
+      partial = lines.pop();
+      if (log) log.push(...lines.filter(Boolean));
+    });
+    child.on('exit', (code) => fail(new Error(`${bin} exited with ${code} before listening`)));
+  });
+}
+
+function pkp(n) {
+  const pubkey = '0x04' + n.toString(16).padStart(2, '0').repeat(64);
+  return { pubkey, id: ethers.utils.keccak256(pubkey).slice(2) };
+}
+
+const pkpRequest = (id) => ({ resource: { resource: id, resourcePrefix: 'lit-pkp' }, ability: 'pkp-signing' });
+
+function sdkCheck(sigs, network, node, resource, ability) {
+  const file = join(work, `sigs-${Math.random().toString(16).slice(2)}.json`);
+  writeFileSync(file, JSON.stringify(sigs));
+  return spawnSync(process.execPath, [join(root, 'tests/sdk/crosscheck.mjs'), 'check', '--sigs', file, '--network', network,
+    '--node', node, '--resource', resource, '--ability', ability], { encoding: 'utf8' });
+}
+
+async function nodeSigns(node, sigs, pubkey) {
+  const r = await fetch(`${node}/web/pkp/sign`, {
+    method: 'POST', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ authSig: sigs[node], toSign: [1, 2, 3], pubkey }),
+  });
+  return { status: r.status, body: await r.json() };
+}
+
+before(async () => {
+  cli(['wallet', 'import', '--label', 'Main'], '0x4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318');
+  token = JSON.parse(cli(['pair', 'new', '--name', 'e2e'])).token;
+  const policy = join(work, 'policy.json');
+  writeFileSync(policy, JSON.stringify({ version: 1, rules: [{
+    origin: 'pairing:e2e', networks: ['datil-dev', 'naga-dev'],
+    resources: ['lit-pkp://*', 'lit-litaction://*'], maxLifetimeSeconds: 86400,
+  }] }));
+  datil = await Promise.all([1, 2, 3].map(() => startListening(SIM, ['--network', 'datil-dev'])));
+  naga = await Promise.all([1, 2].map(() => startListening(SIM, ['--network', 'naga-dev'])));
+  const url = await startListening(BIN, ['serve', '--listen', '127.0.0.1:0', '--approve', policy], serveLog);
+  port = Number(new URL(url).port);
+});
+
+after(() => {
+  for (const c of children) c.kill();
+  rmSync(work, { recursive: true, force: true });
+});
+
+const opts = () => ({ transports: ['http'], port, token, timeoutMs: 30000 });
+
+test('a Node script gets sessionSigs the SDK and the nodes accept, then reuses them', async () => {
+  const { pubkey, id } = pkp(1);
+  const first = await requestSessionSigs({ network: 'datil-dev', resourceAbilityRequests: [pkpRequest(id)], nodeUrls: datil }, opts());
+  assert.equal(first.reused, false);
+  assert.deepEqual(Object.keys(first.sessionSigs).sort(), [...datil].sort());
+  for (const node of datil) {
+    const r = sdkCheck(first.sessionSigs, 'datil-dev', node, `lit-pkp://${id}`, 'pkp-signing');
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal((await nodeSigns(node, first.sessionSigs, pubkey)).status, 200);
+    assert.equal((await nodeSigns(node, first.sessionSigs, pkp(2).pubkey)).status, 401, 'another PKP is not granted');
+  }
+  const again = await requestSessionSigs({ network: 'datil-dev', resourceAbilityRequests: [pkpRequest(id)], nodeUrls: datil }, opts());
+  assert.equal(again.reused, true);
+  assert.equal(again.sessionKey, first.sessionKey);
+});
+
+test('an escalation is approved anew and covers old and new', async () => {
+  const one = pkp(1);
+  const two = pkp(3);
+  const r = await requestSessionSigs({ network: 'datil-dev', resourceAbilityRequests: [pkpRequest(one.id), pkpRequest(two.id)], nodeUrls: datil }, opts());
+  assert.equal(r.reused, false);
+  for (const { pubkey } of [one, two]) assert.equal((await nodeSigns(datil[0], r.sessionSigs, pubkey)).status, 200);
+  const decisions = serveLog.filter((l) => l.includes('getSessionSigs')).map((l) => l.split('-> ')[1]);
+  assert.deepEqual(decisions.slice(-3), ['approved', 'reused', 'approved']);
+});
+
+test('what the policy does not allow is rejected with 4001 and a plain reason', async () => {
+  await assert.rejects(
+    requestSessionSigs({ network: 'datil-dev', resourceAbilityRequests: [pkpRequest('*')], nodeUrls: datil }, opts()),
+    (e) => e instanceof CompanionError && e.code === 4001 && /wildcard/.test(e.message),
+  );
+  await assert.rejects(
+    requestSessionSigs({ network: 'datil-dev', resourceAbilityRequests: [pkpRequest(pkp(4).id)], nodeUrls: datil }, { ...opts(), token: 'lcp_wrong' }),
+    (e) => e instanceof CompanionError && e.code === 4100,
+  );
+});
+
+test('Naga sessions carry maxPrice and pass the SDK and Naga nodes', async () => {
+  const { pubkey, id } = pkp(5);
+  const r = await requestSessionSigs({ network: 'naga-dev', resourceAbilityRequests: [pkpRequest(id)], nodeUrls: naga, maxPrice: 10n ** 16n }, opts());
+  for (const node of naga) {
+    const c = sdkCheck(r.sessionSigs, 'naga-dev', node, `lit-pkp://${id}`, 'pkp-signing');
+    assert.equal(c.status, 0, c.stderr);
+    assert.equal((await nodeSigns(node, r.sessionSigs, pubkey)).status, 200);
+  }
+  assert.equal(JSON.parse(r.sessionSigs[naga[0]].signedMessage).maxPrice, '0x2386f26fc10000');
+});
+
+test('grants are listed in plain words and disconnect revokes them', async () => {
+  const { grants } = await listGrants(opts());
+  assert.equal(grants.length, 2);
+  assert.ok(grants.every((g) => g.mayDo.every((s) => s.startsWith('Sign messages and transactions with your PKP'))));
+  const { revoked } = await disconnect(opts());
+  assert.equal(revoked, 2);
+  assert.equal((await listGrants(opts())).grants.length, 0);
+});
