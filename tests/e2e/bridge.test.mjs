@@ -7,7 +7,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, dirname, resolve } from 'node:path';
@@ -18,13 +18,16 @@ const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '../..');
 const BIN = process.env.LIT_COMPANION_BIN || join(root, 'target/debug/lit-companion');
 const SIM = process.env.LIT_NODE_SIM_BIN || join(root, 'target/debug/lit-node-sim');
+const HOST = process.env.LIT_COMPANION_HOST_BIN || join(root, 'target/debug/lit-companion-host');
 const { ethers } = createRequire(join(root, 'tests/sdk/package.json'))('ethers');
 
 const work = mkdtempSync(join(tmpdir(), 'lit-companion-e2e-'));
+mkdirSync(join(work, 'run'), { mode: 0o700 });
 const env = {
   ...process.env,
   LIT_COMPANION_DATA_DIR: join(work, 'data'),
   LIT_COMPANION_KEYCHAIN_SERVICE: `lit-companion-e2e-${process.pid}`,
+  LIT_COMPANION_SOCKET: join(work, 'run', 'bridge.sock'),
 };
 const children = [];
 const serveLog = [];
@@ -86,6 +89,8 @@ before(async () => {
   writeFileSync(policy, JSON.stringify({ version: 1, rules: [{
     origin: 'pairing:e2e', networks: ['datil-dev', 'naga-dev'],
     resources: ['lit-pkp://*', 'lit-litaction://*'], maxLifetimeSeconds: 86400,
+  }, {
+    origin: 'https://app.example.com', resources: ['lit-pkp://*'], maxLifetimeSeconds: 86400,
   }] }));
   datil = await Promise.all([1, 2, 3].map(() => startListening(SIM, ['--network', 'datil-dev'])));
   naga = await Promise.all([1, 2].map(() => startListening(SIM, ['--network', 'naga-dev'])));
@@ -155,4 +160,34 @@ test('grants are listed in plain words and disconnect revokes them', async () =>
   const { revoked } = await disconnect(opts());
   assert.equal(revoked, 2);
   assert.equal((await listGrants(opts())).grants.length, 0);
+});
+
+/** One framed native message through the host binary, as a browser would send it. */
+function throughHost(message) {
+  const body = Buffer.from(JSON.stringify(message));
+  const len = Buffer.alloc(4);
+  len.writeUInt32LE(body.length); // native byte order on x86-64 and arm64
+  const r = spawnSync(HOST, ['chrome-extension://abcdefghijklmnopabcdefghijklmnop/'], { env, input: Buffer.concat([len, body]) });
+  assert.equal(r.status, 0, String(r.stderr));
+  const n = r.stdout.readUInt32LE(0);
+  return JSON.parse(r.stdout.subarray(4, 4 + n).toString('utf8'));
+}
+
+test('the native-messaging host relays an extension request; the SIWE domain is the page origin', async () => {
+  const { pubkey, id } = pkp(7);
+  const answer = throughHost({ origin: 'https://app.example.com', envelope: { v: 1, id: 'ext-1', method: 'getSessionSigs',
+    params: { network: 'datil-dev', resourceAbilityRequests: [pkpRequest(id)], nodeUrls: datil } } });
+  assert.equal(answer.id, 'ext-1');
+  assert.ok(answer.result, JSON.stringify(answer));
+  const sigs = answer.result.sessionSigs;
+  const c = sdkCheck(sigs, 'datil-dev', datil[0], `lit-pkp://${id}`, 'pkp-signing');
+  assert.equal(c.status, 0, c.stderr);
+  assert.equal((await nodeSigns(datil[0], sigs, pubkey)).status, 200);
+  const siwe = JSON.parse(sigs[datil[0]].signedMessage).capabilities.at(-1).signedMessage;
+  assert.ok(siwe.startsWith('app.example.com wants you to sign in'), siwe);
+  assert.ok(serveLog.some((l) => l.includes('https://app.example.com via browser extension')));
+  // An origin the policy does not know gets its own answer: rejected.
+  const other = throughHost({ origin: 'https://evil.example', envelope: { v: 1, id: 'ext-2', method: 'getSessionSigs',
+    params: { network: 'datil-dev', resourceAbilityRequests: [pkpRequest(id)], nodeUrls: datil } } });
+  assert.equal(other.error.code, 4001);
 });

@@ -282,21 +282,32 @@ async fn caller(
     }
 }
 
-async fn request(State(state): State<Arc<HttpState>>, req: axum::extract::Request) -> HttpResponse {
-    let (parts, body) = req.into_parts();
-    let headers = parts.headers;
+/// The caller and the `Origin` header to answer CORS for, or the refusal to send. A request
+/// whose `Host` is not ours gets no CORS grant at all.
+async fn authenticate(
+    state: &HttpState,
+    headers: &HeaderMap,
+) -> Result<(Caller, Option<HeaderValue>), HttpResponse> {
     let origin_header = headers.get(header::ORIGIN).cloned();
-    let caller = match caller(&state, &headers).await {
-        Ok(c) => c,
+    match caller(state, headers).await {
+        Ok(c) => Ok((c, origin_header)),
         Err((e, status)) => {
-            // No CORS grant for a request whose Host is not ours.
             let cors = if status.is_some() {
                 None
             } else {
                 origin_header.as_ref()
             };
-            return error_answer(&e, status, cors);
+            Err(error_answer(&e, status, cors))
         }
+    }
+}
+
+async fn request(State(state): State<Arc<HttpState>>, req: axum::extract::Request) -> HttpResponse {
+    let (parts, body) = req.into_parts();
+    let headers = parts.headers;
+    let (caller, origin_header) = match authenticate(&state, &headers).await {
+        Ok(found) => found,
+        Err(refusal) => return refusal,
     };
     let cors = origin_header.as_ref();
     if !state.limiter.allow(&caller.grant_key()) {
@@ -413,17 +424,9 @@ async fn pending(
     Path(ticket): Path<String>,
     headers: HeaderMap,
 ) -> HttpResponse {
-    let origin_header = headers.get(header::ORIGIN).cloned();
-    let caller = match caller(&state, &headers).await {
-        Ok(c) => c,
-        Err((e, status)) => {
-            let cors = if status.is_some() {
-                None
-            } else {
-                origin_header.as_ref()
-            };
-            return error_answer(&e, status, cors);
-        }
+    let (caller, origin_header) = match authenticate(&state, &headers).await {
+        Ok(found) => found,
+        Err(refusal) => return refusal,
     };
     let cors = origin_header.as_ref();
     let rx = {

@@ -8,6 +8,8 @@ pub mod engine;
 pub mod http;
 pub mod proto;
 pub mod ratelimit;
+#[cfg(unix)]
+pub mod socket;
 
 pub use approver::{ApprovalRequest, Approver, Decision, Policy, RejectAll};
 pub use caller::{Caller, Identity, Road};

@@ -46,6 +46,10 @@ pub(crate) struct ServeArgs {
     /// How long a prompt waits for an answer, in seconds.
     #[arg(long, default_value_t = 300)]
     approval_timeout: u64,
+    /// The per-user socket the browser extension's native-messaging host relays to
+    /// (default: $XDG_RUNTIME_DIR/lit-companion/bridge.sock).
+    #[arg(long, value_name = "PATH")]
+    socket: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -204,7 +208,15 @@ pub(crate) fn serve(args: ServeArgs, vault_args: &VaultArgs) -> Result<String, F
         let local = listener.local_addr().map_err(|e| Failure::input(e.to_string()))?;
         let mut config = HttpConfig::new(local.port());
         config.rate = RateLimit { per_second: args.rate_limit, burst: args.burst };
-        let state = HttpState::new(Arc::new(engine), config);
+        let engine = Arc::new(engine);
+        #[cfg(unix)]
+        let socket_task = {
+            let path = args.socket.clone().unwrap_or_else(lit_companion_native_host::socket_path::default_socket_path);
+            let listener = lit_companion_bridge::socket::bind(&path).await.map_err(|e| Failure::input(e.to_string()))?;
+            eprintln!("extension bridge on {}", path.display());
+            tokio::spawn(lit_companion_bridge::socket::serve(listener, engine.clone()))
+        };
+        let state = HttpState::new(engine, config);
         println!("listening on http://{local}");
         let _ = std::io::stdout().flush();
         // Sweep expired sessions every minute while serving.
@@ -220,6 +232,8 @@ pub(crate) fn serve(args: ServeArgs, vault_args: &VaultArgs) -> Result<String, F
             _ = tokio::signal::ctrl_c() => Ok(()),
         };
         sweeper.abort();
+        #[cfg(unix)]
+        socket_task.abort();
         served.map(|()| "stopped".to_owned())
     })
 }

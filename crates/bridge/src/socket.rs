@@ -1,0 +1,145 @@
+//! The native-messaging road, companion side: a per-user Unix socket (mode 0600 in a 0700
+//! directory) where `lit-companion-host` relays what the browser extension sends. Connections
+//! from another user are refused (peer credentials), and so is a socket path someone else owns.
+//! The caller is the page origin the extension vouches for (`sender.origin`).
+
+use std::{path::Path, sync::Arc};
+
+use lit_companion_native_host::{RelayMessage, MAX_MESSAGE};
+use lit_companion_session::Origin;
+use serde_json::{json, Value};
+use tokio::{
+    io::{AsyncReadExt, AsyncWriteExt},
+    net::{UnixListener, UnixStream},
+};
+
+use crate::{
+    caller::{Caller, Road},
+    engine::Engine,
+    proto::{BridgeError, ErrorCode, Response},
+};
+
+/// Why the socket could not be opened.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SocketError {
+    /// The path is not ours or not private.
+    #[error(transparent)]
+    Untrusted(#[from] lit_companion_native_host::socket_path::SocketTrust),
+    /// Another companion is already listening there.
+    #[error("another Lit Companion is already listening on {0}")]
+    InUse(String),
+    /// An OS error.
+    #[error("{context}: {source}")]
+    Io {
+        /// What was being done.
+        context: &'static str,
+        /// The error.
+        source: std::io::Error,
+    },
+}
+
+/// Binds the socket: creates its directory (0700) if needed, refuses a directory or socket that
+/// another user owns or that others can enter, replaces a stale socket of ours.
+pub async fn bind(path: &Path) -> Result<UnixListener, SocketError> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    let io = |context| move |source| SocketError::Io { context, source };
+    if let Some(dir) = path.parent() {
+        if !dir.exists() {
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)
+                .map_err(io("creating the socket directory"))?;
+        }
+    }
+    lit_companion_native_host::socket_path::check_trusted(path)?;
+    if path.exists() {
+        if UnixStream::connect(path).await.is_ok() {
+            return Err(SocketError::InUse(path.display().to_string()));
+        }
+        std::fs::remove_file(path).map_err(io("removing a stale socket"))?;
+    }
+    let listener = UnixListener::bind(path).map_err(io("binding the socket"))?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+        .map_err(io("protecting the socket"))?;
+    Ok(listener)
+}
+
+/// Serves relayed requests until the future is dropped.
+pub async fn serve(listener: UnixListener, engine: Arc<Engine>) {
+    let me = lit_companion_native_host::socket_path::current_uid();
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
+        let same_user = stream.peer_cred().map(|c| c.uid() == me).unwrap_or(false);
+        if !same_user {
+            continue; // dropped: another user's process gets nothing
+        }
+        let engine = engine.clone();
+        tokio::spawn(async move {
+            let _ = connection(stream, engine).await;
+        });
+    }
+}
+
+async fn connection(mut stream: UnixStream, engine: Arc<Engine>) -> std::io::Result<()> {
+    loop {
+        let mut len = [0u8; 4];
+        if stream.read_exact(&mut len).await.is_err() {
+            return Ok(()); // closed
+        }
+        let n = u32::from_ne_bytes(len) as usize;
+        if n > MAX_MESSAGE {
+            let e = BridgeError::new(ErrorCode::TooLarge, "a message over 1 MiB");
+            write(
+                &mut stream,
+                &serde_json::to_value(Response::err(Value::Null, &e)).unwrap_or_default(),
+            )
+            .await?;
+            return Ok(());
+        }
+        let mut body = vec![0u8; n];
+        stream.read_exact(&mut body).await?;
+        let reply = match serde_json::from_slice::<RelayMessage>(&body) {
+            Ok(relay) => handle(&engine, relay).await,
+            Err(e) => Response::err(
+                Value::Null,
+                &BridgeError::new(
+                    ErrorCode::BadRequest,
+                    format!("malformed relay message: {e}"),
+                ),
+            ),
+        };
+        write(
+            &mut stream,
+            &serde_json::to_value(&reply).unwrap_or_else(|_| json!({})),
+        )
+        .await?;
+    }
+}
+
+async fn handle(engine: &Engine, relay: RelayMessage) -> Response {
+    let id = relay.envelope.get("id").cloned().unwrap_or(Value::Null);
+    let Ok(origin) = Origin::parse(&relay.origin) else {
+        return Response::err(
+            id,
+            &BridgeError::new(
+                ErrorCode::Unauthorized,
+                "the extension did not name an http(s) page origin",
+            ),
+        );
+    };
+    let caller = Caller::verified(origin, Road::Extension);
+    let body = serde_json::to_vec(&relay.envelope).unwrap_or_default();
+    engine.handle(&caller, &body).await
+}
+
+async fn write(stream: &mut UnixStream, value: &Value) -> std::io::Result<()> {
+    let body = serde_json::to_vec(value).unwrap_or_default();
+    let len = u32::try_from(body.len()).unwrap_or(u32::MAX);
+    stream.write_all(&len.to_ne_bytes()).await?;
+    stream.write_all(&body).await?;
+    stream.flush().await
+}

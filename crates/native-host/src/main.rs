@@ -1,0 +1,153 @@
+//! `lit-companion-host`: the native-messaging host browsers start for the Lit Companion
+//! extension. It relays each framed message from stdin to the running companion over the
+//! per-user socket, adding the extension id the browser named in argv, and frames the answers
+//! back on stdout. It never interprets the request: the companion's engine does.
+
+use std::{
+    io::{self, Write},
+    sync::{Arc, Mutex},
+    thread,
+};
+
+use lit_companion_native_host::{
+    read_frame, socket_path::default_socket_path, write_frame, ExtensionMessage, FrameError,
+    RelayMessage,
+};
+use serde_json::{json, Value};
+
+/// Messages answered at once; more wait for a free slot.
+const IN_FLIGHT: usize = 8;
+
+fn main() {
+    // Chromium passes `chrome-extension://<id>/` first; Firefox passes the manifest path, then
+    // the add-on id.
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let extension = args
+        .iter()
+        .find(|a| a.starts_with("chrome-extension://"))
+        .cloned()
+        .or_else(|| args.get(1).cloned())
+        .unwrap_or_default();
+    let stdout = Arc::new(Mutex::new(io::stdout()));
+    let slots = Arc::new((Mutex::new(0usize), std::sync::Condvar::new()));
+    let mut stdin = io::stdin().lock();
+    let mut workers = Vec::new();
+    loop {
+        let body = match read_frame(&mut stdin) {
+            Ok(b) => b,
+            // The browser closed the port, or broke the framing: nothing more can be read.
+            Err(FrameError::Closed) => break,
+            Err(e) => {
+                answer(
+                    &stdout,
+                    &error(Value::Null, 4400, "bad_request", &e.to_string()),
+                );
+                break;
+            }
+        };
+        let message: ExtensionMessage = match serde_json::from_slice(&body) {
+            Ok(m) => m,
+            Err(e) => {
+                let id = serde_json::from_slice::<Value>(&body)
+                    .ok()
+                    .and_then(|v| v.pointer("/envelope/id").cloned());
+                answer(
+                    &stdout,
+                    &error(
+                        id.unwrap_or(Value::Null),
+                        4400,
+                        "bad_request",
+                        &format!("malformed message: {e}"),
+                    ),
+                );
+                continue;
+            }
+        };
+        {
+            let (count, freed) = &*slots;
+            let mut n = count.lock().unwrap_or_else(|p| p.into_inner());
+            while *n >= IN_FLIGHT {
+                n = freed.wait(n).unwrap_or_else(|p| p.into_inner());
+            }
+            *n += 1;
+        }
+        let (stdout, slots, extension) = (stdout.clone(), slots.clone(), extension.clone());
+        workers.push(thread::spawn(move || {
+            let id = message.envelope.get("id").cloned().unwrap_or(Value::Null);
+            let relay = RelayMessage {
+                extension,
+                origin: message.origin,
+                envelope: message.envelope,
+            };
+            let reply =
+                relay_one(&relay).unwrap_or_else(|(code, name, text)| error(id, code, name, &text));
+            answer(&stdout, &reply);
+            let (count, freed) = &*slots;
+            let mut n = count.lock().unwrap_or_else(|p| p.into_inner());
+            *n -= 1;
+            freed.notify_one();
+        }));
+    }
+    for w in workers {
+        let _ = w.join();
+    }
+}
+
+fn relay_one(relay: &RelayMessage) -> Result<Value, (u32, &'static str, String)> {
+    let path = default_socket_path();
+    #[cfg(unix)]
+    {
+        lit_companion_native_host::socket_path::check_trusted(&path)
+            .map_err(|e| (4100, "unauthorized", e.to_string()))?;
+        let mut stream = std::os::unix::net::UnixStream::connect(&path).map_err(|_| {
+            (
+                4900,
+                "disconnected",
+                "Lit Companion is not running. Start the app (or `lit-companion serve`) and try again; `lit-companion doctor` checks the setup.".to_owned(),
+            )
+        })?;
+        lit_companion_native_host::write_json(&mut stream, relay).map_err(|e| {
+            (
+                4900,
+                "disconnected",
+                format!("the companion went away: {e}"),
+            )
+        })?;
+        lit_companion_native_host::read_json::<Value>(&mut stream).map_err(|e| {
+            (
+                4900,
+                "disconnected",
+                format!("the companion went away: {e}"),
+            )
+        })
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (relay, path);
+        Err((
+            4200,
+            "unsupported",
+            "this platform's local pipe is not supported yet".to_owned(),
+        ))
+    }
+}
+
+fn error(id: Value, code: u32, name: &str, message: &str) -> Value {
+    json!({ "v": 1, "id": id, "error": { "code": code, "name": name, "message": message } })
+}
+
+fn answer(stdout: &Mutex<io::Stdout>, value: &Value) {
+    let body = serde_json::to_vec(value).unwrap_or_default();
+    let mut out = stdout.lock().unwrap_or_else(|p| p.into_inner());
+    // A reply over the limit is replaced by an error the extension can read.
+    if write_frame(&mut *out, &body).is_err() {
+        let e = error(
+            value.get("id").cloned().unwrap_or(Value::Null),
+            5000,
+            "internal",
+            "the answer is too large to relay",
+        );
+        let _ = write_frame(&mut *out, &serde_json::to_vec(&e).unwrap_or_default());
+    }
+    let _ = out.flush();
+}
