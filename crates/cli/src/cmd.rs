@@ -21,6 +21,7 @@ use serde_json::{json, Value};
 use time::OffsetDateTime;
 
 use crate::{
+    browser_cmd::{self, BrowserArgs},
     input::{read_key_file, read_stdin},
     serve_cmd::{self, PairCommand, ServeArgs},
     vault_cmd::{self, SessionsCommand, VaultArgs, WalletCommand},
@@ -89,6 +90,12 @@ enum Command {
     /// Pairing tokens for local programs without an origin.
     #[command(subcommand)]
     Pair(PairCommand),
+    /// Register the native-messaging host with the browsers (idempotent).
+    InstallBrowserHost(BrowserArgs),
+    /// Remove the native-messaging host registrations.
+    UninstallBrowserHost(BrowserArgs),
+    /// Check the browser host manifests, the host binary, the socket and the running companion.
+    Doctor(BrowserArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -194,6 +201,9 @@ pub(crate) fn run(cli: Cli) -> Result<String, Failure> {
         Command::Sessions(cmd) => vault_cmd::sessions(cmd, &cli.vault),
         Command::Serve(args) => serve_cmd::serve(args, &cli.vault),
         Command::Pair(cmd) => serve_cmd::pair(cmd, &cli.vault),
+        Command::InstallBrowserHost(args) => browser_cmd::install_host(&args),
+        Command::UninstallBrowserHost(args) => browser_cmd::uninstall_host(&args),
+        Command::Doctor(args) => browser_cmd::doctor(&args),
     }
 }
 

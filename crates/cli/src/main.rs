@@ -13,6 +13,7 @@ use std::{io::Write, process::ExitCode};
 
 use clap::Parser;
 
+mod browser_cmd;
 mod cmd;
 mod input;
 mod serve_cmd;
@@ -54,7 +55,12 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(failure) => {
-            eprintln!("error: {}", failure.message.replace('\n', " "));
+            // Multi-line reports (the doctor) keep their lines; everything else is one line.
+            if failure.message.starts_with('\n') {
+                eprintln!("error:{}", failure.message);
+            } else {
+                eprintln!("error: {}", failure.message.replace('\n', " "));
+            }
             ExitCode::from(failure.exit_code)
         }
     }

@@ -7,6 +7,7 @@
 //! The host relays each message to the running companion over a per-user local socket using
 //! the same framing, adding the extension id the browser named.
 
+pub mod install;
 pub mod socket_path;
 
 use std::io::{self, Read, Write};

@@ -1,0 +1,166 @@
+//! `install-browser-host`, `uninstall-browser-host` and `doctor`.
+
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+use lit_companion_native_host::install::{self, Browser, Target};
+use serde_json::json;
+
+use crate::cmd::Failure;
+
+/// Which browsers and profiles.
+#[derive(Debug, Args)]
+pub(crate) struct BrowserArgs {
+    /// chromium, chrome, brave, edge or firefox; repeatable. Default: every browser with a
+    /// profile on this machine.
+    #[arg(long = "browser", value_name = "NAME")]
+    browsers: Vec<String>,
+    /// Our extension's id instead of the published one; repeatable.
+    #[arg(long = "extension-id", value_name = "ID")]
+    extension_ids: Vec<String>,
+    /// A browser profile directory (`--user-data-dir` of Chromium): the manifest goes into its
+    /// `NativeMessagingHosts` folder.
+    #[arg(long, value_name = "DIR")]
+    user_data_dir: Option<PathBuf>,
+    /// The host binary (default: `lit-companion-host` beside this program).
+    #[arg(long, value_name = "PATH")]
+    host_path: Option<PathBuf>,
+}
+
+fn home() -> Result<PathBuf, Failure> {
+    std::env::var_os("HOME")
+        .filter(|h| !h.is_empty())
+        .map(PathBuf::from)
+        .ok_or_else(|| Failure::input("HOME is not set"))
+}
+
+fn browsers(args: &BrowserArgs, only_present: bool) -> Result<Vec<Browser>, Failure> {
+    if !args.browsers.is_empty() {
+        return args
+            .browsers
+            .iter()
+            .map(|b| {
+                Browser::parse(b).ok_or_else(|| {
+                    Failure::input(format!(
+                        "unknown browser {b:?} (chromium, chrome, brave, edge, firefox)"
+                    ))
+                })
+            })
+            .collect();
+    }
+    if !only_present {
+        return Ok(Browser::ALL.to_vec());
+    }
+    let home = home()?;
+    // A browser is present when its profile root (the manifest folder's parent) exists.
+    Ok(Browser::ALL
+        .into_iter()
+        .filter(|b| b.manifest_dir(&home).parent().is_some_and(Path::exists))
+        .collect())
+}
+
+fn targets(args: &BrowserArgs, only_present: bool) -> Result<Vec<Target>, Failure> {
+    if let Some(dir) = &args.user_data_dir {
+        let browser = browsers(args, false)?
+            .first()
+            .copied()
+            .filter(|_| !args.browsers.is_empty())
+            .unwrap_or(Browser::Chromium);
+        return Ok(vec![Target {
+            browser,
+            dir: dir.join("NativeMessagingHosts"),
+        }]);
+    }
+    let home = home()?;
+    Ok(browsers(args, only_present)?
+        .into_iter()
+        .map(|browser| Target {
+            browser,
+            dir: browser.manifest_dir(&home),
+        })
+        .collect())
+}
+
+fn extension_ids(args: &BrowserArgs, browser: Browser) -> Vec<String> {
+    if args.extension_ids.is_empty() {
+        vec![browser.default_extension_id().to_owned()]
+    } else {
+        args.extension_ids.clone()
+    }
+}
+
+fn host_path(args: &BrowserArgs) -> Result<PathBuf, Failure> {
+    let path = match &args.host_path {
+        Some(p) => std::path::absolute(p).map_err(|e| Failure::input(e.to_string()))?,
+        None => std::env::current_exe()
+            .map_err(|e| Failure::input(e.to_string()))?
+            .with_file_name(if cfg!(windows) {
+                "lit-companion-host.exe"
+            } else {
+                "lit-companion-host"
+            }),
+    };
+    if !path.is_file() {
+        return Err(Failure::input(format!(
+            "the host binary {} does not exist (pass --host-path)",
+            path.display()
+        )));
+    }
+    Ok(path)
+}
+
+pub(crate) fn install_host(args: &BrowserArgs) -> Result<String, Failure> {
+    if cfg!(windows) {
+        return Err(Failure::input(
+            "on Windows the installer registers the host (registry keys); see the README",
+        ));
+    }
+    let host = host_path(args)?;
+    let targets = targets(args, true)?;
+    if targets.is_empty() {
+        return Err(Failure::input(
+            "no browser profile found on this machine; name one with --browser",
+        ));
+    }
+    let mut written = Vec::new();
+    for t in &targets {
+        let file = install::install(t, &host, &extension_ids(args, t.browser))
+            .map_err(|e| Failure::input(format!("{}: {e}", t.dir.display())))?;
+        written
+            .push(json!({ "browser": t.browser.name(), "manifest": file.display().to_string() }));
+    }
+    serde_json::to_string_pretty(
+        &json!({ "installed": written, "host": host.display().to_string() }),
+    )
+    .map_err(|e| Failure::input(e.to_string()))
+}
+
+pub(crate) fn uninstall_host(args: &BrowserArgs) -> Result<String, Failure> {
+    let mut removed = Vec::new();
+    for t in targets(args, false)? {
+        if install::uninstall(&t)
+            .map_err(|e| Failure::input(format!("{}: {e}", t.dir.display())))?
+        {
+            removed.push(t.file().display().to_string());
+        }
+    }
+    serde_json::to_string_pretty(&json!({ "removed": removed }))
+        .map_err(|e| Failure::input(e.to_string()))
+}
+
+pub(crate) fn doctor(args: &BrowserArgs) -> Result<String, Failure> {
+    let targets = targets(args, false)?;
+    let findings = install::doctor(&targets, &|b| extension_ids(args, b));
+    let text: Vec<String> = findings
+        .iter()
+        .map(|f| format!("{} {}", if f.ok { "ok:     " } else { "problem:" }, f.line))
+        .collect();
+    if findings.iter().all(|f| f.ok) {
+        Ok(text.join("\n"))
+    } else {
+        Err(Failure {
+            message: format!("\n{}", text.join("\n")),
+            exit_code: 1,
+        })
+    }
+}

@@ -1,0 +1,178 @@
+//! Registering the native-messaging host with browsers, and the doctor's findings.
+#![allow(clippy::unwrap_used, reason = "test")]
+
+use std::{path::PathBuf, process::Command};
+
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_lit-companion");
+
+fn home(name: &str) -> PathBuf {
+    let h = std::env::temp_dir().join(format!("lit-browser-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&h);
+    std::fs::create_dir_all(&h).unwrap();
+    h
+}
+
+fn run(home: &PathBuf, args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(BIN)
+        .args(args)
+        .env("HOME", home)
+        .env("XDG_RUNTIME_DIR", home.join("run"))
+        .env_remove("LIT_COMPANION_SOCKET")
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn install_is_idempotent_per_browser_and_uninstall_removes_what_it_added() {
+    let h = home("install");
+    std::fs::create_dir_all(h.join(".config/chromium")).unwrap();
+    std::fs::create_dir_all(h.join(".mozilla")).unwrap();
+    let host = BIN; // any executable stands in for the host binary here
+    for _ in 0..2 {
+        let (code, out, err) = run(&h, &["install-browser-host", "--host-path", host]);
+        assert_eq!(code, 0, "{err}");
+        let v: Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(
+            v["installed"].as_array().unwrap().len(),
+            2,
+            "only browsers with a profile: {out}"
+        );
+    }
+    let chromium: Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            h.join(".config/chromium/NativeMessagingHosts/app.litcompanion.host.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        chromium["allowed_origins"],
+        serde_json::json!(["chrome-extension://ilaebllfbkgdbaeahkmhkdhchcamhekg/"])
+    );
+    assert_eq!(chromium["type"], "stdio");
+    assert_eq!(chromium["path"], host);
+    let firefox: Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            h.join(".mozilla/native-messaging-hosts/app.litcompanion.host.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        firefox["allowed_extensions"],
+        serde_json::json!(["companion@litcompanion.app"])
+    );
+    assert!(
+        h.join(".config/google-chrome").read_dir().is_err(),
+        "no folders for absent browsers"
+    );
+
+    // The doctor sees the manifests and says the companion is not running.
+    let (code, _, err) = run(&h, &["doctor"]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("ok:      chromium: host manifest in place"),
+        "{err}"
+    );
+    assert!(
+        err.contains("problem: Lit Companion is not running"),
+        "{err}"
+    );
+
+    let (code, out, _) = run(&h, &["uninstall-browser-host"]);
+    assert_eq!(code, 0);
+    assert_eq!(
+        serde_json::from_str::<Value>(&out).unwrap()["removed"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    assert!(!h
+        .join(".config/chromium/NativeMessagingHosts/app.litcompanion.host.json")
+        .exists());
+    let (_, _, err) = run(&h, &["doctor"]);
+    assert!(err.contains("no browser has the host manifest"), "{err}");
+}
+
+#[test]
+fn a_test_profile_and_a_broken_manifest() {
+    let h = home("profile");
+    let profile = h.join("profile");
+    let (code, _, err) = run(
+        &h,
+        &[
+            "install-browser-host",
+            "--user-data-dir",
+            profile.to_str().unwrap(),
+            "--extension-id",
+            "abcdefghijklmnopabcdefghijklmnop",
+            "--host-path",
+            BIN,
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let file = profile.join("NativeMessagingHosts/app.litcompanion.host.json");
+    let m: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    assert_eq!(
+        m["allowed_origins"][0],
+        "chrome-extension://abcdefghijklmnopabcdefghijklmnop/"
+    );
+
+    // A manifest pointing at a missing host is reported with the fix.
+    let mut broken = m.clone();
+    broken["path"] = Value::String("/nonexistent/lit-companion-host".into());
+    std::fs::write(&file, broken.to_string()).unwrap();
+    let (code, _, err) = run(
+        &h,
+        &[
+            "doctor",
+            "--user-data-dir",
+            profile.to_str().unwrap(),
+            "--extension-id",
+            "abcdefghijklmnopabcdefghijklmnop",
+        ],
+    );
+    assert_eq!(code, 1);
+    assert!(err.contains("missing or not executable"), "{err}");
+    assert!(
+        err.contains("fix: lit-companion install-browser-host"),
+        "{err}"
+    );
+    // Unknown browsers and a missing host binary are bad input.
+    assert_eq!(
+        run(
+            &h,
+            &[
+                "install-browser-host",
+                "--browser",
+                "netscape",
+                "--host-path",
+                BIN
+            ]
+        )
+        .0,
+        2
+    );
+    assert_eq!(
+        run(
+            &h,
+            &[
+                "install-browser-host",
+                "--browser",
+                "chromium",
+                "--host-path",
+                "/nonexistent"
+            ]
+        )
+        .0,
+        2
+    );
+}

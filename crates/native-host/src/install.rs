@@ -1,0 +1,285 @@
+//! Host manifests: where each browser looks for them, writing and removing them, and a doctor
+//! that says in one line each what is wrong.
+//!
+//! Chromium-family browsers read `allowed_origins` (`chrome-extension://<id>/`), Firefox reads
+//! `allowed_extensions` (add-on ids); both only start hosts whose manifest names the calling
+//! extension. Per-user locations are the ones each browser documents for Linux and macOS.
+//! Windows keeps the manifest path in the registry (`HKCU\Software\<browser>\NativeMessagingHosts`),
+//! which the Windows installer writes.
+
+use std::{
+    fmt,
+    path::{Path, PathBuf},
+};
+
+use serde_json::{json, Value};
+
+use crate::socket_path::{check_trusted, default_socket_path};
+
+/// The host's registered name.
+pub const HOST_NAME: &str = "app.litcompanion.host";
+/// Our Chromium extension id (from the public key in `extension/key.pub.b64`).
+pub const CHROMIUM_EXTENSION_ID: &str = "ilaebllfbkgdbaeahkmhkdhchcamhekg";
+/// Our Firefox add-on id.
+pub const FIREFOX_EXTENSION_ID: &str = "companion@litcompanion.app";
+
+/// A browser family member.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Browser {
+    /// Chromium.
+    Chromium,
+    /// Google Chrome.
+    Chrome,
+    /// Brave.
+    Brave,
+    /// Microsoft Edge.
+    Edge,
+    /// Firefox.
+    Firefox,
+}
+
+impl Browser {
+    /// Every browser.
+    pub const ALL: [Browser; 5] = [
+        Self::Chromium,
+        Self::Chrome,
+        Self::Brave,
+        Self::Edge,
+        Self::Firefox,
+    ];
+
+    /// Its name on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Chromium => "chromium",
+            Self::Chrome => "chrome",
+            Self::Brave => "brave",
+            Self::Edge => "edge",
+            Self::Firefox => "firefox",
+        }
+    }
+
+    /// Parses a command-line name.
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|b| b.name() == name)
+    }
+
+    /// The per-user directory holding host manifests.
+    pub fn manifest_dir(self, home: &Path) -> PathBuf {
+        let mac = cfg!(target_os = "macos");
+        let rel = match (self, mac) {
+            (Self::Chromium, false) => ".config/chromium/NativeMessagingHosts",
+            (Self::Chrome, false) => ".config/google-chrome/NativeMessagingHosts",
+            (Self::Brave, false) => ".config/BraveSoftware/Brave-Browser/NativeMessagingHosts",
+            (Self::Edge, false) => ".config/microsoft-edge/NativeMessagingHosts",
+            (Self::Firefox, false) => ".mozilla/native-messaging-hosts",
+            (Self::Chromium, true) => "Library/Application Support/Chromium/NativeMessagingHosts",
+            (Self::Chrome, true) => {
+                "Library/Application Support/Google/Chrome/NativeMessagingHosts"
+            }
+            (Self::Brave, true) => {
+                "Library/Application Support/BraveSoftware/Brave-Browser/NativeMessagingHosts"
+            }
+            (Self::Edge, true) => "Library/Application Support/Microsoft Edge/NativeMessagingHosts",
+            (Self::Firefox, true) => "Library/Application Support/Mozilla/NativeMessagingHosts",
+        };
+        home.join(rel)
+    }
+
+    /// The manifest for this browser.
+    pub fn manifest(self, host_path: &Path, extension_ids: &[String]) -> Value {
+        let mut m = json!({
+            "name": HOST_NAME,
+            "description": "Lit Companion: Lit session signatures for web pages",
+            "path": host_path.display().to_string(),
+            "type": "stdio",
+        });
+        if self == Self::Firefox {
+            m["allowed_extensions"] = json!(extension_ids);
+        } else {
+            let origins: Vec<String> = extension_ids
+                .iter()
+                .map(|id| format!("chrome-extension://{id}/"))
+                .collect();
+            m["allowed_origins"] = json!(origins);
+        }
+        m
+    }
+
+    /// Our extension id for this browser.
+    pub fn default_extension_id(self) -> &'static str {
+        if self == Self::Firefox {
+            FIREFOX_EXTENSION_ID
+        } else {
+            CHROMIUM_EXTENSION_ID
+        }
+    }
+}
+
+impl fmt::Display for Browser {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Where one manifest goes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Target {
+    /// The browser.
+    pub browser: Browser,
+    /// The manifest's directory.
+    pub dir: PathBuf,
+}
+
+impl Target {
+    /// The manifest file.
+    pub fn file(&self) -> PathBuf {
+        self.dir.join(format!("{HOST_NAME}.json"))
+    }
+}
+
+/// Writes (or rewrites) a manifest; idempotent. Returns the file written.
+pub fn install(
+    target: &Target,
+    host_path: &Path,
+    extension_ids: &[String],
+) -> std::io::Result<PathBuf> {
+    if !host_path.is_absolute() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "the host path must be absolute",
+        ));
+    }
+    std::fs::create_dir_all(&target.dir)?;
+    let manifest = target.browser.manifest(host_path, extension_ids);
+    let text = serde_json::to_string_pretty(&manifest).map_err(std::io::Error::other)?;
+    let file = target.file();
+    let tmp = target.dir.join(format!(".{HOST_NAME}.json.tmp"));
+    std::fs::write(&tmp, text + "\n")?;
+    std::fs::rename(&tmp, &file)?;
+    Ok(file)
+}
+
+/// Removes a manifest; removing a missing one is fine. Returns whether one was removed.
+pub fn uninstall(target: &Target) -> std::io::Result<bool> {
+    match std::fs::remove_file(target.file()) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// One finding of the doctor.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Finding {
+    /// Whether this is a problem.
+    pub ok: bool,
+    /// One line: what is right, or what is wrong and how to fix it.
+    pub line: String,
+}
+
+/// Checks manifests, the host path, the socket and whether the companion answers on it.
+pub fn doctor(targets: &[Target], extension_ids: &dyn Fn(Browser) -> Vec<String>) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let mut any_manifest = false;
+    for t in targets {
+        let file = t.file();
+        let Ok(text) = std::fs::read_to_string(&file) else {
+            continue;
+        };
+        any_manifest = true;
+        let bad = |why: String| Finding {
+            ok: false,
+            line: format!(
+                "{}: {why} — fix: lit-companion install-browser-host --browser {}",
+                file.display(),
+                t.browser
+            ),
+        };
+        let Ok(m) = serde_json::from_str::<Value>(&text) else {
+            out.push(bad("the manifest is not JSON".into()));
+            continue;
+        };
+        let path = m["path"].as_str().map(PathBuf::from).unwrap_or_default();
+        if !is_executable(&path) {
+            out.push(bad(format!(
+                "the host {} is missing or not executable",
+                path.display()
+            )));
+            continue;
+        }
+        let key = if t.browser == Browser::Firefox {
+            "allowed_extensions"
+        } else {
+            "allowed_origins"
+        };
+        let allowed: Vec<String> = m[key]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|v| v.as_str().map(str::to_owned))
+            .collect();
+        let ids = extension_ids(t.browser);
+        let missing: Vec<&String> = ids
+            .iter()
+            .filter(|id| {
+                !allowed
+                    .iter()
+                    .any(|a| a == *id || *a == format!("chrome-extension://{id}/"))
+            })
+            .collect();
+        if !missing.is_empty() {
+            out.push(bad(format!(
+                "the manifest does not allow the extension {}",
+                missing[0]
+            )));
+            continue;
+        }
+        out.push(Finding {
+            ok: true,
+            line: format!("{}: host manifest in place ({})", t.browser, file.display()),
+        });
+    }
+    if !any_manifest {
+        out.push(Finding {
+            ok: false,
+            line: "no browser has the host manifest — fix: lit-companion install-browser-host"
+                .into(),
+        });
+    }
+    let socket = default_socket_path();
+    match check_trusted(&socket) {
+        Err(e) => out.push(Finding {
+            ok: false,
+            line: format!("socket: {e} — fix: remove it, then restart Lit Companion"),
+        }),
+        Ok(()) => {
+            #[cfg(unix)]
+            let answers = std::os::unix::net::UnixStream::connect(&socket).is_ok();
+            #[cfg(not(unix))]
+            let answers = false;
+            out.push(if answers {
+                Finding { ok: true, line: format!("Lit Companion is running and listening on {}", socket.display()) }
+            } else {
+                Finding {
+                    ok: false,
+                    line: format!("Lit Companion is not running (nothing on {}) — fix: start the app or `lit-companion serve`", socket.display()),
+                }
+            });
+        }
+    }
+    out
+}
+
+fn is_executable(path: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    }
+    #[cfg(not(unix))]
+    {
+        path.is_file()
+    }
+}
