@@ -7,7 +7,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { mkdtempSync, mkdirSync, writeFileSync, rmSync, chmodSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, dirname, resolve } from 'node:path';
@@ -31,7 +32,8 @@ const env = {
 };
 const children = [];
 const serveLog = [];
-let port, token, datil, naga;
+let port, token, datil, naga, callbackServer, callbackOrigin;
+const callbacks = [];
 
 function cli(args, input = '') {
   const r = spawnSync(BIN, args, { env, input, encoding: 'utf8' });
@@ -85,20 +87,39 @@ async function nodeSigns(node, sigs, pubkey) {
 before(async () => {
   cli(['wallet', 'import', '--label', 'Main'], '0x4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318');
   token = JSON.parse(cli(['pair', 'new', '--name', 'e2e'])).token;
+  // The deep link's callback page, on this machine (http is allowed for localhost only).
+  callbackServer = createServer((req, res) => {
+    let body = '';
+    req.on('data', (d) => { body += d; });
+    req.on('end', () => { callbacks.push({ url: req.url, body }); res.end('ok'); });
+  });
+  await new Promise((ok) => callbackServer.listen(0, '127.0.0.1', ok));
+  callbackOrigin = `http://localhost:${callbackServer.address().port}`;
+  // Stands in for the browser the OS would open on the callback: like the page's script, it
+  // reads the answer from the fragment and posts it to its own server.
+  const opener = join(work, 'fake-browser.mjs');
+  writeFileSync(opener, `#!${process.execPath}
+const [page, fragment] = process.argv[2].split('#');
+await fetch(page, { method: 'POST', body: fragment });
+`);
+  chmodSync(opener, 0o755);
   const policy = join(work, 'policy.json');
   writeFileSync(policy, JSON.stringify({ version: 1, rules: [{
     origin: 'pairing:e2e', networks: ['datil-dev', 'naga-dev'],
     resources: ['lit-pkp://*', 'lit-litaction://*'], maxLifetimeSeconds: 86400,
   }, {
     origin: 'https://app.example.com', resources: ['lit-pkp://*'], maxLifetimeSeconds: 86400,
+  }, {
+    origin: callbackOrigin, resources: ['lit-pkp://*'], allowUnverified: true, maxLifetimeSeconds: 86400,
   }] }));
   datil = await Promise.all([1, 2, 3].map(() => startListening(SIM, ['--network', 'datil-dev'])));
   naga = await Promise.all([1, 2].map(() => startListening(SIM, ['--network', 'naga-dev'])));
-  const url = await startListening(BIN, ['serve', '--listen', '127.0.0.1:0', '--approve', policy], serveLog);
+  const url = await startListening(BIN, ['serve', '--listen', '127.0.0.1:0', '--approve', policy, '--opener', opener], serveLog);
   port = Number(new URL(url).port);
 });
 
 after(() => {
+  callbackServer.close();
   for (const c of children) c.kill();
   rmSync(work, { recursive: true, force: true });
 });
@@ -190,4 +211,53 @@ test('the native-messaging host relays an extension request; the SIWE domain is 
   const other = throughHost({ origin: 'https://evil.example', envelope: { v: 1, id: 'ext-2', method: 'getSessionSigs',
     params: { network: 'datil-dev', resourceAbilityRequests: [pkpRequest(id)], nodeUrls: datil } } });
   assert.equal(other.error.code, 4001);
+});
+
+function deepLink(envelope, { origin = callbackOrigin, callback = `${callbackOrigin}/done`, exp = Math.floor(Date.now() / 1000) + 300 } = {}) {
+  const req = Buffer.from(JSON.stringify(envelope)).toString('base64url');
+  const nonce = Buffer.from(Math.random().toString()).toString('base64url').padEnd(20, 'x');
+  const q = new URLSearchParams({ req, origin, callback, nonce, exp: String(exp) });
+  return `lit-companion://session?${q}`;
+}
+
+test('a deep link opened through the OS reaches the running companion; the answer lands on the callback', async () => {
+  const desktopEnv = { ...env, HOME: join(work, 'home'), XDG_DATA_HOME: join(work, 'home/.local/share'), XDG_CONFIG_HOME: join(work, 'home/.config') };
+  const reg = spawnSync(BIN, ['register-url-handler'], { env: desktopEnv, encoding: 'utf8' });
+  assert.equal(reg.status, 0, reg.stderr);
+  const q = spawnSync('xdg-mime', ['query', 'default', 'x-scheme-handler/lit-companion'], { env: desktopEnv, encoding: 'utf8' });
+  assert.equal(q.stdout.trim(), 'lit-companion-url.desktop');
+
+  const { pubkey, id } = pkp(9);
+  const envelope = { v: 1, id: 'link-1', method: 'getSessionSigs', params: { network: 'datil-dev', resourceAbilityRequests: [pkpRequest(id)], nodeUrls: datil } };
+  const url = deepLink(envelope);
+  const opened = spawnSync('gio', ['open', url], { env: desktopEnv, encoding: 'utf8' });
+  assert.equal(opened.status, 0, opened.stderr);
+  for (let i = 0; i < 200 && callbacks.length === 0; i++) await new Promise((r) => setTimeout(r, 100));
+  assert.equal(callbacks.length, 1, 'the answer reaches the callback');
+  assert.equal(callbacks[0].url, '/done');
+  const answer = JSON.parse(Buffer.from(callbacks[0].body.replace(/^litCompanion=/, ''), 'base64url').toString('utf8'));
+  assert.equal(answer.id, 'link-1');
+  assert.ok(answer.result, JSON.stringify(answer));
+  const sigs = answer.result.sessionSigs;
+  const c = sdkCheck(sigs, 'datil-dev', datil[0], `lit-pkp://${id}`, 'pkp-signing');
+  assert.equal(c.status, 0, c.stderr);
+  assert.equal((await nodeSigns(datil[0], sigs, pubkey)).status, 200);
+  const siwe = JSON.parse(sigs[datil[0]].signedMessage).capabilities.at(-1).signedMessage;
+  assert.ok(siwe.startsWith(`${new URL(callbackOrigin).host} wants you to sign in`), siwe);
+  assert.ok(serveLog.some((l) => l.includes(`unverified:${callbackOrigin} via deep link`)), serveLog.join('\n'));
+
+  // The same link again: refused. An expired link, and one whose callback is elsewhere: refused.
+  const again = spawnSync(BIN, ['open-url', url], { env, encoding: 'utf8' });
+  assert.equal(again.status, 1);
+  assert.match(again.stderr, /already used/);
+  const expired = spawnSync(BIN, ['open-url', deepLink(envelope, { exp: Math.floor(Date.now() / 1000) - 1 })], { env, encoding: 'utf8' });
+  assert.equal(expired.status, 1);
+  assert.match(expired.stderr, /expired/);
+  const elsewhere = spawnSync(BIN, ['open-url', deepLink(envelope, { callback: 'https://evil.example/steal' })], { env, encoding: 'utf8' });
+  assert.equal(elsewhere.status, 1);
+  assert.match(elsewhere.stderr, /callback is not on the claimed origin/);
+  assert.equal(callbacks.length, 1, 'refused links deliver nothing');
+
+  const unreg = spawnSync(BIN, ['unregister-url-handler'], { env: desktopEnv, encoding: 'utf8' });
+  assert.equal(unreg.status, 0, unreg.stderr);
 });

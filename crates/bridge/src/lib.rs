@@ -4,6 +4,7 @@
 
 pub mod approver;
 pub mod caller;
+pub mod deeplink;
 pub mod engine;
 pub mod http;
 pub mod proto;

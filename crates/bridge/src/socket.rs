@@ -5,7 +5,7 @@
 
 use std::{path::Path, sync::Arc};
 
-use lit_companion_native_host::{RelayMessage, MAX_MESSAGE};
+use lit_companion_native_host::{DeepLinkMessage, RelayMessage, MAX_MESSAGE};
 use lit_companion_session::Origin;
 use serde_json::{json, Value};
 use tokio::{
@@ -15,9 +15,52 @@ use tokio::{
 
 use crate::{
     caller::{Caller, Road},
+    deeplink::{self, ReplayGuard},
     engine::Engine,
     proto::{BridgeError, ErrorCode, Response},
 };
+
+/// How deep links are answered: single-use nonces, and the program that opens the callback URL
+/// in the user's browser (`xdg-open` on Linux, `open` on macOS).
+#[derive(Debug)]
+pub struct DeepLinks {
+    replay: ReplayGuard,
+    opener: Vec<String>,
+}
+
+impl DeepLinks {
+    /// With an opener command (program and leading arguments; the URL is appended).
+    pub fn new(opener: Vec<String>) -> Self {
+        Self {
+            replay: ReplayGuard::default(),
+            opener,
+        }
+    }
+
+    /// The platform's URL opener.
+    pub fn platform_opener() -> Vec<String> {
+        vec![if cfg!(target_os = "macos") {
+            "open".to_owned()
+        } else {
+            "xdg-open".to_owned()
+        }]
+    }
+
+    fn open(&self, url: &str) {
+        let Some((program, args)) = self.opener.split_first() else {
+            return;
+        };
+        // No shell: the URL is one argument, whatever it holds.
+        let _ = std::process::Command::new(program)
+            .args(args)
+            .arg(url)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .map(|mut child| std::thread::spawn(move || child.wait()));
+    }
+}
 
 /// Why the socket could not be opened.
 #[derive(Debug, thiserror::Error)]
@@ -66,8 +109,8 @@ pub async fn bind(path: &Path) -> Result<UnixListener, SocketError> {
     Ok(listener)
 }
 
-/// Serves relayed requests until the future is dropped.
-pub async fn serve(listener: UnixListener, engine: Arc<Engine>) {
+/// Serves relayed requests and forwarded deep links until the future is dropped.
+pub async fn serve(listener: UnixListener, engine: Arc<Engine>, links: Arc<DeepLinks>) {
     let me = lit_companion_native_host::socket_path::current_uid();
     loop {
         let Ok((stream, _)) = listener.accept().await else {
@@ -77,14 +120,18 @@ pub async fn serve(listener: UnixListener, engine: Arc<Engine>) {
         if !same_user {
             continue; // dropped: another user's process gets nothing
         }
-        let engine = engine.clone();
+        let (engine, links) = (engine.clone(), links.clone());
         tokio::spawn(async move {
-            let _ = connection(stream, engine).await;
+            let _ = connection(stream, engine, links).await;
         });
     }
 }
 
-async fn connection(mut stream: UnixStream, engine: Arc<Engine>) -> std::io::Result<()> {
+async fn connection(
+    mut stream: UnixStream,
+    engine: Arc<Engine>,
+    links: Arc<DeepLinks>,
+) -> std::io::Result<()> {
     loop {
         let mut len = [0u8; 4];
         if stream.read_exact(&mut len).await.is_err() {
@@ -102,15 +149,19 @@ async fn connection(mut stream: UnixStream, engine: Arc<Engine>) -> std::io::Res
         }
         let mut body = vec![0u8; n];
         stream.read_exact(&mut body).await?;
-        let reply = match serde_json::from_slice::<RelayMessage>(&body) {
-            Ok(relay) => handle(&engine, relay).await,
-            Err(e) => Response::err(
-                Value::Null,
-                &BridgeError::new(
-                    ErrorCode::BadRequest,
-                    format!("malformed relay message: {e}"),
+        let reply = if let Ok(link) = serde_json::from_slice::<DeepLinkMessage>(&body) {
+            deep_link(&engine, &links, &link.deep_link)
+        } else {
+            match serde_json::from_slice::<RelayMessage>(&body) {
+                Ok(relay) => handle(&engine, relay).await,
+                Err(e) => Response::err(
+                    Value::Null,
+                    &BridgeError::new(
+                        ErrorCode::BadRequest,
+                        format!("malformed relay message: {e}"),
+                    ),
                 ),
-            ),
+            }
         };
         write(
             &mut stream,
@@ -134,6 +185,32 @@ async fn handle(engine: &Engine, relay: RelayMessage) -> Response {
     let caller = Caller::verified(origin, Road::Extension);
     let body = serde_json::to_vec(&relay.envelope).unwrap_or_default();
     engine.handle(&caller, &body).await
+}
+
+/// Checks a forwarded link and, when it is good, answers "accepted" at once and runs the request
+/// in the background (it may wait for the user), then opens the callback with the answer.
+fn deep_link(engine: &Arc<Engine>, links: &Arc<DeepLinks>, url: &str) -> Response {
+    let now = time::OffsetDateTime::now_utc();
+    let link = match deeplink::parse(url, now) {
+        Ok(l) => l,
+        Err(e) => return Response::err(Value::Null, &e),
+    };
+    if !links.replay.claim(&link, now) {
+        return Response::err(
+            Value::Null,
+            &BridgeError::new(ErrorCode::BadRequest, "this link was already used"),
+        );
+    }
+    let (engine, links) = (engine.clone(), links.clone());
+    let origin = link.origin.to_string();
+    tokio::spawn(async move {
+        let response = engine.handle(&link.caller(), &link.envelope).await;
+        links.open(&link.answer_url(&response));
+    });
+    Response::ok(
+        Value::Null,
+        json!({ "accepted": true, "claimedOrigin": origin }),
+    )
 }
 
 async fn write(stream: &mut UnixStream, value: &Value) -> std::io::Result<()> {

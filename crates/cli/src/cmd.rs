@@ -23,6 +23,7 @@ use time::OffsetDateTime;
 use crate::{
     browser_cmd::{self, BrowserArgs},
     input::{read_key_file, read_stdin},
+    link_cmd,
     serve_cmd::{self, PairCommand, ServeArgs},
     vault_cmd::{self, SessionsCommand, VaultArgs, WalletCommand},
 };
@@ -96,6 +97,15 @@ enum Command {
     UninstallBrowserHost(BrowserArgs),
     /// Check the browser host manifests, the host binary, the socket and the running companion.
     Doctor(BrowserArgs),
+    /// Hand a lit-companion:// link to the running companion (what the OS runs for such links).
+    OpenUrl {
+        /// The link.
+        url: String,
+    },
+    /// Register this program as the handler of lit-companion:// links (Linux: .desktop + xdg-mime).
+    RegisterUrlHandler,
+    /// Remove the lit-companion:// handler registration.
+    UnregisterUrlHandler,
 }
 
 #[derive(Debug, Subcommand)]
@@ -204,6 +214,9 @@ pub(crate) fn run(cli: Cli) -> Result<String, Failure> {
         Command::InstallBrowserHost(args) => browser_cmd::install_host(&args),
         Command::UninstallBrowserHost(args) => browser_cmd::uninstall_host(&args),
         Command::Doctor(args) => browser_cmd::doctor(&args),
+        Command::OpenUrl { url } => link_cmd::open_url(&url),
+        Command::RegisterUrlHandler => link_cmd::register(),
+        Command::UnregisterUrlHandler => link_cmd::unregister(),
     }
 }
 

@@ -16,6 +16,7 @@ use clap::Parser;
 mod browser_cmd;
 mod cmd;
 mod input;
+mod link_cmd;
 mod serve_cmd;
 mod vault_cmd;
 

@@ -50,6 +50,10 @@ pub(crate) struct ServeArgs {
     /// (default: $XDG_RUNTIME_DIR/lit-companion/bridge.sock).
     #[arg(long, value_name = "PATH")]
     socket: Option<PathBuf>,
+    /// The program that opens a deep link's callback in the browser (default: xdg-open, or
+    /// open on macOS).
+    #[arg(long, value_name = "PROGRAM")]
+    opener: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -214,7 +218,12 @@ pub(crate) fn serve(args: ServeArgs, vault_args: &VaultArgs) -> Result<String, F
             let path = args.socket.clone().unwrap_or_else(lit_companion_native_host::socket_path::default_socket_path);
             let listener = lit_companion_bridge::socket::bind(&path).await.map_err(|e| Failure::input(e.to_string()))?;
             eprintln!("extension bridge on {}", path.display());
-            tokio::spawn(lit_companion_bridge::socket::serve(listener, engine.clone()))
+            let opener = match &args.opener {
+                Some(p) => vec![p.clone()],
+                None => lit_companion_bridge::socket::DeepLinks::platform_opener(),
+            };
+            let links = Arc::new(lit_companion_bridge::socket::DeepLinks::new(opener));
+            tokio::spawn(lit_companion_bridge::socket::serve(listener, engine.clone(), links))
         };
         let state = HttpState::new(engine, config);
         println!("listening on http://{local}");

@@ -121,6 +121,15 @@ pub struct RelayMessage {
     pub envelope: serde_json::Value,
 }
 
+/// What `lit-companion open-url` forwards to the running companion: a deep link the OS handed
+/// to a second launch.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct DeepLinkMessage {
+    /// The `lit-companion://…` URL.
+    pub deep_link: String,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
