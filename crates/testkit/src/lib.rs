@@ -156,22 +156,36 @@ impl PrivateKeyring {
         &self.root
     }
 
-    /// The `username` attributes of every item of `service`, as secret-tool sees them.
+    /// The `username` attributes of every item of `service`, as secret-tool sees them. A
+    /// failing secret-tool run is retried, then reported with what it said.
     pub fn accounts(&self, service: &str) -> Vec<String> {
-        let out = self
-            .command("secret-tool")
-            .args(["search", "--all", "service", service])
-            .output()
-            .unwrap();
-        let text = String::from_utf8_lossy(&out.stdout).into_owned()
-            + &String::from_utf8_lossy(&out.stderr);
-        let mut accounts: Vec<String> = text
-            .lines()
-            .filter_map(|l| l.strip_prefix("attribute.username = "))
-            .map(str::to_owned)
-            .collect();
-        accounts.sort();
-        accounts
+        let mut last = String::new();
+        for attempt in 0..5 {
+            if attempt > 0 {
+                std::thread::sleep(std::time::Duration::from_millis(200));
+            }
+            let out = self
+                .command("secret-tool")
+                .args(["search", "--all", "service", service])
+                .output()
+                .unwrap();
+            let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+            let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+            // secret-tool exits 1 with no output when nothing matches.
+            let nothing =
+                out.status.code() == Some(1) && stdout.is_empty() && stderr.trim().is_empty();
+            if out.status.success() || nothing {
+                let mut accounts: Vec<String> = (stdout + &stderr)
+                    .lines()
+                    .filter_map(|l| l.strip_prefix("attribute.username = "))
+                    .map(str::to_owned)
+                    .collect();
+                accounts.sort();
+                return accounts;
+            }
+            last = format!("exit {:?}: {stderr}", out.status.code());
+        }
+        panic!("secret-tool search failed: {last}");
     }
 
     /// The secret of one item, as secret-tool sees it.
