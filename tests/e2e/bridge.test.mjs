@@ -6,87 +6,22 @@
 // Env: LIT_COMPANION_BIN, LIT_NODE_SIM_BIN (default: target/debug/…).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createServer } from 'node:http';
-import { mkdtempSync, mkdirSync, writeFileSync, rmSync, chmodSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
-import { join, dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { writeFileSync, chmodSync } from 'node:fs';
+import { join } from 'node:path';
 import { requestSessionSigs, listGrants, disconnect, CompanionError } from '../../clients/js/index.js';
+import { Stack, BIN, HOST, pkp, pkpRequest } from './harness.mjs';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const root = resolve(here, '../..');
-const BIN = process.env.LIT_COMPANION_BIN || join(root, 'target/debug/lit-companion');
-const SIM = process.env.LIT_NODE_SIM_BIN || join(root, 'target/debug/lit-node-sim');
-const HOST = process.env.LIT_COMPANION_HOST_BIN || join(root, 'target/debug/lit-companion-host');
-const { ethers } = createRequire(join(root, 'tests/sdk/package.json'))('ethers');
-
-const work = mkdtempSync(join(tmpdir(), 'lit-companion-e2e-'));
-mkdirSync(join(work, 'run'), { mode: 0o700 });
-const env = {
-  ...process.env,
-  LIT_COMPANION_DATA_DIR: join(work, 'data'),
-  LIT_COMPANION_KEYCHAIN_SERVICE: `lit-companion-e2e-${process.pid}`,
-  LIT_COMPANION_SOCKET: join(work, 'run', 'bridge.sock'),
-};
-const children = [];
-const serveLog = [];
+const stack = new Stack('e2e');
+const { env, serveLog } = stack;
+const cli = (args, input) => stack.cli(args, input);
+const sdkCheck = (...a) => stack.sdkCheck(...a);
+const nodeSigns = (...a) => stack.nodeSigns(...a);
 let port, token, datil, naga, callbackServer, callbackOrigin;
 const callbacks = [];
 
-function cli(args, input = '') {
-  const r = spawnSync(BIN, args, { env, input, encoding: 'utf8' });
-  assert.equal(r.status, 0, `${args.join(' ')}: ${r.stderr}`);
-  return r.stdout;
-}
-
-/** Starts a program that prints "listening on URL" first; resolves the URL. */
-function startListening(bin, args, log) {
-  return new Promise((ok, fail) => {
-    const child = spawn(bin, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    children.push(child);
-    let out = '';
-    child.stdout.on('data', (d) => {
-      out += d;
-      const m = out.match(/listening on (http:\/\/\S+)/);
-      if (m) ok(m[1]);
-    });
-    let partial = '';
-    child.stderr.on('data', (d) => {
-      const lines = (partial + d).split('\n');
-      partial = lines.pop();
-      if (log) log.push(...lines.filter(Boolean));
-    });
-    child.on('exit', (code) => fail(new Error(`${bin} exited with ${code} before listening`)));
-  });
-}
-
-function pkp(n) {
-  const pubkey = '0x04' + n.toString(16).padStart(2, '0').repeat(64);
-  return { pubkey, id: ethers.utils.keccak256(pubkey).slice(2) };
-}
-
-const pkpRequest = (id) => ({ resource: { resource: id, resourcePrefix: 'lit-pkp' }, ability: 'pkp-signing' });
-
-function sdkCheck(sigs, network, node, resource, ability) {
-  const file = join(work, `sigs-${Math.random().toString(16).slice(2)}.json`);
-  writeFileSync(file, JSON.stringify(sigs));
-  return spawnSync(process.execPath, [join(root, 'tests/sdk/crosscheck.mjs'), 'check', '--sigs', file, '--network', network,
-    '--node', node, '--resource', resource, '--ability', ability], { encoding: 'utf8' });
-}
-
-async function nodeSigns(node, sigs, pubkey) {
-  const r = await fetch(`${node}/web/pkp/sign`, {
-    method: 'POST', headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ authSig: sigs[node], toSign: [1, 2, 3], pubkey }),
-  });
-  return { status: r.status, body: await r.json() };
-}
-
 before(async () => {
-  cli(['wallet', 'import', '--label', 'Main'], '0x4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318');
-  token = JSON.parse(cli(['pair', 'new', '--name', 'e2e'])).token;
   // The deep link's callback page, on this machine (http is allowed for localhost only).
   callbackServer = createServer((req, res) => {
     let body = '';
@@ -97,31 +32,27 @@ before(async () => {
   callbackOrigin = `http://localhost:${callbackServer.address().port}`;
   // Stands in for the browser the OS would open on the callback: like the page's script, it
   // reads the answer from the fragment and posts it to its own server.
-  const opener = join(work, 'fake-browser.mjs');
+  const opener = join(stack.work, 'fake-browser.mjs');
   writeFileSync(opener, `#!${process.execPath}
 const [page, fragment] = process.argv[2].split('#');
 await fetch(page, { method: 'POST', body: fragment });
 `);
   chmodSync(opener, 0o755);
-  const policy = join(work, 'policy.json');
-  writeFileSync(policy, JSON.stringify({ version: 1, rules: [{
+  await stack.start([{
     origin: 'pairing:e2e', networks: ['datil-dev', 'naga-dev'],
     resources: ['lit-pkp://*', 'lit-litaction://*'], maxLifetimeSeconds: 86400,
   }, {
     origin: 'https://app.example.com', resources: ['lit-pkp://*'], maxLifetimeSeconds: 86400,
   }, {
     origin: callbackOrigin, resources: ['lit-pkp://*'], allowUnverified: true, maxLifetimeSeconds: 86400,
-  }] }));
-  datil = await Promise.all([1, 2, 3].map(() => startListening(SIM, ['--network', 'datil-dev'])));
-  naga = await Promise.all([1, 2].map(() => startListening(SIM, ['--network', 'naga-dev'])));
-  const url = await startListening(BIN, ['serve', '--listen', '127.0.0.1:0', '--approve', policy, '--opener', opener], serveLog);
-  port = Number(new URL(url).port);
+  }], ['--opener', opener]);
+  token = JSON.parse(cli(['pair', 'new', '--name', 'e2e'])).token;
+  ({ port, datil, naga } = stack);
 });
 
 after(() => {
   callbackServer.close();
-  for (const c of children) c.kill();
-  rmSync(work, { recursive: true, force: true });
+  stack.stop();
 });
 
 const opts = () => ({ transports: ['http'], port, token, timeoutMs: 30000 });
@@ -221,7 +152,7 @@ function deepLink(envelope, { origin = callbackOrigin, callback = `${callbackOri
 }
 
 test('a deep link opened through the OS reaches the running companion; the answer lands on the callback', async () => {
-  const desktopEnv = { ...env, HOME: join(work, 'home'), XDG_DATA_HOME: join(work, 'home/.local/share'), XDG_CONFIG_HOME: join(work, 'home/.config') };
+  const desktopEnv = { ...env, HOME: join(stack.work, 'home'), XDG_DATA_HOME: join(stack.work, 'home/.local/share'), XDG_CONFIG_HOME: join(stack.work, 'home/.config') };
   const reg = spawnSync(BIN, ['register-url-handler'], { env: desktopEnv, encoding: 'utf8' });
   assert.equal(reg.status, 0, reg.stderr);
   const q = spawnSync('xdg-mime', ['query', 'default', 'x-scheme-handler/lit-companion'], { env: desktopEnv, encoding: 'utf8' });

@@ -1,0 +1,100 @@
+// Shared by the end-to-end suites: simulated Lit nodes, `lit-companion serve` with a policy, a
+// vault in a private data dir and keychain service, and the official SDK's checks.
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join, dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+export const BIN = process.env.LIT_COMPANION_BIN || join(root, 'target/debug/lit-companion');
+export const SIM = process.env.LIT_NODE_SIM_BIN || join(root, 'target/debug/lit-node-sim');
+export const HOST = process.env.LIT_COMPANION_HOST_BIN || join(root, 'target/debug/lit-companion-host');
+const { ethers } = createRequire(join(root, 'tests/sdk/package.json'))('ethers');
+
+export const WALLET_KEY = '0x4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318';
+
+/** A made-up PKP public key and its token id (keccak256 of the 65 bytes, as nodes derive it). */
+export function pkp(n) {
+  const pubkey = '0x04' + n.toString(16).padStart(2, '0').repeat(64);
+  return { pubkey, id: ethers.utils.keccak256(pubkey).slice(2) };
+}
+
+export const pkpRequest = (id) => ({ resource: { resource: id, resourcePrefix: 'lit-pkp' }, ability: 'pkp-signing' });
+
+export class Stack {
+  constructor(name) {
+    this.work = mkdtempSync(join(tmpdir(), `lit-companion-${name}-`));
+    mkdirSync(join(this.work, 'run'), { mode: 0o700 });
+    this.env = {
+      ...process.env,
+      LIT_COMPANION_DATA_DIR: join(this.work, 'data'),
+      LIT_COMPANION_KEYCHAIN_SERVICE: `lit-companion-${name}-${process.pid}`,
+      LIT_COMPANION_SOCKET: join(this.work, 'run', 'bridge.sock'),
+    };
+    this.children = [];
+    this.serveLog = [];
+  }
+
+  cli(args, input = '') {
+    const r = spawnSync(BIN, args, { env: this.env, input, encoding: 'utf8' });
+    assert.equal(r.status, 0, `${args.join(' ')}: ${r.stderr}`);
+    return r.stdout;
+  }
+
+  /** Starts a program that prints "listening on URL" first; resolves the URL. */
+  startListening(bin, args, log) {
+    return new Promise((ok, fail) => {
+      const child = spawn(bin, args, { env: this.env, stdio: ['ignore', 'pipe', 'pipe'] });
+      this.children.push(child);
+      let out = '';
+      child.stdout.on('data', (d) => {
+        out += d;
+        const m = out.match(/listening on (http:\/\/\S+)/);
+        if (m) ok(m[1]);
+      });
+      let partial = '';
+      child.stderr.on('data', (d) => {
+        const lines = (partial + d).split('\n');
+        partial = lines.pop();
+        if (log) log.push(...lines.filter(Boolean));
+      });
+      child.on('exit', (code) => fail(new Error(`${bin} exited with ${code} before listening`)));
+    });
+  }
+
+  /** A wallet, simulated nodes (3 Datil, 2 Naga) and `serve` with `rules` as its policy. */
+  async start(rules, serveArgs = []) {
+    this.cli(['wallet', 'import', '--label', 'Main'], WALLET_KEY);
+    const policy = join(this.work, 'policy.json');
+    writeFileSync(policy, JSON.stringify({ version: 1, rules }));
+    this.datil = await Promise.all([1, 2, 3].map(() => this.startListening(SIM, ['--network', 'datil-dev'])));
+    this.naga = await Promise.all([1, 2].map(() => this.startListening(SIM, ['--network', 'naga-dev'])));
+    const url = await this.startListening(BIN, ['serve', '--listen', '127.0.0.1:0', '--approve', policy, ...serveArgs], this.serveLog);
+    this.port = Number(new URL(url).port);
+  }
+
+  stop() {
+    for (const c of this.children) c.kill();
+    rmSync(this.work, { recursive: true, force: true });
+  }
+
+  /** The official SDK's checks of one node's entry (tests/sdk/crosscheck.mjs). */
+  sdkCheck(sigs, network, node, resource, ability) {
+    const file = join(this.work, `sigs-${Math.random().toString(16).slice(2)}.json`);
+    writeFileSync(file, JSON.stringify(sigs));
+    return spawnSync(process.execPath, [join(root, 'tests/sdk/crosscheck.mjs'), 'check', '--sigs', file, '--network', network,
+      '--node', node, '--resource', resource, '--ability', ability], { encoding: 'utf8' });
+  }
+
+  /** Asks a simulated node to sign with a PKP using the sessionSigs. */
+  async nodeSigns(node, sigs, pubkey) {
+    const r = await fetch(`${node}/web/pkp/sign`, {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ authSig: sigs[node], toSign: [1, 2, 3], pubkey }),
+    });
+    return { status: r.status, body: await r.json() };
+  }
+}
