@@ -12,7 +12,7 @@ pub mod ratelimit;
 #[cfg(unix)]
 pub mod socket;
 
-pub use approver::{ApprovalRequest, Approver, Decision, Policy, RejectAll};
+pub use approver::{ApprovalRequest, Approver, Decision, Policy, PromptQueue, RejectAll};
 pub use caller::{Caller, Identity, Road};
 pub use engine::{Engine, EngineSettings, LogLine};
 pub use proto::{BridgeError, ErrorCode, Response};

@@ -189,7 +189,7 @@ async fn handle(engine: &Engine, relay: RelayMessage) -> Response {
 
 /// Checks a forwarded link and, when it is good, answers "accepted" at once and runs the request
 /// in the background (it may wait for the user), then opens the callback with the answer.
-fn deep_link(engine: &Arc<Engine>, links: &Arc<DeepLinks>, url: &str) -> Response {
+pub fn deep_link(engine: &Arc<Engine>, links: &Arc<DeepLinks>, url: &str) -> Response {
     let now = time::OffsetDateTime::now_utc();
     let link = match deeplink::parse(url, now) {
         Ok(l) => l,
