@@ -171,27 +171,12 @@ fn response_answer(resp: &Response, origin: Option<&HeaderValue>) -> HttpRespons
     let status = resp
         .error_code()
         .and_then(|c| {
-            let code = ALL_CODES.iter().find(|k| k.code() == c)?;
+            let code = ErrorCode::from_code(c)?;
             StatusCode::from_u16(code.http_status()).ok()
         })
         .unwrap_or(StatusCode::OK);
     answer(status, envelope(resp), origin)
 }
-
-const ALL_CODES: [ErrorCode; 12] = [
-    ErrorCode::UserRejected,
-    ErrorCode::Unauthorized,
-    ErrorCode::Unsupported,
-    ErrorCode::Disconnected,
-    ErrorCode::BadRequest,
-    ErrorCode::RequestExpired,
-    ErrorCode::TooLarge,
-    ErrorCode::RateLimited,
-    ErrorCode::KeychainUnavailable,
-    ErrorCode::NetworkUnavailable,
-    ErrorCode::NoWallet,
-    ErrorCode::Internal,
-];
 
 /// `Host` must name our loopback listener: a page on a rebound DNS name sends its own name.
 fn check_host(state: &HttpState, headers: &HeaderMap) -> Result<(), BridgeError> {

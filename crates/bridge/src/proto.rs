@@ -37,6 +37,27 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
+    /// Every code.
+    pub const ALL: [ErrorCode; 12] = [
+        Self::UserRejected,
+        Self::Unauthorized,
+        Self::Unsupported,
+        Self::Disconnected,
+        Self::BadRequest,
+        Self::RequestExpired,
+        Self::TooLarge,
+        Self::RateLimited,
+        Self::KeychainUnavailable,
+        Self::NetworkUnavailable,
+        Self::NoWallet,
+        Self::Internal,
+    ];
+
+    /// The code with this number.
+    pub fn from_code(code: u32) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.code() == code)
+    }
+
     /// The number.
     pub fn code(self) -> u32 {
         match self {

@@ -10,4 +10,4 @@ pub mod client;
 pub mod presets;
 
 pub use client::{Handshake, LitNetClient, NetError};
-pub use presets::{default_lifetime, NetworkPreset};
+pub use presets::default_lifetime;
