@@ -54,6 +54,8 @@ pub struct ApprovalRequest {
     pub supplied_delegations: Vec<String>,
     /// The app's statement, as it will appear in the message.
     pub statement: String,
+    /// The SIWE text to be signed (session key, nonce and times are set on approval).
+    pub siwe_preview: String,
 }
 
 impl ApprovalRequest {
@@ -426,6 +428,7 @@ mod tests {
             flags: vec![],
             supplied_delegations: vec![],
             statement: String::new(),
+            siwe_preview: String::new(),
         }
     }
 

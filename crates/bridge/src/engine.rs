@@ -3,7 +3,10 @@
 
 use std::{
     collections::HashMap,
-    sync::{Arc, Mutex},
+    sync::{
+        atomic::{AtomicBool, AtomicU8, Ordering},
+        Arc, Mutex,
+    },
     time::Duration,
 };
 
@@ -25,7 +28,7 @@ use time::OffsetDateTime;
 
 use crate::{
     approver::{ApprovalRequest, Approver, Decision},
-    caller::Caller,
+    caller::{Caller, Road},
     proto::{BridgeError, ErrorCode, GetSessionSigsParams, Request, Response},
 };
 
@@ -42,8 +45,35 @@ pub struct EngineSettings {
     pub max_pending_per_caller: usize,
     /// Naga `maxPrice` when the dapp gives none (wei).
     pub default_max_price_wei: u128,
-    /// Whether the bridge is paused (every request gets 4900).
+    /// Whether the bridge starts paused (every request gets 4900); see [`Engine::set_paused`].
     pub paused: bool,
+}
+
+/// What the user switches while the engine runs (the tray's "Pause", the settings screen's
+/// roads). Read on every request; a switched-off road answers 4900 like a paused bridge.
+#[derive(Debug, Default)]
+struct Switches {
+    paused: AtomicBool,
+    http_off: AtomicBool,
+    extension_off: AtomicBool,
+    deep_link_off: AtomicBool,
+    /// One bit per [`Network::ALL`] entry: set means off.
+    networks_off: AtomicU8,
+}
+
+fn network_bit(network: Network) -> u8 {
+    let i = Network::ALL.iter().position(|n| *n == network).unwrap_or(0);
+    1 << i
+}
+
+impl Switches {
+    fn road(&self, road: Road) -> &AtomicBool {
+        match road {
+            Road::Http => &self.http_off,
+            Road::Extension => &self.extension_off,
+            Road::DeepLink => &self.deep_link_off,
+        }
+    }
 }
 
 impl Default for EngineSettings {
@@ -83,6 +113,7 @@ pub struct Engine {
     net: LitNetClient,
     approver: Arc<dyn Approver>,
     settings: EngineSettings,
+    switches: Switches,
     /// One prompt at a time: approvals queue on this lock, in arrival order.
     queue: tokio::sync::Mutex<()>,
     pending: Mutex<HashMap<String, usize>>,
@@ -129,11 +160,14 @@ impl Engine {
         approver: Arc<dyn Approver>,
         settings: EngineSettings,
     ) -> Self {
+        let switches = Switches::default();
+        switches.paused.store(settings.paused, Ordering::SeqCst);
         Self {
             vault,
             net,
             approver,
             settings,
+            switches,
             queue: tokio::sync::Mutex::new(()),
             pending: Mutex::new(HashMap::new()),
             history: Mutex::new(Vec::new()),
@@ -146,6 +180,41 @@ impl Engine {
     pub fn with_log(mut self, sink: impl Fn(&LogLine) + Send + Sync + 'static) -> Self {
         self.log = Arc::new(sink);
         self
+    }
+
+    /// Pauses or resumes the bridge: while paused every request is answered 4900 at once.
+    pub fn set_paused(&self, paused: bool) {
+        self.switches.paused.store(paused, Ordering::SeqCst);
+    }
+
+    /// Whether the bridge is paused.
+    pub fn is_paused(&self) -> bool {
+        self.switches.paused.load(Ordering::SeqCst)
+    }
+
+    /// Turns one road on or off: requests arriving by a road that is off are answered 4900.
+    pub fn set_road(&self, road: Road, on: bool) {
+        self.switches.road(road).store(!on, Ordering::SeqCst);
+    }
+
+    /// Whether `road` is on.
+    pub fn road_on(&self, road: Road) -> bool {
+        !self.switches.road(road).load(Ordering::SeqCst)
+    }
+
+    /// Serves or refuses (4200) requests for `network`.
+    pub fn set_network(&self, network: Network, on: bool) {
+        let bit = network_bit(network);
+        if on {
+            self.switches.networks_off.fetch_and(!bit, Ordering::SeqCst);
+        } else {
+            self.switches.networks_off.fetch_or(bit, Ordering::SeqCst);
+        }
+    }
+
+    /// Whether requests for `network` are served.
+    pub fn network_on(&self, network: Network) -> bool {
+        self.switches.networks_off.load(Ordering::SeqCst) & network_bit(network) == 0
     }
 
     /// The vault.
@@ -182,8 +251,18 @@ impl Engine {
     /// Handles a parsed request.
     pub async fn handle_request(&self, caller: &Caller, request: Request) -> Response {
         let id = request.id.clone();
-        if self.settings.paused {
-            let e = BridgeError::new(ErrorCode::Disconnected, "the companion's bridge is paused");
+        let off = if self.is_paused() {
+            Some("the companion's bridge is paused".to_owned())
+        } else if !self.road_on(caller.road) {
+            Some(format!(
+                "the {} road is turned off in the companion's settings",
+                caller.road
+            ))
+        } else {
+            None
+        };
+        if let Some(message) = off {
+            let e = BridgeError::new(ErrorCode::Disconnected, message);
             self.emit(caller, &request.method, String::new(), e.code.name());
             return Response::err(id, &e);
         }
@@ -242,6 +321,16 @@ impl Engine {
     ) -> Result<(Value, String, String), BridgeError> {
         let now = truncate_millis(OffsetDateTime::now_utc());
         let p = ValidParams::parse(params, now, &self.settings)?;
+        if !self.network_on(p.network) {
+            return Err(BridgeError::new(
+                ErrorCode::Unsupported,
+                format!(
+                    "the companion is set not to serve {} ({}); the user can change this in its settings",
+                    p.network.label(),
+                    p.network
+                ),
+            ));
+        }
         let summary = p
             .requests
             .iter()
@@ -285,8 +374,17 @@ impl Engine {
                     _ => p.requests.clone(),
                 };
                 let lifetime = p.expiration - now;
-                let request =
+                // The nodes are asked before the user is: a network that is down fails at once
+                // instead of after a prompt, and the prompt can show the real message.
+                let preview_nonce = self
+                    .net
+                    .latest_blockhash(&p.nodes)
+                    .await
+                    .map_err(net_error)?;
+                let mut request =
                     self.approval_request(caller, &p, wallet, &granted, &new, lifetime)?;
+                request.siwe_preview =
+                    siwe_preview(caller, &p, wallet, &granted, &preview_nonce, now);
                 let approved = self.ask(caller, request).await?;
                 let approved = time::Duration::try_from(approved).unwrap_or(lifetime);
                 let expiration = now + approved.min(lifetime);
@@ -441,6 +539,7 @@ impl Engine {
             flags,
             supplied_delegations: supplied,
             statement: p.statement.clone(),
+            siwe_preview: String::new(),
         })
     }
 
@@ -648,6 +747,37 @@ fn vault_error(e: VaultError) -> BridgeError {
             "internal error (see the companion's log)",
         ),
     }
+}
+
+/// The EIP-4361 text the user's wallet will sign, as the prompt's "show the message"
+/// disclosure shows it. The session key's `uri`, the nonce (the nodes' latest block hash) and
+/// the times are set again when the user approves; everything else is exactly what is signed.
+fn siwe_preview(
+    caller: &Caller,
+    p: &ValidParams,
+    wallet: Address,
+    granted: &[ResourceAbilityRequest],
+    nonce: &str,
+    now: OffsetDateTime,
+) -> String {
+    let mut grant = granted.to_vec();
+    for r in &p.requests {
+        if !grant.contains(r) {
+            grant.push(r.clone());
+        }
+    }
+    lit_companion_session::message::build(&lit_companion_session::message::MessageParams {
+        domain: &caller.siwe_domain(),
+        address: wallet,
+        statement: &p.statement,
+        uri: &lit_companion_session::message::session_uri("new-session-key"),
+        chain_id: 1,
+        nonce,
+        issued_at: now,
+        expiration: p.expiration,
+        recap: &Recap::for_requests(&grant),
+    })
+    .unwrap_or_default()
 }
 
 fn net_error(e: NetError) -> BridgeError {

@@ -15,7 +15,7 @@ use std::{
 use lit_companion_bridge::{
     http::{self, HttpConfig, HttpState},
     ratelimit::RateLimit,
-    ApprovalRequest, Approver, Decision, Engine, EngineSettings, Policy,
+    ApprovalRequest, Approver, Decision, Engine, EngineSettings, Policy, Road,
 };
 use lit_companion_net::LitNetClient;
 use lit_companion_node_sim::{spawn, NodeConfig};
@@ -83,6 +83,7 @@ struct Bridge {
     nodes: Vec<String>,
     approver: Arc<Scripted>,
     vault: Arc<Vault>,
+    engine: Arc<Engine>,
     service: String,
     http: reqwest::Client,
 }
@@ -141,7 +142,8 @@ async fn start_with(
     let port = listener.local_addr().unwrap().port();
     let mut config = HttpConfig::new(port);
     tune(&mut config);
-    let state = HttpState::new(Arc::new(engine), config);
+    let engine = Arc::new(engine);
+    let state = HttpState::new(engine.clone(), config);
     tokio::spawn(http::serve(listener, state));
     Bridge {
         url: format!("http://127.0.0.1:{port}"),
@@ -149,6 +151,7 @@ async fn start_with(
         nodes,
         approver,
         vault,
+        engine,
         service,
         http: reqwest::Client::builder().no_proxy().build().unwrap(),
     }
@@ -246,6 +249,14 @@ async fn first_request_prompts_then_reuses_then_escalates_only_for_what_is_new()
             .sentence
             .starts_with("Sign messages and transactions with your PKP 0x"));
         assert!(asked[0].already_granted.is_empty());
+        // The prompt's disclosure holds the message to be signed, ReCap and all.
+        let preview = &asked[0].siwe_preview;
+        assert!(
+            preview.starts_with("app.example.com wants you to sign in"),
+            "{preview}"
+        );
+        assert!(preview.contains("urn:recap:"), "{preview}");
+        assert!(preview.contains(lit_companion_node_sim::DEFAULT_BLOCKHASH));
     }
     let sigs = v["result"]["sessionSigs"].clone();
     assert_eq!(sigs.as_object().unwrap().len(), 3);
@@ -323,6 +334,45 @@ async fn first_request_prompts_then_reuses_then_escalates_only_for_what_is_new()
         .await;
     assert_eq!(bye["result"]["revoked"], 1);
     b.nothing_stored();
+}
+
+#[tokio::test]
+async fn a_paused_bridge_or_a_road_turned_off_answers_4900_and_resumes() {
+    let b = start("pause", None, |_| {}).await;
+    let (_, id1) = pkp(1);
+    let body = b.body(vec![pkp_request(&id1)], json!({}));
+
+    b.engine.set_paused(true);
+    let (status, v) = b.post_from(ORIGIN, &body).await;
+    assert_eq!(code(&v), 4900, "{v}");
+    assert_ne!(status, 200);
+    assert!(v["error"]["message"].as_str().unwrap().contains("paused"));
+    assert_eq!(b.asked().await, 0, "a paused bridge asks nobody");
+    b.nothing_stored();
+
+    b.engine.set_paused(false);
+    b.engine.set_road(Road::Http, false);
+    assert!(!b.engine.road_on(Road::Http));
+    assert!(b.engine.road_on(Road::Extension));
+    let (_, v) = b.post_from(ORIGIN, &body).await;
+    assert_eq!(code(&v), 4900, "{v}");
+    assert!(v["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("loopback HTTP road is turned off"));
+    assert_eq!(b.asked().await, 0);
+
+    b.engine.set_road(Road::Http, true);
+    b.engine.set_network(Network::DatilDev, false);
+    assert!(b.engine.network_on(Network::Naga));
+    let (_, v) = b.post_from(ORIGIN, &body).await;
+    assert_eq!(code(&v), 4200, "{v}");
+    assert_eq!(b.asked().await, 0);
+
+    b.engine.set_network(Network::DatilDev, true);
+    let (status, v) = b.post_from(ORIGIN, &body).await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(b.asked().await, 1);
 }
 
 #[tokio::test]

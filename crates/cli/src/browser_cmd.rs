@@ -1,6 +1,6 @@
 //! `install-browser-host`, `uninstall-browser-host` and `doctor`.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use clap::Args;
 use lit_companion_native_host::install::{self, Browser, Target};
@@ -34,45 +34,32 @@ fn home() -> Result<PathBuf, Failure> {
         .ok_or_else(|| Failure::input("HOME is not set"))
 }
 
-fn browsers(args: &BrowserArgs, only_present: bool) -> Result<Vec<Browser>, Failure> {
-    if !args.browsers.is_empty() {
-        return args
-            .browsers
-            .iter()
-            .map(|b| {
-                Browser::parse(b).ok_or_else(|| {
-                    Failure::input(format!(
-                        "unknown browser {b:?} (chromium, chrome, brave, edge, firefox)"
-                    ))
-                })
+fn parse_browsers(args: &BrowserArgs) -> Result<Vec<Browser>, Failure> {
+    args.browsers
+        .iter()
+        .map(|b| {
+            Browser::parse(b).ok_or_else(|| {
+                Failure::input(format!(
+                    "unknown browser {b:?} (chromium, chrome, brave, edge, firefox)"
+                ))
             })
-            .collect();
-    }
-    if !only_present {
-        return Ok(Browser::ALL.to_vec());
-    }
-    let home = home()?;
-    // A browser is present when its profile root (the manifest folder's parent) exists.
-    Ok(Browser::ALL
-        .into_iter()
-        .filter(|b| b.manifest_dir(&home).parent().is_some_and(Path::exists))
-        .collect())
+        })
+        .collect()
 }
 
 fn targets(args: &BrowserArgs, only_present: bool) -> Result<Vec<Target>, Failure> {
+    let named = parse_browsers(args)?;
     if let Some(dir) = &args.user_data_dir {
-        let browser = browsers(args, false)?
-            .first()
-            .copied()
-            .filter(|_| !args.browsers.is_empty())
-            .unwrap_or(Browser::Chromium);
         return Ok(vec![Target {
-            browser,
+            browser: named.first().copied().unwrap_or(Browser::Chromium),
             dir: dir.join("NativeMessagingHosts"),
         }]);
     }
     let home = home()?;
-    Ok(browsers(args, only_present)?
+    if named.is_empty() {
+        return Ok(install::targets_in_home(&home, only_present));
+    }
+    Ok(named
         .into_iter()
         .map(|browser| Target {
             browser,
@@ -92,13 +79,7 @@ fn extension_ids(args: &BrowserArgs, browser: Browser) -> Vec<String> {
 fn host_path(args: &BrowserArgs) -> Result<PathBuf, Failure> {
     let path = match &args.host_path {
         Some(p) => std::path::absolute(p).map_err(|e| Failure::input(e.to_string()))?,
-        None => std::env::current_exe()
-            .map_err(|e| Failure::input(e.to_string()))?
-            .with_file_name(if cfg!(windows) {
-                "lit-companion-host.exe"
-            } else {
-                "lit-companion-host"
-            }),
+        None => install::host_beside_current_exe().map_err(|e| Failure::input(e.to_string()))?,
     };
     if !path.is_file() {
         return Err(Failure::input(format!(

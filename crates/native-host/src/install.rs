@@ -139,6 +139,29 @@ impl Target {
     }
 }
 
+/// The host binary installed beside the running program (`lit-companion-host`), as the
+/// packages and `cargo build` lay them out.
+pub fn host_beside_current_exe() -> std::io::Result<PathBuf> {
+    Ok(std::env::current_exe()?.with_file_name(if cfg!(windows) {
+        "lit-companion-host.exe"
+    } else {
+        "lit-companion-host"
+    }))
+}
+
+/// One target per browser whose profile root (the manifest folder's parent) exists under
+/// `home`; every browser when `only_present` is false.
+pub fn targets_in_home(home: &Path, only_present: bool) -> Vec<Target> {
+    Browser::ALL
+        .into_iter()
+        .map(|browser| Target {
+            browser,
+            dir: browser.manifest_dir(home),
+        })
+        .filter(|t| !only_present || t.dir.parent().is_some_and(Path::exists))
+        .collect()
+}
+
 /// Writes (or rewrites) a manifest; idempotent. Returns the file written.
 pub fn install(
     target: &Target,

@@ -10,6 +10,7 @@ pub mod error;
 pub mod keychain;
 pub mod metadata;
 pub mod paths;
+pub mod settings;
 pub mod vault;
 
 pub use error::VaultError;

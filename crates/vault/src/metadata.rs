@@ -349,7 +349,7 @@ fn open_private(path: &Path, truncate: bool) -> Result<File, VaultError> {
 
 /// Writes `bytes` to a temp file in `dir`, fsyncs it, renames it over `target`, and fsyncs the
 /// directory. On any error the temp file is removed and `target` is untouched.
-fn write_atomic(dir: &Path, target: &Path, bytes: &[u8]) -> Result<(), VaultError> {
+pub(crate) fn write_atomic(dir: &Path, target: &Path, bytes: &[u8]) -> Result<(), VaultError> {
     let name = target
         .file_name()
         .and_then(|n| n.to_str())

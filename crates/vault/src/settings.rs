@@ -1,0 +1,196 @@
+//! The desktop app's preferences: `settings.json` next to the metadata, written atomically with
+//! mode 0600. Nothing in it is secret; a file that does not parse is reported, never replaced
+//! until the user saves new settings.
+
+use std::{
+    fs,
+    io::ErrorKind,
+    path::{Path, PathBuf},
+};
+
+use lit_companion_session::Network;
+use serde::{Deserialize, Serialize};
+
+use crate::{metadata::write_atomic, VaultError};
+
+const FILE_NAME: &str = "settings.json";
+
+/// The longest lifetime a user may pick as the default (nodes refuse more than 30 days).
+pub const MAX_DEFAULT_LIFETIME_SECS: u64 = 30 * 24 * 3600;
+
+/// Which roads in are on.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Roads {
+    /// Loopback HTTP.
+    pub http: bool,
+    /// The browser extension (native messaging).
+    pub extension: bool,
+    /// `lit-companion://` deep links.
+    pub deep_link: bool,
+}
+
+/// The app's preferences.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AppSettings {
+    /// Format version (1).
+    pub version: u32,
+    /// The lifetime the prompt preselects when a dapp asks for longer (seconds).
+    pub default_lifetime_secs: u64,
+    /// The networks the companion serves (by the SDK's names); requests for others get 4200.
+    pub networks: Vec<String>,
+    /// Which roads are on.
+    pub roads: Roads,
+    /// Whether the bridge is paused.
+    pub paused: bool,
+}
+
+impl Default for AppSettings {
+    fn default() -> Self {
+        Self {
+            version: 1,
+            default_lifetime_secs: 24 * 3600,
+            networks: Network::ALL.iter().map(|n| n.as_str().to_owned()).collect(),
+            roads: Roads {
+                http: true,
+                extension: true,
+                deep_link: true,
+            },
+            paused: false,
+        }
+    }
+}
+
+impl AppSettings {
+    /// Whether `network` is served.
+    pub fn serves(&self, network: Network) -> bool {
+        self.networks.iter().any(|n| n == network.as_str())
+    }
+
+    /// Checks values a hand-edited or hostile file could carry.
+    pub fn validate(&self) -> Result<(), VaultError> {
+        if self.version != 1 {
+            return Err(VaultError::Invalid(format!(
+                "settings format version {} is not known",
+                self.version
+            )));
+        }
+        if !(60..=MAX_DEFAULT_LIFETIME_SECS).contains(&self.default_lifetime_secs) {
+            return Err(VaultError::Invalid(
+                "the default lifetime must be between one minute and 30 days".into(),
+            ));
+        }
+        for n in &self.networks {
+            n.parse::<Network>()
+                .map_err(|_| VaultError::Invalid(format!("unknown network {n:?}")))?;
+        }
+        Ok(())
+    }
+}
+
+/// The settings file of one data directory.
+#[derive(Debug, Clone)]
+pub struct SettingsFile {
+    dir: PathBuf,
+}
+
+impl SettingsFile {
+    /// The settings file in `dir` (the vault's data directory).
+    pub fn new(dir: &Path) -> Self {
+        Self {
+            dir: dir.to_path_buf(),
+        }
+    }
+
+    /// Its path.
+    pub fn path(&self) -> PathBuf {
+        self.dir.join(FILE_NAME)
+    }
+
+    /// The stored settings; the defaults when there is no file yet. A file that does not parse
+    /// or holds bad values is an error naming it (and is left as it is).
+    pub fn load(&self) -> Result<AppSettings, VaultError> {
+        let path = self.path();
+        let text = match fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(AppSettings::default()),
+            Err(e) => return Err(VaultError::io("reading the settings", e)),
+        };
+        let settings: AppSettings = serde_json::from_str(&text).map_err(|e| {
+            VaultError::Invalid(format!(
+                "the settings file {} is corrupt: {e}",
+                path.display()
+            ))
+        })?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Validates and stores `settings` atomically.
+    pub fn store(&self, settings: &AppSettings) -> Result<(), VaultError> {
+        settings.validate()?;
+        fs::create_dir_all(&self.dir)
+            .map_err(|e| VaultError::io("creating the data directory", e))?;
+        let json =
+            serde_json::to_vec_pretty(settings).map_err(|e| VaultError::Internal(e.to_string()))?;
+        write_atomic(&self.dir, &self.path(), &json)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dir(name: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("lit-settings-{name}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&d);
+        fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    #[test]
+    fn defaults_then_stored_values_round_trip_privately() {
+        let d = dir("roundtrip");
+        let file = SettingsFile::new(&d);
+        assert_eq!(file.load().unwrap(), AppSettings::default());
+        let mut s = AppSettings::default();
+        s.default_lifetime_secs = 3600;
+        s.networks.retain(|n| n.starts_with("naga"));
+        s.roads.deep_link = false;
+        file.store(&s).unwrap();
+        assert_eq!(file.load().unwrap(), s);
+        assert!(!file.load().unwrap().serves(Network::Datil));
+        assert!(file.load().unwrap().serves(Network::Naga));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = fs::metadata(file.path()).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        let _ = fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn bad_files_and_values_are_errors_and_the_file_is_kept() {
+        let d = dir("bad");
+        let file = SettingsFile::new(&d);
+        fs::write(file.path(), b"{ not json").unwrap();
+        let e = file.load().unwrap_err().to_string();
+        assert!(e.contains("corrupt"), "{e}");
+        assert_eq!(fs::read(file.path()).unwrap(), b"{ not json");
+
+        let mut s = AppSettings::default();
+        s.default_lifetime_secs = MAX_DEFAULT_LIFETIME_SECS + 1;
+        assert!(file.store(&s).is_err());
+        s.default_lifetime_secs = 3600;
+        s.networks.push("mainnet".into());
+        assert!(file.store(&s).unwrap_err().to_string().contains("mainnet"));
+        assert_eq!(
+            fs::read(file.path()).unwrap(),
+            b"{ not json",
+            "nothing replaced"
+        );
+        let _ = fs::remove_dir_all(&d);
+    }
+}
