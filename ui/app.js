@@ -4,6 +4,8 @@ const { listen } = window.__TAURI__.event;
 const $ = (id) => document.getElementById(id);
 let screen = 'sessions';
 let shownPrompt = null;
+let walletLabels = {};
+let defaultLifetime = 86400;
 
 function el(tag, props = {}, ...children) {
   const n = document.createElement(tag);
@@ -12,13 +14,35 @@ function el(tag, props = {}, ...children) {
   return n;
 }
 
-function untilText(iso) {
-  const d = new Date(iso);
-  const left = d - Date.now();
-  const h = Math.floor(left / 3600e3);
-  const m = Math.floor((left % 3600e3) / 60e3);
-  return left <= 0 ? 'expired' : `${d.toLocaleString()} (${h > 0 ? `${h} h ` : ''}${m} min left)`;
+function showError(id, e) {
+  $(id).hidden = !e;
+  $(id).textContent = e ? String(e) : '';
 }
+
+const short = (a) => (a && a.length > 12 ? `${a.slice(0, 6)}…${a.slice(-4)}` : a);
+
+function leftText(iso) {
+  const left = new Date(iso) - Date.now();
+  if (left <= 0) return 'expired';
+  const d = Math.floor(left / 86400e3);
+  const h = Math.floor((left % 86400e3) / 3600e3);
+  const m = Math.floor((left % 3600e3) / 60e3);
+  const s = Math.floor((left % 60e3) / 1e3);
+  if (d > 0) return `${d} d ${h} h left`;
+  if (h > 0) return `${h} h ${m} min left`;
+  return `${m} min ${s} s left`;
+}
+
+// What each risk flag means, in the user's words (DESIGN: prompt wording, PROMPT.md).
+const FLAG_TEXT = {
+  wildcard_resource: 'Covers every resource of a kind, not just one',
+  every_ability: 'Every ability Lit has',
+  delegation: 'Lets someone else use your credit or balance',
+  spends_funds: 'Spends your credit or balance',
+  long_lifetime: 'Lasts more than 7 days',
+  lifetime_over_limit: 'Longer than 30 days: Lit nodes refuse it',
+  unknown: 'Something Lit Companion does not recognise',
+};
 
 async function refreshStatus() {
   const s = await invoke('status');
@@ -26,9 +50,10 @@ async function refreshStatus() {
   banner.hidden = s.keychain.ok;
   if (!s.keychain.ok) {
     banner.textContent = s.keychain.code === 'keychain_locked'
-      ? 'Your keychain is locked. Unlock it (log in again or open your keyring manager), then retry.'
-      : `No keychain is available: ${s.keychain.message}. Lit Companion never stores keys anywhere else.`;
+      ? 'Your keychain is locked. Unlock it (log in again or open your keyring manager), then come back: nothing was lost.'
+      : `No keychain is available (${s.keychain.message}). Lit Companion never stores keys anywhere else: start your desktop's keyring service, then reopen the app.`;
   }
+  $('paused-badge').hidden = !s.paused;
   $('roads').replaceChildren(...s.roads.map((r) => el('li', { textContent: r })));
   $('version').textContent = `Version ${s.version}`;
 }
@@ -36,15 +61,26 @@ async function refreshStatus() {
 async function show(name) {
   screen = name;
   for (const t of document.querySelectorAll('.tab')) t.classList.toggle('active', t.dataset.screen === name);
-  const wallets = await invoke('wallets').catch(() => []);
-  const firstRun = wallets.length === 0;
+  let wallets = [];
+  let failed = null;
+  try {
+    wallets = await invoke('wallets');
+  } catch (e) {
+    failed = e;
+  }
+  walletLabels = Object.fromEntries(wallets.map((w) => [w.address.toLowerCase(), w.label]));
+  const firstRun = wallets.length === 0 && !failed;
   $('first-run').hidden = !firstRun;
   for (const s of document.querySelectorAll('.screen')) s.hidden = firstRun || s.id !== name;
   if (firstRun) return;
-  if (name === 'sessions') await renderSessions();
-  if (name === 'wallets') renderWallets(wallets);
-  if (name === 'history') await renderHistory();
-  if (name === 'settings') await refreshStatus();
+  try {
+    if (name === 'sessions') await renderSessions();
+    if (name === 'wallets') renderWallets(wallets);
+    if (name === 'history') await renderHistory();
+    if (name === 'settings') await renderSettings();
+  } catch (e) {
+    await refreshStatus();
+  }
 }
 
 async function renderSessions() {
@@ -52,45 +88,117 @@ async function renderSessions() {
   const box = $('session-list');
   box.replaceChildren();
   if (list.length === 0) box.append(el('p', { className: 'muted', textContent: 'No site has a session.' }));
-  for (const s of list) {
-    const lines = el('ul', { className: 'lines' });
-    for (const l of s.mayDo) lines.append(el('li', { className: l.risk === 'danger' ? 'danger' : '', textContent: l.sentence }));
-    const revoke = el('button', { className: 'danger-outline', textContent: 'Revoke' });
-    revoke.onclick = async () => { await invoke('revoke', { session: s.sessionKey }); renderSessions(); };
-    box.append(el('div', { className: 'session' },
-      el('div', { className: 'head' }, el('strong', { textContent: s.origin.replace(/^unverified:/, '') + (s.origin.startsWith('unverified:') ? ' (not verified)' : '') }),
-        el('span', { className: 'badge', textContent: s.network })),
-      lines,
-      el('p', { className: 'muted', textContent: s.state === 'dead' ? `Unusable: ${s.deadReason}` : `Until ${untilText(s.expiresAt)} · as ${s.wallet}` }),
-      revoke));
+  const byOrigin = new Map();
+  for (const s of list) byOrigin.set(s.origin, [...(byOrigin.get(s.origin) || []), s]);
+  for (const [origin, sessions] of byOrigin) {
+    const unverified = origin.startsWith('unverified:');
+    const name = origin.replace(/^unverified:/, '') + (unverified ? ' (not verified)' : '');
+    const revokeSite = el('button', { className: 'danger-outline revoke-origin', textContent: 'Revoke all for this site' });
+    revokeSite.onclick = async () => { await invoke('revoke', { origin }); renderSessions(); };
+    const card = el('div', { className: 'site' }, el('div', { className: 'head' }, el('strong', { textContent: name }), revokeSite));
+    for (const s of sessions) {
+      const lines = el('ul', { className: 'lines' });
+      for (const l of s.mayDo) lines.append(el('li', { className: l.risk === 'danger' ? 'danger' : '', textContent: l.sentence }));
+      const revoke = el('button', { className: 'danger-outline revoke', textContent: 'Revoke' });
+      revoke.onclick = async () => { await invoke('revoke', { session: s.sessionKey }); renderSessions(); };
+      const until = el('span', { className: 'countdown' });
+      until.dataset.expires = s.expiresAt;
+      until.textContent = leftText(s.expiresAt);
+      const as = `as ${short(s.wallet)}${walletLabels[s.wallet.toLowerCase()] ? ` (${walletLabels[s.wallet.toLowerCase()]})` : ''}`;
+      card.append(el('div', { className: 'session' },
+        el('div', { className: 'head' }, el('span', { className: 'badge', textContent: s.network }), revoke),
+        lines,
+        s.state === 'dead'
+          ? el('p', { className: 'error', textContent: `Unusable: ${s.deadReason}` })
+          : el('p', { className: 'muted' }, `Until ${new Date(s.expiresAt).toLocaleString()} · `, until, ` · ${as}`)));
+    }
+    box.append(card);
   }
   $('revoke-all').hidden = list.length === 0;
 }
 
+function tickCountdowns() {
+  for (const c of document.querySelectorAll('.countdown')) c.textContent = leftText(c.dataset.expires);
+}
+
 function renderWallets(wallets) {
   $('wallet-list').replaceChildren(...wallets.map((w) => {
+    const label = el('input', { value: w.label, maxLength: 64, className: 'wallet-label' });
+    const save = el('button', { textContent: 'Rename' });
+    save.onclick = async () => {
+      try { await invoke('label_wallet', { address: w.address, label: label.value }); showError('wallet-error', null); show('wallets'); } catch (e) { showError('wallet-error', e); }
+    };
     const remove = el('button', { className: 'danger-outline', textContent: 'Remove' });
     remove.onclick = async () => {
-      if (confirm(`Remove ${w.label} (${w.address})? Its key leaves the keychain and its sessions are revoked.`)) {
-        await invoke('remove_wallet', { address: w.address });
-        show('wallets');
+      if (confirm(`Remove ${w.label} (${w.address})? Its key leaves the keychain for good and its sessions are revoked. Export it first (lit-companion wallet export) if you need it elsewhere.`)) {
+        try { await invoke('remove_wallet', { address: w.address }); show('wallets'); } catch (e) { showError('wallet-error', e); }
       }
     };
-    return el('li', { className: 'card' }, el('strong', { textContent: w.label }), el('div', { textContent: w.address }), remove);
+    return el('li', { className: 'card' }, el('div', { className: 'mono', textContent: w.address }), el('div', { className: 'row' }, label, save, remove));
   }));
 }
 
 async function renderHistory() {
   const rows = await invoke('history');
   $('history-list').replaceChildren(...rows.map((h) =>
-    el('tr', {}, el('td', { textContent: new Date(h.at).toLocaleString() }), el('td', { textContent: h.origin || '' }), el('td', { textContent: h.detail }))));
+    el('tr', {}, el('td', { textContent: new Date(h.at).toLocaleString() }), el('td', { textContent: (h.origin || '').replace(/^unverified:/, '') }), el('td', { textContent: h.detail }))));
+  if (rows.length === 0) $('history-list').append(el('tr', {}, el('td', { colSpan: 3, className: 'muted', textContent: 'Nothing yet.' })));
+}
+
+const NETWORKS = [['datil-dev', 'Datil dev'], ['datil-test', 'Datil test'], ['datil', 'Datil (main network)'], ['naga-dev', 'Naga dev'], ['naga-test', 'Naga test'], ['naga', 'Naga (main network)']];
+
+async function renderSettings() {
+  await refreshStatus();
+  const { settings, problem } = await invoke('settings');
+  showError('settings-problem', problem && `Your saved settings could not be read (${problem}); defaults are in use until you change something.`);
+  defaultLifetime = settings.defaultLifetimeSecs;
+  $('set-paused').checked = settings.paused;
+  for (const r of ['http', 'extension', 'deepLink']) $(`set-road-${r}`).checked = settings.roads[r];
+  $('set-networks').replaceChildren(...NETWORKS.map(([id, name]) => {
+    const box = el('input', { type: 'checkbox', checked: settings.networks.includes(id), id: `set-net-${id}` });
+    box.dataset.network = id;
+    box.onchange = saveSettings;
+    return el('label', { className: 'check' }, box, ` Serve ${name}`);
+  }));
+  $('set-lifetime').value = String(settings.defaultLifetimeSecs);
+  const pairings = await invoke('pairings');
+  $('pairing-list').replaceChildren(...pairings.map((p) => {
+    const revoke = el('button', { className: 'danger-outline', textContent: 'Revoke' });
+    revoke.onclick = async () => { await invoke('revoke_pairing', { name: p.name }); renderSettings(); };
+    return el('li', { className: 'row' }, el('span', { textContent: `${p.name} · created ${new Date(p.createdAt).toLocaleDateString()}` }), revoke);
+  }));
+}
+
+async function saveSettings() {
+  const settings = {
+    version: 1,
+    defaultLifetimeSecs: Number($('set-lifetime').value),
+    networks: [...document.querySelectorAll('#set-networks input')].filter((b) => b.checked).map((b) => b.dataset.network),
+    roads: { http: $('set-road-http').checked, extension: $('set-road-extension').checked, deepLink: $('set-road-deepLink').checked },
+    paused: $('set-paused').checked,
+  };
+  try {
+    await invoke('save_settings', { settings });
+    defaultLifetime = settings.defaultLifetimeSecs;
+    showError('settings-problem', null);
+    $('settings-saved').hidden = false;
+    setTimeout(() => { $('settings-saved').hidden = true; }, 1500);
+  } catch (e) {
+    showError('settings-problem', e);
+  }
+  refreshStatus();
+}
+
+function lifetimeText(s) {
+  if (s % 86400 === 0) return s === 86400 ? '24 hours' : `${s / 86400} days`;
+  if (s >= 7200) return `${Math.round(s / 3600)} hours`;
+  return `${Math.max(1, Math.round(s / 60))} minutes`;
 }
 
 function lifetimeChoices(askedSeconds) {
-  const options = [[900, '15 minutes'], [3600, '1 hour'], [86400, '24 hours'], [7 * 86400, '7 days'], [30 * 86400, '30 days']];
-  const fit = options.filter(([s]) => s < askedSeconds);
-  fit.push([askedSeconds, `${Math.round(askedSeconds / 60) >= 120 ? Math.round(askedSeconds / 3600) + ' hours' : Math.round(askedSeconds / 60) + ' minutes'} (asked)`]);
-  return fit;
+  const choices = [900, 3600, 86400, 7 * 86400, 30 * 86400].filter((s) => s < askedSeconds).map((s) => [s, lifetimeText(s)]);
+  choices.push([askedSeconds, `${lifetimeText(askedSeconds)} (asked)`]);
+  return choices;
 }
 
 async function renderPrompt() {
@@ -106,19 +214,27 @@ async function renderPrompt() {
   const r = p.request;
   const who = $('prompt-who');
   who.replaceChildren();
-  if (r.verified) who.append(el('strong', { textContent: r.who.split(' — ')[0] }), ` — ${r.who.split(' — ')[1] || ''}`);
+  const [name, how] = r.who.split(' — ');
+  if (r.verified) who.append(el('strong', { textContent: name }), ` — ${how || ''}`);
   else who.append(el('span', { className: 'unverified', textContent: r.who }));
-  $('prompt-where').textContent = `on ${r.network_label}, as ${r.wallet} · via ${r.road}`;
-  $('prompt-already').hidden = r.already_granted.length === 0;
+  const label = walletLabels[r.wallet.toLowerCase()];
+  $('prompt-where').textContent = `On ${r.network_label}, as ${short(r.wallet)}${label ? ` (${label})` : ''} · via ${r.road}`;
+  const flags = new Set(r.flags);
+  for (const l of r.new) for (const f of l.flags) flags.add(f);
+  $('prompt-flags').replaceChildren(...[...flags].map((f) => el('li', { className: 'flag', textContent: FLAG_TEXT[f] || f })));
+  const escalation = r.already_granted.length > 0;
+  $('prompt-already').hidden = !escalation;
+  $('prompt-will-title').hidden = escalation;
   $('prompt-already-list').replaceChildren(...r.already_granted.map((l) => el('li', { textContent: l.sentence })));
   $('prompt-new').replaceChildren(...r.new.map((l) => el('li', { className: l.risk === 'danger' ? 'danger' : '', textContent: l.sentence })));
   $('prompt-not').replaceChildren(...r.not_granted.map((l) => el('li', { textContent: l })));
   $('prompt-paid').hidden = r.supplied_delegations.length === 0;
   $('prompt-paid').textContent = r.supplied_delegations.join(' ');
   const asked = r.lifetime.secs;
-  $('prompt-lifetime').replaceChildren(...lifetimeChoices(asked).map(([s, t]) => el('option', { value: String(s), textContent: t, selected: s === asked })));
-  $('prompt-until').textContent = r.duration_text;
-  $('prompt-raw').textContent = JSON.stringify({ origin: r.origin, network: r.network, statement: r.statement, flags: r.flags, new: r.new }, null, 2);
+  const preselect = asked > defaultLifetime ? lifetimeChoices(asked).filter(([s]) => s <= defaultLifetime).pop()?.[0] ?? asked : asked;
+  $('prompt-lifetime').replaceChildren(...lifetimeChoices(asked).map(([s, t]) => el('option', { value: String(s), textContent: t, selected: s === preselect })));
+  $('prompt-until').textContent = `asked: ${r.duration_text}`;
+  $('prompt-raw').textContent = r.siwe_preview || '(no message)';
   const approve = $('prompt-approve');
   const reject = $('prompt-reject');
   approve.disabled = true;
@@ -132,41 +248,89 @@ async function renderPrompt() {
     (p.dangerous ? reject : approve).focus();
   }, 500);
   approve.onclick = async () => {
+    approve.disabled = true;
+    reject.disabled = true;
     await invoke('answer_prompt', { id: p.id, approve: true, lifetimeSeconds: Number($('prompt-lifetime').value) });
-    renderPrompt();
+    shownPrompt = null;
+    await renderPrompt();
     show(screen);
   };
   reject.onclick = async () => {
+    approve.disabled = true;
+    reject.disabled = true;
     await invoke('answer_prompt', { id: p.id, approve: false });
-    renderPrompt();
+    shownPrompt = null;
+    await renderPrompt();
   };
 }
 
+function readFile(input) {
+  const f = input.files && input.files[0];
+  if (!f) return Promise.resolve(null);
+  return f.text().then((t) => { input.value = ''; return t.trim(); });
+}
+
+async function importFrom(keyInput, fileInput, label) {
+  const fromFile = await readFile(fileInput);
+  const key = fromFile || keyInput.value;
+  keyInput.value = '';
+  if (!key) throw new Error('Paste a private key or choose a file that holds one.');
+  return invoke('import_wallet', { key, label });
+}
+
 async function firstRunAction(fn) {
-  $('first-run-error').hidden = true;
+  showError('first-run-error', null);
   try {
     await fn();
     await show('sessions');
   } catch (e) {
-    $('first-run-error').hidden = false;
-    $('first-run-error').textContent = String(e);
+    showError('first-run-error', e);
   }
 }
 
 $('create-wallet').onclick = () => firstRunAction(() => invoke('create_wallet', { label: $('new-label').value }));
-$('import-wallet').onclick = () => firstRunAction(async () => {
-  const key = $('import-key').value;
-  $('import-key').value = '';
-  await invoke('import_wallet', { key, label: $('import-label').value });
-});
-$('add-wallet').onclick = async () => { await invoke('create_wallet', { label: 'Wallet' }); show('wallets'); };
+$('import-wallet').onclick = () => firstRunAction(() => importFrom($('import-key'), $('import-file'), $('import-label').value));
+$('add-wallet').onclick = async () => {
+  try { await invoke('create_wallet', { label: $('add-label').value }); showError('wallet-error', null); show('wallets'); } catch (e) { showError('wallet-error', e); }
+};
+$('add-import').onclick = async () => {
+  try { await importFrom($('add-key'), $('add-file'), $('add-label').value); showError('wallet-error', null); show('wallets'); } catch (e) { showError('wallet-error', e); }
+};
 $('revoke-all').onclick = async () => {
   if (confirm('Revoke every session of every site?')) { await invoke('revoke', {}); renderSessions(); }
 };
+for (const id of ['set-paused', 'set-road-http', 'set-road-extension', 'set-road-deepLink', 'set-lifetime']) $(id).onchange = saveSettings;
+$('pairing-new').onclick = async () => {
+  try {
+    const token = await invoke('create_pairing', { name: $('pairing-name').value });
+    $('pairing-token').hidden = false;
+    $('pairing-token').textContent = `Token for ${$('pairing-name').value.trim()} (copy it now; it is not shown again):\n${token}`;
+    showError('pairing-error', null);
+    renderSettings();
+  } catch (e) {
+    showError('pairing-error', e);
+  }
+};
+async function hostAction(command) {
+  let lines;
+  try {
+    const out = await invoke(command);
+    lines = command === 'install_browser_host'
+      ? [...out.map((f) => ({ ok: true, line: `Installed ${f}` })), ...(await invoke('browser_doctor'))]
+      : out;
+  } catch (e) {
+    lines = [{ ok: false, line: String(e) }];
+  }
+  $('host-findings').replaceChildren(...lines.map((f) => el('li', { className: f.ok ? 'ok' : 'error', textContent: `${f.ok ? '✓' : '✗'} ${f.line}` })));
+}
+$('host-install').onclick = () => hostAction('install_browser_host');
+$('host-check').onclick = () => hostAction('browser_doctor');
 for (const t of document.querySelectorAll('.tab')) t.onclick = () => show(t.dataset.screen);
 listen('prompts-changed', () => renderPrompt());
-listen('status-changed', () => refreshStatus());
+listen('status-changed', () => { refreshStatus(); if (screen === 'settings') renderSettings(); });
+setInterval(tickCountdowns, 1000);
 setInterval(() => { if (screen === 'sessions' && $('prompt').hidden) renderSessions(); }, 30000);
+invoke('settings').then(({ settings }) => { defaultLifetime = settings.defaultLifetimeSecs; }).catch(() => {});
 refreshStatus();
 show('sessions');
 renderPrompt();

@@ -11,7 +11,7 @@ import { createServer } from 'node:http';
 import { writeFileSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import { requestSessionSigs, listGrants, disconnect, CompanionError } from '../../clients/js/index.js';
-import { Stack, BIN, HOST, pkp, pkpRequest } from './harness.mjs';
+import { Stack, BIN, HOST, pkp, pkpRequest, deepLink as makeDeepLink } from './harness.mjs';
 
 const stack = new Stack('e2e');
 const { env, serveLog } = stack;
@@ -144,12 +144,7 @@ test('the native-messaging host relays an extension request; the SIWE domain is 
   assert.equal(other.error.code, 4001);
 });
 
-function deepLink(envelope, { origin = callbackOrigin, callback = `${callbackOrigin}/done`, exp = Math.floor(Date.now() / 1000) + 300 } = {}) {
-  const req = Buffer.from(JSON.stringify(envelope)).toString('base64url');
-  const nonce = Buffer.from(Math.random().toString()).toString('base64url').padEnd(20, 'x');
-  const q = new URLSearchParams({ req, origin, callback, nonce, exp: String(exp) });
-  return `lit-companion://session?${q}`;
-}
+const deepLink = (envelope, o = {}) => makeDeepLink(envelope, { origin: callbackOrigin, callback: `${callbackOrigin}/done`, ...o });
 
 test('a deep link opened through the OS reaches the running companion; the answer lands on the callback', async () => {
   const desktopEnv = { ...env, HOME: join(stack.work, 'home'), XDG_DATA_HOME: join(stack.work, 'home/.local/share'), XDG_CONFIG_HOME: join(stack.work, 'home/.config') };

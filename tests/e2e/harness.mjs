@@ -24,6 +24,14 @@ export function pkp(n) {
 
 export const pkpRequest = (id) => ({ resource: { resource: id, resourcePrefix: 'lit-pkp' }, ability: 'pkp-signing' });
 
+/** A `lit-companion://session` link carrying `envelope`, claimed by `origin`. */
+export function deepLink(envelope, { origin, callback, exp = Math.floor(Date.now() / 1000) + 300 }) {
+  const req = Buffer.from(JSON.stringify(envelope)).toString('base64url');
+  const nonce = Buffer.from(Math.random().toString()).toString('base64url').padEnd(20, 'x');
+  const q = new URLSearchParams({ req, origin, callback, nonce, exp: String(exp) });
+  return `lit-companion://session?${q}`;
+}
+
 export class Stack {
   constructor(name) {
     this.work = mkdtempSync(join(tmpdir(), `lit-companion-${name}-`));
@@ -65,13 +73,18 @@ export class Stack {
     });
   }
 
-  /** A wallet, simulated nodes (3 Datil, 2 Naga) and `serve` with `rules` as its policy. */
+  /** Simulated nodes: 3 Datil, 2 Naga. */
+  async startNodes() {
+    this.datil = await Promise.all([1, 2, 3].map(() => this.startListening(SIM, ['--network', 'datil-dev'])));
+    this.naga = await Promise.all([1, 2].map(() => this.startListening(SIM, ['--network', 'naga-dev'])));
+  }
+
+  /** A wallet, simulated nodes and `serve` with `rules` as its policy. */
   async start(rules, serveArgs = []) {
     this.cli(['wallet', 'import', '--label', 'Main'], WALLET_KEY);
     const policy = join(this.work, 'policy.json');
     writeFileSync(policy, JSON.stringify({ version: 1, rules }));
-    this.datil = await Promise.all([1, 2, 3].map(() => this.startListening(SIM, ['--network', 'datil-dev'])));
-    this.naga = await Promise.all([1, 2].map(() => this.startListening(SIM, ['--network', 'naga-dev'])));
+    await this.startNodes();
     const url = await this.startListening(BIN, ['serve', '--listen', '127.0.0.1:0', '--approve', policy, ...serveArgs], this.serveLog);
     this.port = Number(new URL(url).port);
   }

@@ -1,0 +1,178 @@
+//! What the app runs: the vault, the engine with its prompt queue, the roads in, and the
+//! user's settings applied to them.
+
+use std::{
+    path::PathBuf,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use lit_companion_bridge::{
+    http::{self, HttpConfig, HttpState},
+    socket::{self, DeepLinks},
+    Engine, EngineSettings, PromptQueue, Road,
+};
+use lit_companion_net::LitNetClient;
+use lit_companion_session::Network;
+use lit_companion_vault::{
+    paths::default_data_dir,
+    settings::{AppSettings, SettingsFile},
+    OsKeychain, Vault,
+};
+use time::OffsetDateTime;
+
+/// The loopback HTTP port dapps find the companion on (`LIT_COMPANION_HTTP_PORT` overrides it,
+/// e.g. for a second instance under test).
+pub(crate) const HTTP_PORT: u16 = 41410;
+
+/// Everything the commands reach.
+pub(crate) struct Services {
+    pub(crate) vault: Arc<Vault>,
+    pub(crate) engine: Arc<Engine>,
+    pub(crate) prompts: Arc<PromptQueue>,
+    pub(crate) links: Arc<DeepLinks>,
+    pub(crate) settings_file: SettingsFile,
+    pub(crate) settings: Mutex<AppSettings>,
+    /// Why the stored settings could not be read (the defaults are in use, the file is kept).
+    pub(crate) settings_problem: Mutex<Option<String>>,
+    /// One line per road: where it listens, or why it could not.
+    pub(crate) roads: Mutex<Vec<String>>,
+}
+
+pub(crate) fn now() -> OffsetDateTime {
+    OffsetDateTime::now_utc()
+}
+
+impl Services {
+    /// Opens the vault and builds the engine; `on_prompt` runs whenever the prompt queue
+    /// changes. The roads start with [`Services::serve`].
+    pub(crate) fn open(on_prompt: impl Fn() + Send + Sync + 'static) -> Result<Self, String> {
+        let dir = default_data_dir().ok_or("no data directory: HOME is not set")?;
+        let (vault, _) =
+            Vault::open(&dir, Arc::new(OsKeychain::new()), now()).map_err(|e| e.to_string())?;
+        let vault = Arc::new(vault);
+        let prompts = Arc::new(PromptQueue::new(on_prompt));
+        let net = LitNetClient::new(Duration::from_secs(5), 2).map_err(|e| e.to_string())?;
+        let engine = Arc::new(Engine::new(
+            vault.clone(),
+            net,
+            prompts.clone(),
+            EngineSettings::default(),
+        ));
+        let settings_file = SettingsFile::new(&dir);
+        let (settings, problem) = match settings_file.load() {
+            Ok(s) => (s, None),
+            Err(e) => (AppSettings::default(), Some(e.to_string())),
+        };
+        apply(&engine, &settings);
+        Ok(Self {
+            vault,
+            engine,
+            prompts,
+            links: Arc::new(DeepLinks::new(opener())),
+            settings_file,
+            settings: Mutex::new(settings),
+            settings_problem: Mutex::new(problem),
+            roads: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// Validates, stores and applies new settings.
+    pub(crate) fn save_settings(&self, settings: AppSettings) -> Result<(), String> {
+        self.settings_file
+            .store(&settings)
+            .map_err(|e| e.to_string())?;
+        apply(&self.engine, &settings);
+        if let Ok(mut s) = self.settings.lock() {
+            *s = settings;
+        }
+        if let Ok(mut p) = self.settings_problem.lock() {
+            *p = None;
+        }
+        Ok(())
+    }
+
+    /// The settings in force.
+    pub(crate) fn settings(&self) -> AppSettings {
+        self.settings
+            .lock()
+            .map(|s| s.clone())
+            .unwrap_or_default()
+    }
+
+    /// Pauses or resumes the bridge and remembers it.
+    pub(crate) fn set_paused(&self, paused: bool) -> Result<(), String> {
+        let mut settings = self.settings();
+        settings.paused = paused;
+        self.save_settings(settings)
+    }
+
+    /// Binds loopback HTTP and the extension's socket; returns one line per road.
+    pub(crate) async fn serve(engine: Arc<Engine>, links: Arc<DeepLinks>) -> Vec<String> {
+        let mut roads = Vec::new();
+        let port = http_port();
+        match tokio::net::TcpListener::bind(("127.0.0.1", port)).await {
+            Ok(listener) => {
+                let port = listener.local_addr().map(|a| a.port()).unwrap_or(port);
+                roads.push(format!("loopback HTTP on 127.0.0.1:{port}"));
+                let state = HttpState::new(engine.clone(), HttpConfig::new(port));
+                tauri::async_runtime::spawn(http::serve(listener, state));
+            }
+            Err(e) => roads.push(format!(
+                "loopback HTTP unavailable: 127.0.0.1:{port}: {e} (is another copy running?)"
+            )),
+        }
+        let path = lit_companion_native_host::socket_path::default_socket_path();
+        match socket::bind(&path).await {
+            Ok(listener) => {
+                roads.push(format!("browser extension on {}", path.display()));
+                tauri::async_runtime::spawn(socket::serve(listener, engine, links));
+            }
+            Err(e) => roads.push(format!("browser extension unavailable: {e}")),
+        }
+        roads
+    }
+}
+
+/// Puts the settings into force on the engine.
+fn apply(engine: &Engine, s: &AppSettings) {
+    engine.set_paused(s.paused);
+    engine.set_road(Road::Http, s.roads.http);
+    engine.set_road(Road::Extension, s.roads.extension);
+    engine.set_road(Road::DeepLink, s.roads.deep_link);
+    for n in Network::ALL {
+        engine.set_network(n, s.serves(n));
+    }
+}
+
+fn http_port() -> u16 {
+    std::env::var("LIT_COMPANION_HTTP_PORT")
+        .ok()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(HTTP_PORT)
+}
+
+/// The program that opens a deep link's callback URL: the platform's opener, or the words of
+/// `LIT_COMPANION_OPENER` (a test harness records the URL instead of launching a browser).
+fn opener() -> Vec<String> {
+    match std::env::var("LIT_COMPANION_OPENER") {
+        Ok(words) if !words.trim().is_empty() => {
+            words.split_whitespace().map(str::to_owned).collect()
+        }
+        _ => DeepLinks::platform_opener(),
+    }
+}
+
+/// The browser host binary shipped beside the app.
+pub(crate) fn host_binary() -> Result<PathBuf, String> {
+    let path = lit_companion_native_host::install::host_beside_current_exe()
+        .map_err(|e| e.to_string())?;
+    if path.is_file() {
+        Ok(path)
+    } else {
+        Err(format!(
+            "the browser host {} is missing: reinstall Lit Companion (or `cargo build -p lit-companion-native-host`)",
+            path.display()
+        ))
+    }
+}
