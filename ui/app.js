@@ -233,7 +233,7 @@ async function renderPrompt() {
   const asked = r.lifetime.secs;
   const preselect = asked > defaultLifetime ? lifetimeChoices(asked).filter(([s]) => s <= defaultLifetime).pop()?.[0] ?? asked : asked;
   $('prompt-lifetime').replaceChildren(...lifetimeChoices(asked).map(([s, t]) => el('option', { value: String(s), textContent: t, selected: s === preselect })));
-  $('prompt-until').textContent = `asked: ${r.duration_text}`;
+  $('prompt-until').textContent = r.duration_text;
   $('prompt-raw').textContent = r.siwe_preview || '(no message)';
   const approve = $('prompt-approve');
   const reject = $('prompt-reject');

@@ -58,13 +58,19 @@ pub fn run() {
             if let Err(e) = app.deep_link().register_all() {
                 eprintln!("could not register the lit-companion:// handler: {e}");
             }
+            // Links arrive on the plugin's thread (D-Bus, for a second launch); they are
+            // handled on the async runtime the engine lives on.
             app.deep_link().on_open_url(move |event| {
-                for url in event.urls() {
-                    let reply = socket::deep_link(&engine, &links, url.as_str());
-                    if let Some(e) = reply.error {
-                        eprintln!("refused a deep link: {}", e["message"]);
+                let urls: Vec<String> = event.urls().iter().map(|u| u.to_string()).collect();
+                let (engine, links) = (engine.clone(), links.clone());
+                tauri::async_runtime::spawn(async move {
+                    for url in urls {
+                        let reply = socket::deep_link(&engine, &links, &url);
+                        if let Some(e) = reply.error {
+                            eprintln!("refused a deep link: {}", e["message"]);
+                        }
                     }
-                }
+                });
             });
             Ok(())
         })

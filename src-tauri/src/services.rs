@@ -49,7 +49,7 @@ impl Services {
     pub(crate) fn open(on_prompt: impl Fn() + Send + Sync + 'static) -> Result<Self, String> {
         let dir = default_data_dir().ok_or("no data directory: HOME is not set")?;
         let (vault, _) =
-            Vault::open(&dir, Arc::new(OsKeychain::new()), now()).map_err(|e| e.to_string())?;
+            Vault::open(&dir, Arc::new(OsKeychain::from_env()), now()).map_err(|e| e.to_string())?;
         let vault = Arc::new(vault);
         let prompts = Arc::new(PromptQueue::new(on_prompt));
         let net = LitNetClient::new(Duration::from_secs(5), 2).map_err(|e| e.to_string())?;

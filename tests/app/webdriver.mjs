@@ -9,8 +9,11 @@ export class WebDriver {
   }
 
   async call(method, path, body) {
+    if (process.env.WEBDRIVER_TRACE) console.error(`webdriver ${new Date().toISOString()}: ${method} ${path}`);
+    // A window that stops answering fails the test instead of hanging it.
     const r = await fetch(`${this.base}${path}`, {
       method,
+      signal: AbortSignal.timeout(30000),
       headers: body === undefined ? {} : { 'content-type': 'application/json' },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
@@ -51,7 +54,9 @@ export class WebDriver {
 
   async find(css) {
     const v = await this.call('POST', this.s('/element'), { using: 'css selector', value: css });
-    return v[ELEMENT];
+    const id = v && (v[ELEMENT] ?? Object.values(v)[0]);
+    if (!id) throw new Error(`no element ${css}: ${JSON.stringify(v)}`);
+    return id;
   }
 
   async click(css) {

@@ -7,7 +7,7 @@ use lit_companion_session::{
     explain::describe_requests, Address, Network, Origin, ResourceAbilityRequest,
 };
 use lit_companion_vault::{
-    keychain::SERVICE, paths::default_data_dir, NeedReason, NewSession, OsKeychain, Revoke,
+    paths::default_data_dir, NeedReason, NewSession, OsKeychain, Revoke,
     SessionLookup, SignRequest, Vault, VaultError,
 };
 use serde_json::json;
@@ -103,11 +103,9 @@ pub(crate) fn open(args: &VaultArgs) -> Result<Vault, Failure> {
         None => default_data_dir()
             .ok_or_else(|| Failure::input("no data directory: set HOME or --data-dir"))?,
     };
-    let service =
-        std::env::var("LIT_COMPANION_KEYCHAIN_SERVICE").unwrap_or_else(|_| SERVICE.to_owned());
     let (vault, _) = Vault::open(
         &dir,
-        Arc::new(OsKeychain::with_service(&service)),
+        Arc::new(OsKeychain::from_env()),
         OffsetDateTime::now_utc(),
     )
     .map_err(vault_error)?;

@@ -70,6 +70,15 @@ impl OsKeychain {
         Self::default()
     }
 
+    /// Under the service named by `LIT_COMPANION_KEYCHAIN_SERVICE` when set (a second profile,
+    /// a test run), else the default: what the CLI and the app both use.
+    pub fn from_env() -> Self {
+        match std::env::var("LIT_COMPANION_KEYCHAIN_SERVICE") {
+            Ok(s) if !s.trim().is_empty() => Self::with_service(s.trim()),
+            _ => Self::new(),
+        }
+    }
+
     /// Under another service name (kept apart from the default, e.g. for a second profile).
     pub fn with_service(service: &str) -> Self {
         Self {

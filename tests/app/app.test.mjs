@@ -1,0 +1,289 @@
+// The desktop app end to end: the real Tauri window under Xvfb, driven over WebDriver
+// (tauri-driver + WebKitWebDriver), a real keychain (the suite runs under scripts/with-keyring),
+// simulated Lit nodes, and requests arriving over loopback HTTP and through an OS-opened deep
+// link. The sessionSigs the app hands out must pass the official SDK's checks.
+//
+// Env: LIT_COMPANION_APP_BIN, LIT_COMPANION_BIN, LIT_NODE_SIM_BIN, TAURI_DRIVER (defaults:
+// target/debug/…, tauri-driver on PATH). Screenshots go to docs/screenshots/.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync, chmodSync, readFileSync, existsSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { requestSessionSigs, CompanionError } from '../../clients/js/index.js';
+import { Stack, root, pkp, pkpRequest, deepLink } from '../e2e/harness.mjs';
+import { WebDriver } from './webdriver.mjs';
+
+const APP = process.env.LIT_COMPANION_APP_BIN || join(root, 'target/debug/lit-companion-app');
+const DRIVER = process.env.TAURI_DRIVER || 'tauri-driver';
+const SHOTS = join(root, 'docs/screenshots');
+const ORIGIN = 'https://app.example.com';
+
+const stack = new Stack('app');
+const children = [];
+const wd = new WebDriver('');
+let env, port, datil, service;
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+function freePort() {
+  return new Promise((ok) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => ok(p)); });
+  });
+}
+
+/** Starts Xvfb on a free display; resolves ":N". */
+function startXvfb() {
+  return new Promise((ok, fail) => {
+    const x = spawn('Xvfb', ['-displayfd', '1', '-screen', '0', '1280x900x24', '-nolisten', 'tcp'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    children.push(x);
+    x.stdout.once('data', (d) => ok(`:${String(d).trim()}`));
+    x.on('exit', (c) => fail(new Error(`Xvfb exited with ${c} (apt-get install xvfb; see scripts/setup)`)));
+  });
+}
+
+async function waitForPort(p) {
+  for (let i = 0; i < 200; i++) {
+    const up = await fetch(`http://127.0.0.1:${p}/status`).then(() => true, () => false);
+    if (up) return;
+    await sleep(100);
+  }
+  throw new Error(`nothing listens on ${p}`);
+}
+
+/** The keychain items of the app's service, as secret-tool (not our code) sees them. */
+function keychainAccounts() {
+  const r = spawnSync('secret-tool', ['search', '--all', 'service', service], { env, encoding: 'utf8' });
+  return (r.stdout + r.stderr).split('\n').filter((l) => l.startsWith('attribute.username = ')).map((l) => l.slice(21)).sort();
+}
+
+/** A request from a web page at `origin`, as a browser would send it (Origin, Fetch Metadata). */
+function ask(requests, { origin = ORIGIN, network = 'datil-dev' } = {}) {
+  const browserFetch = (url, init) => fetch(url, {
+    ...init,
+    headers: { ...init.headers, origin, 'sec-fetch-site': 'cross-site', 'sec-fetch-mode': 'cors' },
+  });
+  return requestSessionSigs(
+    { network, resourceAbilityRequests: requests, nodeUrls: datil },
+    { transports: ['http'], port, fetch: browserFetch, timeoutMs: 60000 },
+  );
+}
+
+const visible = (css) => `const e = document.querySelector(${JSON.stringify(css)}); return !!e && !e.closest('[hidden]') && e.getClientRects().length > 0;`;
+const promptState = `const p = document.getElementById('prompt');
+  if (p.hidden) return null;
+  return { who: document.getElementById('prompt-who').innerText, where: document.getElementById('prompt-where').innerText,
+    will: [...document.querySelectorAll('#prompt-new li')].map((l) => ({ text: l.innerText, danger: l.classList.contains('danger') })),
+    already: [...document.querySelectorAll('#prompt-already-list li')].map((l) => l.innerText),
+    alreadyShown: !document.getElementById('prompt-already').hidden,
+    not: [...document.querySelectorAll('#prompt-not li')].map((l) => l.innerText),
+    flags: [...document.querySelectorAll('#prompt-flags li')].map((l) => l.innerText),
+    raw: document.getElementById('prompt-raw').textContent,
+    approveDisabled: document.getElementById('prompt-approve').disabled,
+    rejectDisabled: document.getElementById('prompt-reject').disabled };`;
+
+async function shot(name) {
+  mkdirSync(SHOTS, { recursive: true });
+  writeFileSync(join(SHOTS, `${name}.png`), await wd.screenshot());
+}
+
+/** Waits for the prompt, checks the buttons start disabled, and returns what it shows. */
+async function waitForPrompt() {
+  const first = await wd.until(promptState, 'the prompt');
+  assert.ok(first.approveDisabled && first.rejectDisabled, 'Approve and Reject start disabled (no click-through)');
+  await wd.until(`return !document.getElementById('prompt-approve').disabled;`, 'the buttons to wake up', 3000);
+  return wd.exec(promptState);
+}
+
+async function pendingPrompts() {
+  return wd.execAsync(`const done = arguments[arguments.length - 1];
+    window.__TAURI__.core.invoke('prompts').then((q) => done(q.length), (e) => done(String(e)));`);
+}
+
+before(async () => {
+  assert.ok(existsSync(APP), `${APP} is missing: cargo build -p lit-companion-app`);
+  const display = await startXvfb();
+  await stack.startNodes();
+  datil = stack.datil;
+  port = await freePort();
+  service = stack.env.LIT_COMPANION_KEYCHAIN_SERVICE;
+  const home = join(stack.work, 'home');
+  mkdirSync(home, { recursive: true });
+  // The deep link's callback is "opened" by a script that records the URL.
+  const opener = join(stack.work, 'opener.sh');
+  writeFileSync(opener, `#!/bin/sh\nprintf '%s\\n' "$1" >> '${join(stack.work, 'opened.txt')}'\n`);
+  chmodSync(opener, 0o755);
+  env = {
+    ...stack.env,
+    DISPLAY: display,
+    HOME: home,
+    XDG_DATA_HOME: join(home, '.local/share'),
+    XDG_CONFIG_HOME: join(home, '.config'),
+    XDG_CACHE_HOME: join(home, '.cache'),
+    LIT_COMPANION_HTTP_PORT: String(port),
+    LIT_COMPANION_OPENER: opener,
+  };
+  const driverPort = await freePort();
+  const nativePort = await freePort();
+  const driver = spawn(DRIVER, ['--port', String(driverPort), '--native-port', String(nativePort)], { env, stdio: ['ignore', 'inherit', 'inherit'] });
+  children.push(driver);
+  driver.on('error', (e) => console.error(`tauri-driver did not start (${e.message}): scripts/tools installs it`));
+  wd.base = `http://127.0.0.1:${driverPort}`;
+  await wd.start(APP);
+});
+
+after(async () => {
+  await wd.stop();
+  for (const c of children) c.kill();
+  stack.stop();
+});
+
+test('first run: the app asks for a wallet and keeps its key in the keychain', async () => {
+  await wd.until(visible('#create-wallet'), 'the first-run screen');
+  await shot('first-run');
+  await wd.type('#new-label', 'Main');
+  await wd.click('#create-wallet');
+  await wd.until(visible('#sessions h2'), 'the sessions screen');
+  const wallets = JSON.parse(stack.cli(['wallet', 'list']));
+  assert.equal(wallets.length, 1);
+  assert.equal(wallets[0].label, 'Main');
+  assert.deepEqual(keychainAccounts(), [`wallet:${wallets[0].address}`]);
+  await waitForPort(port);
+});
+
+let firstKey;
+
+test('a request over loopback HTTP prompts in plain words; approving gives sigs the SDK and the nodes accept', async () => {
+  const { pubkey, id } = pkp(1);
+  const pending = ask([pkpRequest(id)]);
+  const p = await waitForPrompt();
+  assert.equal(p.who, 'app.example.com — verified by your browser');
+  assert.match(p.where, /^On Datil dev \(test network\), as 0x[0-9a-fA-F]{4}…[0-9a-fA-F]{4} \(Main\) · via loopback HTTP$/);
+  assert.equal(p.will.length, 1);
+  assert.match(p.will[0].text, /^Sign messages and transactions with your PKP 0x[0-9a-f]{4}…[0-9a-f]{4}/);
+  assert.ok(p.will[0].danger, 'signing with a PKP is marked dangerous');
+  assert.ok(p.not.some((l) => /other PKPs/.test(l)), p.not.join('\n'));
+  assert.deepEqual(p.flags, [], 'one named PKP for a day raises no flag');
+  assert.equal(p.alreadyShown, false);
+  assert.match(p.raw, /^app\.example\.com wants you to sign in with your Ethereum account:/);
+  assert.match(p.raw, /urn:recap:/);
+  assert.equal(await wd.exec(`return document.activeElement.id;`), 'prompt-reject', 'Reject is the default when a line is dangerous');
+  await shot('prompt');
+  await wd.click('#prompt-approve');
+  const got = await pending;
+  assert.equal(got.reused, false);
+  firstKey = got.sessionKey;
+  assert.deepEqual(Object.keys(got.sessionSigs).sort(), [...datil].sort());
+  for (const node of datil) {
+    const c = stack.sdkCheck(got.sessionSigs, 'datil-dev', node, `lit-pkp://${id}`, 'pkp-signing');
+    assert.equal(c.status, 0, c.stderr);
+    assert.equal((await stack.nodeSigns(node, got.sessionSigs, pubkey)).status, 200);
+    assert.equal((await stack.nodeSigns(node, got.sessionSigs, pkp(2).pubkey)).status, 401, 'another PKP is not granted');
+  }
+  assert.ok(keychainAccounts().includes(`session:${firstKey}`), 'the session key is in the keychain');
+});
+
+test('a second request inside the grant is answered without a prompt', async () => {
+  const got = await ask([pkpRequest(pkp(1).id)]);
+  assert.equal(got.reused, true);
+  assert.equal(got.sessionKey, firstKey);
+  assert.equal(await pendingPrompts(), 0);
+  assert.equal(await wd.exec(`return document.getElementById('prompt').hidden;`), true);
+});
+
+test('an escalation prompts again and shows only what is new', async () => {
+  const one = pkp(1);
+  const two = pkp(2);
+  const pending = ask([pkpRequest(one.id), pkpRequest(two.id)]);
+  const p = await waitForPrompt();
+  assert.equal(p.alreadyShown, true);
+  assert.equal(p.already.length, 1);
+  assert.equal(p.will.length, 1, 'only the new PKP is asked about');
+  assert.ok(p.will[0].text.includes(`0x${two.id.slice(0, 4)}`), `${p.will[0].text} names the new PKP`);
+  assert.ok(p.already[0].includes(`0x${one.id.slice(0, 4)}`), p.already[0]);
+  await shot('prompt-escalation');
+  await wd.click('#prompt-approve');
+  const got = await pending;
+  assert.equal(got.reused, false);
+  assert.notEqual(got.sessionKey, firstKey);
+  for (const pk of [one.pubkey, two.pubkey]) assert.equal((await stack.nodeSigns(datil[0], got.sessionSigs, pk)).status, 200);
+  firstKey = got.sessionKey;
+});
+
+test('a rejected request gets 4001 and stores nothing', async () => {
+  const before = keychainAccounts();
+  const pending = ask([pkpRequest(pkp(5).id)], { origin: 'https://other.example' }).then(() => null, (e) => e);
+  const p = await waitForPrompt();
+  assert.equal(p.who, 'other.example — verified by your browser');
+  await wd.click('#prompt-reject');
+  const e = await pending;
+  assert.ok(e instanceof CompanionError, String(e));
+  assert.equal(e.code, 4001);
+  assert.deepEqual(keychainAccounts(), before);
+});
+
+test('the sessions screen lists the grant in plain words; revoking removes the key from the keychain', async () => {
+  await wd.click('.tab[data-screen="sessions"]');
+  await wd.until(visible('.site'), 'a session card');
+  const text = await wd.text('#session-list');
+  assert.match(text, /app\.example\.com/);
+  assert.match(text, /Sign messages and transactions with your PKP/);
+  assert.match(text, /left/);
+  await shot('sessions');
+  assert.ok(keychainAccounts().includes(`session:${firstKey}`));
+  await wd.click('.session .revoke');
+  await wd.until(`return document.querySelectorAll('.session').length === 0;`, 'the session to go');
+  assert.ok(!keychainAccounts().includes(`session:${firstKey}`), 'the key left the keychain');
+  // The next request needs a new approval.
+  const pending = ask([pkpRequest(pkp(1).id)]).then(() => null, (e) => e);
+  await waitForPrompt();
+  await wd.click('#prompt-reject');
+  assert.equal((await pending).code, 4001);
+});
+
+test('the activity screen shows what was signed and handed out', async () => {
+  await wd.click('.tab[data-screen="history"]');
+  await wd.until(`return document.querySelectorAll('#history-list tr').length > 2;`, 'history rows');
+  const text = await wd.text('#history-list');
+  assert.match(text, /app\.example\.com/);
+  await shot('history');
+});
+
+test('pausing in the settings turns requests away with 4900 until resumed', async () => {
+  await wd.click('.tab[data-screen="settings"]');
+  await wd.until(visible('#set-paused'), 'the settings screen');
+  await wd.click('#set-paused');
+  await wd.until(visible('#paused-badge'), 'the paused badge');
+  await shot('settings');
+  const e = await ask([pkpRequest(pkp(1).id)]).then(() => null, (x) => x);
+  assert.equal(e && e.code, 4900, String(e));
+  const saved = JSON.parse(readFileSync(join(stack.env.LIT_COMPANION_DATA_DIR, 'settings.json'), 'utf8'));
+  assert.equal(saved.paused, true, 'the pause is remembered');
+  await wd.click('#set-paused');
+  await wd.until(`return document.getElementById('paused-badge').hidden;`, 'the badge to go');
+});
+
+test('a deep link opened through the OS reaches the running app as an unverified prompt', async () => {
+  const q = spawnSync('xdg-mime', ['query', 'default', 'x-scheme-handler/lit-companion'], { env, encoding: 'utf8' });
+  assert.match(q.stdout.trim(), /\.desktop$/, 'the app registered itself for lit-companion://');
+  const callbackOrigin = 'https://links.example';
+  const envelope = { v: 1, id: 'link-1', method: 'getSessionSigs', params: { network: 'datil-dev', resourceAbilityRequests: [pkpRequest(pkp(7).id)], nodeUrls: datil } };
+  const url = deepLink(envelope, { origin: callbackOrigin, callback: `${callbackOrigin}/done` });
+  const opened = spawnSync('gio', ['open', url], { env, encoding: 'utf8' });
+  assert.equal(opened.status, 0, opened.stderr);
+  const p = await waitForPrompt();
+  assert.match(p.who, /links\.example/);
+  assert.match(p.who, /not verified/);
+  assert.equal(p.where.endsWith('via deep link'), true, p.where);
+  await shot('prompt-deep-link');
+  await wd.click('#prompt-reject');
+  const openedFile = join(stack.work, 'opened.txt');
+  for (let i = 0; i < 100 && !existsSync(openedFile); i++) await sleep(100);
+  const callback = readFileSync(openedFile, 'utf8').trim();
+  assert.ok(callback.startsWith(`${callbackOrigin}/done#`), callback);
+  const answer = JSON.parse(Buffer.from(callback.split('#litCompanion=')[1], 'base64url').toString('utf8'));
+  assert.equal(answer.id, 'link-1');
+  assert.equal(answer.error.code, 4001);
+});
