@@ -323,6 +323,20 @@ async function hostAction(command) {
   }
   $('host-findings').replaceChildren(...lines.map((f) => el('li', { className: f.ok ? 'ok' : 'error', textContent: `${f.ok ? '✓' : '✗'} ${f.line}` })));
 }
+$('update-check').onclick = async () => {
+  $('update-result').textContent = 'Checking…';
+  try {
+    const u = await invoke('check_update');
+    $('update-install').hidden = !u.available;
+    $('update-result').textContent = u.available ? `Version ${u.version} is available.` : `Version ${u.version} is the latest.`;
+  } catch (e) {
+    $('update-result').textContent = String(e);
+  }
+};
+$('update-install').onclick = async () => {
+  $('update-result').textContent = 'Downloading and checking the signature…';
+  try { await invoke('install_update'); } catch (e) { $('update-result').textContent = String(e); }
+};
 $('host-install').onclick = () => hostAction('install_browser_host');
 $('host-check').onclick = () => hostAction('browser_doctor');
 for (const t of document.querySelectorAll('.tab')) t.onclick = () => show(t.dataset.screen);

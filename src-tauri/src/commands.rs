@@ -9,7 +9,7 @@ use lit_companion_session::{explain::describe_requests, Address};
 use lit_companion_vault::{settings::AppSettings, Revoke};
 use serde::Serialize;
 use serde_json::{json, Value};
-use tauri::{AppHandle, Emitter, Runtime, State};
+use tauri::{AppHandle, Runtime, State};
 
 use crate::services::{host_binary, now, Services};
 
@@ -157,6 +157,7 @@ pub(crate) fn settings(s: State<'_, Services>) -> Value {
     json!({ "settings": s.settings(), "problem": problem })
 }
 
+/// Stores and applies new settings (the pause included).
 #[tauri::command]
 pub(crate) fn save_settings<R: Runtime>(
     app: AppHandle<R>,
@@ -164,11 +165,11 @@ pub(crate) fn save_settings<R: Runtime>(
     settings: AppSettings,
 ) -> Answer<()> {
     s.save_settings(settings)?;
-    let _ = app.emit("status-changed", ());
-    crate::tray::refresh(&app);
+    crate::tray::state_changed(&app);
     Ok(())
 }
 
+/// Pauses or resumes the bridge (the header's and the tray's switch).
 #[tauri::command]
 pub(crate) fn set_paused<R: Runtime>(
     app: AppHandle<R>,
@@ -176,8 +177,7 @@ pub(crate) fn set_paused<R: Runtime>(
     paused: bool,
 ) -> Answer<()> {
     s.set_paused(paused)?;
-    let _ = app.emit("status-changed", ());
-    crate::tray::refresh(&app);
+    crate::tray::state_changed(&app);
     Ok(())
 }
 
@@ -242,4 +242,40 @@ pub(crate) fn install_browser_host() -> Answer<Vec<String>> {
                 .map_err(|e| format!("{}: {e}", t.dir.display()))
         })
         .collect()
+}
+
+/// Asks the update server (tauri.conf.json, `plugins.updater`) whether a newer release exists.
+/// Updates are signed; the updater refuses one whose signature does not match the public key
+/// built into the app.
+#[tauri::command]
+pub(crate) async fn check_update<R: Runtime>(app: AppHandle<R>) -> Answer<Value> {
+    use tauri_plugin_updater::UpdaterExt;
+    let update = app
+        .updater()
+        .map_err(say)?
+        .check()
+        .await
+        .map_err(|e| format!("could not check for updates: {e}"))?;
+    Ok(match update {
+        Some(u) => json!({ "available": true, "version": u.version, "notes": u.body }),
+        None => json!({ "available": false, "version": env!("CARGO_PKG_VERSION") }),
+    })
+}
+
+/// Downloads, verifies and installs the newer release, then restarts.
+#[tauri::command]
+pub(crate) async fn install_update<R: Runtime>(app: AppHandle<R>) -> Answer<()> {
+    use tauri_plugin_updater::UpdaterExt;
+    let update = app
+        .updater()
+        .map_err(say)?
+        .check()
+        .await
+        .map_err(|e| format!("could not check for updates: {e}"))?
+        .ok_or("Lit Companion is up to date")?;
+    update
+        .download_and_install(|_, _| {}, || {})
+        .await
+        .map_err(|e| format!("the update was not installed: {e}"))?;
+    app.restart()
 }

@@ -5,6 +5,8 @@
 
 mod commands;
 mod services;
+#[cfg(test)]
+mod tests;
 mod tray;
 
 use lit_companion_bridge::socket;
@@ -21,6 +23,7 @@ pub fn run() {
             tray::open_window(app);
         }))
         .plugin(tauri_plugin_deep_link::init())
+        .plugin(tauri_plugin_updater::Builder::new().build())
         .setup(|app| {
             let handle = app.handle().clone();
             let services = Services::open(move || {
@@ -103,6 +106,8 @@ pub fn run() {
             commands::revoke_pairing,
             commands::browser_doctor,
             commands::install_browser_host,
+            commands::check_update,
+            commands::install_update,
         ])
         .run(tauri::generate_context!("../tauri.conf.json"));
     if let Err(e) = result {

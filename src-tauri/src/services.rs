@@ -48,8 +48,8 @@ impl Services {
     /// changes. The roads start with [`Services::serve`].
     pub(crate) fn open(on_prompt: impl Fn() + Send + Sync + 'static) -> Result<Self, String> {
         let dir = default_data_dir().ok_or("no data directory: HOME is not set")?;
-        let (vault, _) =
-            Vault::open(&dir, Arc::new(OsKeychain::from_env()), now()).map_err(|e| e.to_string())?;
+        let (vault, _) = Vault::open(&dir, Arc::new(OsKeychain::from_env()), now())
+            .map_err(|e| e.to_string())?;
         let vault = Arc::new(vault);
         let prompts = Arc::new(PromptQueue::new(on_prompt));
         let net = LitNetClient::new(Duration::from_secs(5), 2).map_err(|e| e.to_string())?;
@@ -94,10 +94,7 @@ impl Services {
 
     /// The settings in force.
     pub(crate) fn settings(&self) -> AppSettings {
-        self.settings
-            .lock()
-            .map(|s| s.clone())
-            .unwrap_or_default()
+        self.settings.lock().map(|s| s.clone()).unwrap_or_default()
     }
 
     /// Pauses or resumes the bridge and remembers it.
@@ -165,8 +162,8 @@ fn opener() -> Vec<String> {
 
 /// The browser host binary shipped beside the app.
 pub(crate) fn host_binary() -> Result<PathBuf, String> {
-    let path = lit_companion_native_host::install::host_beside_current_exe()
-        .map_err(|e| e.to_string())?;
+    let path =
+        lit_companion_native_host::install::host_beside_current_exe().map_err(|e| e.to_string())?;
     if path.is_file() {
         Ok(path)
     } else {

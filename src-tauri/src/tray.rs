@@ -71,8 +71,7 @@ pub(crate) fn build<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
                         eprintln!("could not save the pause: {e}");
                     }
                 }
-                let _ = app.emit("status-changed", ());
-                refresh(app);
+                state_changed(app);
             }
             "quit" => app.exit(0),
             _ => {}
@@ -83,6 +82,12 @@ pub(crate) fn build<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
     tray.build(app)?;
     app.manage(TrayItems { status, pause });
     Ok(())
+}
+
+/// Tells the window and the tray that the bridge's state changed.
+pub(crate) fn state_changed<R: Runtime>(app: &AppHandle<R>) {
+    let _ = app.emit("status-changed", ());
+    refresh(app);
 }
 
 /// Brings the tray's status line and pause check mark up to date.

@@ -86,6 +86,7 @@ const promptState = `const p = document.getElementById('prompt');
 
 async function shot(name) {
   mkdirSync(SHOTS, { recursive: true });
+  await sleep(200); // the last change painted
   writeFileSync(join(SHOTS, `${name}.png`), await wd.screenshot());
 }
 

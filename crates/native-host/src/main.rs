@@ -22,6 +22,11 @@ fn main() {
     // Chromium passes `chrome-extension://<id>/` first; Firefox passes the manifest path, then
     // the add-on id.
     let args: Vec<String> = std::env::args().skip(1).collect();
+    // Browsers never pass this; packages and the doctor do.
+    if args.first().map(String::as_str) == Some("--version") {
+        println!("lit-companion-host {}", env!("CARGO_PKG_VERSION"));
+        return;
+    }
     let extension = args
         .iter()
         .find(|a| a.starts_with("chrome-extension://"))

@@ -104,12 +104,7 @@ impl PrivateKeyring {
             .stderr(Stdio::null())
             .spawn()
             .expect("gnome-keyring-daemon is not installed (apt-get install gnome-keyring; see scripts/setup)");
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(PASSWORD)
-            .unwrap();
+        child.stdin.take().unwrap().write_all(PASSWORD).unwrap();
         assert!(
             child.wait().unwrap().success(),
             "gnome-keyring-daemon did not start"

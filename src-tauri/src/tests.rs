@@ -1,0 +1,129 @@
+//! The commands without a window: Tauri's mock runtime carries real IPC requests to them, over a
+//! real (private) keychain and data directory.
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests")]
+
+use lit_companion_testkit::{unique_service, PrivateKeyring};
+use serde_json::{json, Value};
+use tauri::{
+    ipc::{CallbackFn, InvokeBody},
+    test::{get_ipc_response, mock_builder, mock_context, noop_assets, MockRuntime, INVOKE_KEY},
+    webview::InvokeRequest,
+    Manager, WebviewWindow, WebviewWindowBuilder,
+};
+
+use crate::{commands, services::Services};
+
+fn app(keyring: &PrivateKeyring) -> (tauri::App<MockRuntime>, WebviewWindow<MockRuntime>) {
+    keyring.enter();
+    std::env::set_var(
+        "LIT_COMPANION_KEYCHAIN_SERVICE",
+        unique_service("app-commands"),
+    );
+    let services = Services::open(|| {}).unwrap();
+    let app = mock_builder()
+        .manage(services)
+        .invoke_handler(tauri::generate_handler![
+            commands::status,
+            commands::wallets,
+            commands::create_wallet,
+            commands::import_wallet,
+            commands::label_wallet,
+            commands::settings,
+            commands::save_settings,
+            commands::set_paused,
+            commands::answer_prompt,
+            commands::create_pairing,
+            commands::pairings,
+            commands::revoke_pairing,
+        ])
+        .build(mock_context(noop_assets()))
+        .unwrap();
+    let window = WebviewWindowBuilder::new(&app, "main", Default::default())
+        .build()
+        .unwrap();
+    (app, window)
+}
+
+fn call(w: &WebviewWindow<MockRuntime>, cmd: &str, args: Value) -> Result<Value, Value> {
+    get_ipc_response(
+        w,
+        InvokeRequest {
+            cmd: cmd.into(),
+            callback: CallbackFn(0),
+            error: CallbackFn(1),
+            url: "tauri://localhost".parse().unwrap(),
+            body: InvokeBody::Json(args),
+            headers: Default::default(),
+            invoke_key: INVOKE_KEY.to_string(),
+        },
+    )
+    .map(|b| b.deserialize::<Value>().unwrap())
+}
+
+#[test]
+fn commands_manage_wallets_settings_and_pairings() {
+    let keyring = PrivateKeyring::start();
+    let (app, w) = app(&keyring);
+
+    let status = call(&w, "status", json!({})).unwrap();
+    assert_eq!(status["keychain"]["ok"], true, "{status}");
+    assert_eq!(status["paused"], false);
+
+    // Wallets: created, labelled; a bad key is a sentence, and nothing is added.
+    let address = call(&w, "create_wallet", json!({ "label": "Main" })).unwrap();
+    let address = address.as_str().unwrap().to_owned();
+    call(
+        &w,
+        "label_wallet",
+        json!({ "address": address, "label": "Daily" }),
+    )
+    .unwrap();
+    let bad = call(
+        &w,
+        "import_wallet",
+        json!({ "key": "0x1234", "label": "x" }),
+    )
+    .unwrap_err();
+    assert!(bad.as_str().unwrap().len() > 10, "{bad}");
+    let wallets = call(&w, "wallets", json!({})).unwrap();
+    assert_eq!(wallets.as_array().unwrap().len(), 1);
+    assert_eq!(wallets[0]["label"], "Daily");
+    assert!(keyring
+        .accounts(&std::env::var("LIT_COMPANION_KEYCHAIN_SERVICE").unwrap())
+        .contains(&format!("wallet:{address}")));
+
+    // Settings: stored, applied to the engine, refused when out of range.
+    let mut settings = call(&w, "settings", json!({})).unwrap()["settings"].clone();
+    settings["paused"] = json!(true);
+    settings["networks"] = json!(["naga"]);
+    call(&w, "save_settings", json!({ "settings": settings })).unwrap();
+    let services = app.state::<Services>();
+    assert!(services.engine.is_paused());
+    assert!(!services
+        .engine
+        .network_on(lit_companion_session::Network::DatilDev));
+    assert_eq!(call(&w, "status", json!({})).unwrap()["paused"], true);
+    call(&w, "set_paused", json!({ "paused": false })).unwrap();
+    assert!(!services.engine.is_paused());
+    settings["defaultLifetimeSecs"] = json!(10);
+    assert!(call(&w, "save_settings", json!({ "settings": settings })).is_err());
+    let stored = call(&w, "settings", json!({})).unwrap()["settings"].clone();
+    assert_eq!(
+        stored["networks"],
+        json!(["naga"]),
+        "a refused save changes nothing"
+    );
+
+    // No prompt waits: answering one says so.
+    let answered = call(&w, "answer_prompt", json!({ "id": 7, "approve": true })).unwrap();
+    assert_eq!(answered, false);
+
+    // Pairing tokens: shown once, listed by name only, revoked.
+    let token = call(&w, "create_pairing", json!({ "name": "ci" })).unwrap();
+    assert!(token.as_str().unwrap().starts_with("lcp_"));
+    let list = call(&w, "pairings", json!({})).unwrap();
+    assert_eq!(list[0]["name"], "ci");
+    assert!(!list.to_string().contains(token.as_str().unwrap()));
+    call(&w, "revoke_pairing", json!({ "name": "ci" })).unwrap();
+    assert!(call(&w, "revoke_pairing", json!({ "name": "ci" })).is_err());
+}
