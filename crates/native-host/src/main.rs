@@ -24,7 +24,11 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     // Browsers never pass this; packages and the doctor do.
     if args.first().map(String::as_str) == Some("--version") {
-        println!("lit-companion-host {}", env!("CARGO_PKG_VERSION"));
+        let _ = writeln!(
+            io::stdout(),
+            "lit-companion-host {}",
+            env!("CARGO_PKG_VERSION")
+        );
         return;
     }
     let extension = args

@@ -154,8 +154,10 @@ mod tests {
         let d = dir("roundtrip");
         let file = SettingsFile::new(&d);
         assert_eq!(file.load().unwrap(), AppSettings::default());
-        let mut s = AppSettings::default();
-        s.default_lifetime_secs = 3600;
+        let mut s = AppSettings {
+            default_lifetime_secs: 3600,
+            ..Default::default()
+        };
         s.networks.retain(|n| n.starts_with("naga"));
         s.roads.deep_link = false;
         file.store(&s).unwrap();
@@ -180,8 +182,10 @@ mod tests {
         assert!(e.contains("corrupt"), "{e}");
         assert_eq!(fs::read(file.path()).unwrap(), b"{ not json");
 
-        let mut s = AppSettings::default();
-        s.default_lifetime_secs = MAX_DEFAULT_LIFETIME_SECS + 1;
+        let mut s = AppSettings {
+            default_lifetime_secs: MAX_DEFAULT_LIFETIME_SECS + 1,
+            ..Default::default()
+        };
         assert!(file.store(&s).is_err());
         s.default_lifetime_secs = 3600;
         s.networks.push("mainnet".into());
