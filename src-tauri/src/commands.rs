@@ -11,7 +11,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 use tauri::{AppHandle, Runtime, State};
 
-use crate::services::{host_binary, now, Services};
+use crate::services::{now, Services};
 
 type Answer<T> = Result<T, String>;
 
@@ -205,10 +205,7 @@ pub(crate) fn revoke_pairing(s: State<'_, Services>, name: String) -> Answer<()>
 }
 
 fn home() -> Answer<PathBuf> {
-    std::env::var_os("HOME")
-        .filter(|h| !h.is_empty())
-        .map(PathBuf::from)
-        .ok_or_else(|| "HOME is not set".to_owned())
+    crate::services::home().ok_or_else(|| "HOME is not set".to_owned())
 }
 
 /// The browser-host doctor's findings, one line each.
@@ -228,20 +225,7 @@ pub(crate) fn browser_doctor() -> Answer<Value> {
 /// supported browser when none has one yet). Returns the files written.
 #[tauri::command]
 pub(crate) fn install_browser_host() -> Answer<Vec<String>> {
-    let home = home()?;
-    let host = host_binary()?;
-    let mut targets = install::targets_in_home(&home, true);
-    if targets.is_empty() {
-        targets = install::targets_in_home(&home, false);
-    }
-    targets
-        .iter()
-        .map(|t| {
-            install::install(t, &host, &[t.browser.default_extension_id().to_owned()])
-                .map(|f| f.display().to_string())
-                .map_err(|e| format!("{}: {e}", t.dir.display()))
-        })
-        .collect()
+    crate::services::install_browser_host(&home()?)
 }
 
 /// Asks the update server (tauri.conf.json, `plugins.updater`) whether a newer release exists.

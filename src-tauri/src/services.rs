@@ -60,10 +60,14 @@ impl Services {
             EngineSettings::default(),
         ));
         let settings_file = SettingsFile::new(&dir);
+        let first_run = !settings_file.path().exists();
         let (settings, problem) = match settings_file.load() {
             Ok(s) => (s, None),
             Err(e) => (AppSettings::default(), Some(e.to_string())),
         };
+        if first_run {
+            first_run_setup(&settings_file, &settings);
+        }
         apply(&engine, &settings);
         Ok(Self {
             vault,
@@ -131,6 +135,26 @@ impl Services {
     }
 }
 
+/// What a package's post-install cannot do for each user: the browser host's manifests in this
+/// user's browser profiles (system-wide ones cover Chromium, Chrome, Edge and Firefox on Linux;
+/// macOS, Brave and portable installs need these). Done once, on the first start; the settings
+/// screen does it again on request.
+fn first_run_setup(file: &SettingsFile, settings: &AppSettings) {
+    if let Some(home) = home() {
+        match install_browser_host(&home) {
+            Ok(files) => {
+                for f in files {
+                    eprintln!("first run: browser host registered in {f}");
+                }
+            }
+            Err(e) => eprintln!("first run: browser host not registered: {e}"),
+        }
+    }
+    if let Err(e) = file.store(settings) {
+        eprintln!("first run: settings not saved: {e}");
+    }
+}
+
 /// Puts the settings into force on the engine.
 fn apply(engine: &Engine, s: &AppSettings) {
     engine.set_paused(s.paused);
@@ -158,6 +182,32 @@ fn opener() -> Vec<String> {
         }
         _ => DeepLinks::platform_opener(),
     }
+}
+
+/// The user's home directory.
+pub(crate) fn home() -> Option<PathBuf> {
+    std::env::var_os("HOME")
+        .filter(|h| !h.is_empty())
+        .map(PathBuf::from)
+}
+
+/// Writes the browser host's manifest for every browser with a profile under `home` (every
+/// supported browser when none has one yet); returns the files written.
+pub(crate) fn install_browser_host(home: &std::path::Path) -> Result<Vec<String>, String> {
+    use lit_companion_native_host::install;
+    let host = host_binary()?;
+    let mut targets = install::targets_in_home(home, true);
+    if targets.is_empty() {
+        targets = install::targets_in_home(home, false);
+    }
+    targets
+        .iter()
+        .map(|t| {
+            install::install(t, &host, &[t.browser.default_extension_id().to_owned()])
+                .map(|f| f.display().to_string())
+                .map_err(|e| format!("{}: {e}", t.dir.display()))
+        })
+        .collect()
 }
 
 /// The browser host binary shipped beside the app.

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync, chmodSync, readFileSync, existsSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
+import { join, dirname } from 'node:path';
 import { requestSessionSigs, CompanionError } from '../../clients/js/index.js';
 import { Stack, root, pkp, pkpRequest, deepLink } from '../e2e/harness.mjs';
 import { WebDriver } from './webdriver.mjs';
@@ -152,6 +152,11 @@ test('first run: the app asks for a wallet and keeps its key in the keychain', a
   assert.equal(wallets[0].label, 'Main');
   assert.deepEqual(keychainAccounts(), [`wallet:${wallets[0].address}`]);
   await waitForPort(port);
+  // The first start registered the browser host for this user (no browser profile here yet:
+  // for every supported browser), pointing at the host beside the app.
+  const manifest = JSON.parse(readFileSync(join(env.HOME, '.config/chromium/NativeMessagingHosts/app.litcompanion.host.json'), 'utf8'));
+  assert.equal(manifest.path, join(dirname(APP), 'lit-companion-host'));
+  assert.deepEqual(manifest.allowed_origins, ['chrome-extension://ilaebllfbkgdbaeahkmhkdhchcamhekg/']);
 });
 
 let firstKey;

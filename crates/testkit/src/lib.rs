@@ -296,3 +296,44 @@ impl Drop for PrivateKeyring {
 pub fn unique_service(test: &str) -> String {
     format!("lit-companion-test-{test}-{}", std::process::id())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_daemon_that_dies_is_replaced_and_the_same_items_are_seen() {
+        let k = PrivateKeyring::start();
+        let mut store = k
+            .command("secret-tool")
+            .args([
+                "store", "--label", "probe", "service", "svc", "username", "u1",
+            ])
+            .stdin(Stdio::piped())
+            .spawn()
+            .unwrap();
+        store.stdin.take().unwrap().write_all(b"s3cret").unwrap();
+        assert!(store.wait().unwrap().success());
+        assert_eq!(k.accounts("svc"), ["u1"]);
+
+        let first = k
+            .secrets_owner()
+            .expect("the daemon owns the Secret Service name");
+        let _ = Command::new("kill")
+            .args(["-9", &first.to_string()])
+            .status();
+        for _ in 0..100 {
+            if k.secrets_owner() != Some(first) {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        assert_eq!(
+            k.accounts("svc"),
+            ["u1"],
+            "the same keyring file, unlocked again"
+        );
+        assert_eq!(k.lookup("svc", "u1").as_deref(), Some(&b"s3cret"[..]));
+        assert_ne!(k.secrets_owner(), Some(first));
+    }
+}
