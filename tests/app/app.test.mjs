@@ -218,6 +218,25 @@ test('an escalation prompts again and shows only what is new', async () => {
   firstKey = got.sessionKey;
 });
 
+test('prompts queue: a second caller waits behind the first and never replaces it', async () => {
+  const first = ask([pkpRequest(pkp(11).id)], { origin: 'https://one.example' }).then(() => null, (e) => e);
+  const p1 = await waitForPrompt();
+  assert.match(p1.who, /^one\.example/);
+  const second = ask([pkpRequest(pkp(12).id)], { origin: 'https://two.example' }).then(() => null, (e) => e);
+  await sleep(500);
+  const still = await wd.exec(promptState);
+  assert.match(still.who, /^one\.example/, 'the prompt in front stays in front');
+  assert.equal(still.approveDisabled, false, 'and is not re-rendered (its buttons stay awake)');
+  await wd.click('#prompt-reject');
+  const p2 = await wd.until(`const s = (() => { ${promptState} })(); return s && s.who.startsWith('two.example') ? s : null;`, 'the second prompt');
+  assert.ok(p2.approveDisabled, 'the next prompt starts with its buttons asleep');
+  await wd.until(`return !document.getElementById('prompt-approve').disabled;`, 'the buttons to wake up', 3000);
+  await wd.click('#prompt-reject');
+  assert.equal((await first).code, 4001);
+  assert.equal((await second).code, 4001);
+  assert.equal(await pendingPrompts(), 0);
+});
+
 test('a rejected request gets 4001 and stores nothing', async () => {
   const before = keychainAccounts();
   const pending = ask([pkpRequest(pkp(5).id)], { origin: 'https://other.example' }).then(() => null, (e) => e);
