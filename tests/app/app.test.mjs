@@ -3,7 +3,7 @@
 // simulated Lit nodes, and requests arriving over loopback HTTP and through an OS-opened deep
 // link. The sessionSigs the app hands out must pass the official SDK's checks.
 //
-// Env: LIT_COMPANION_APP_BIN, LIT_COMPANION_BIN, LIT_NODE_SIM_BIN, TAURI_DRIVER (defaults:
+// Env: LIT_COMPANION_APP_BIN, LIT_COMPANION_BIN, LIT_NODE_SIM_BIN, LIT_COMPANION_HOST_BIN, TAURI_DRIVER (defaults:
 // target/debug/…, tauri-driver on PATH). Screenshots go to docs/screenshots/.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,7 +12,7 @@ import { mkdirSync, writeFileSync, chmodSync, readFileSync, existsSync } from 'n
 import { createServer } from 'node:net';
 import { join, dirname } from 'node:path';
 import { requestSessionSigs, CompanionError } from '../../clients/js/index.js';
-import { Stack, root, pkp, pkpRequest, deepLink } from '../e2e/harness.mjs';
+import { Stack, root, HOST, pkp, pkpRequest, deepLink } from '../e2e/harness.mjs';
 import { WebDriver } from './webdriver.mjs';
 
 const APP = process.env.LIT_COMPANION_APP_BIN || join(root, 'target/debug/lit-companion-app');
@@ -234,6 +234,22 @@ test('prompts queue: a second caller waits behind the first and never replaces i
   await wd.click('#prompt-reject');
   assert.equal((await first).code, 4001);
   assert.equal((await second).code, 4001);
+  assert.equal(await pendingPrompts(), 0);
+});
+
+test('a prompt whose caller goes away closes itself (the extension road)', async () => {
+  const host = spawn(HOST, ['chrome-extension://ilaebllfbkgdbaeahkmhkdhchcamhekg/'], { env, stdio: ['pipe', 'ignore', 'inherit'] });
+  children.push(host);
+  const body = Buffer.from(JSON.stringify({ origin: 'https://gone.example', envelope: { v: 1, id: 'ext-gone', method: 'getSessionSigs',
+    params: { network: 'datil-dev', resourceAbilityRequests: [pkpRequest(pkp(13).id)], nodeUrls: datil } } }));
+  const len = Buffer.alloc(4);
+  len.writeUInt32LE(body.length); // native byte order on x86-64 and arm64
+  host.stdin.write(Buffer.concat([len, body]));
+  const p = await waitForPrompt();
+  assert.equal(p.who, 'gone.example — verified by your browser');
+  assert.ok(p.where.endsWith('via browser extension'), p.where);
+  host.kill('SIGKILL'); // the tab closed, the browser killed the host
+  await wd.until(`return document.getElementById('prompt').hidden;`, 'the prompt to close itself', 10000);
   assert.equal(await pendingPrompts(), 0);
 });
 

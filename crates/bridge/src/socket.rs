@@ -127,47 +127,82 @@ pub async fn serve(listener: UnixListener, engine: Arc<Engine>, links: Arc<DeepL
     }
 }
 
+/// One peer (a host worker, `open-url`): frames in, one answer per frame, in order. A reader
+/// task watches the socket the whole time, so that when the peer goes away (the tab closed and
+/// the browser killed the host) the request in progress is dropped at once — and with it its
+/// prompt, which leaves the queue.
 async fn connection(
-    mut stream: UnixStream,
+    stream: UnixStream,
     engine: Arc<Engine>,
     links: Arc<DeepLinks>,
 ) -> std::io::Result<()> {
-    loop {
-        let mut len = [0u8; 4];
-        if stream.read_exact(&mut len).await.is_err() {
-            return Ok(()); // closed
+    let (mut reader, mut writer) = stream.into_split();
+    let (frames_tx, mut frames) = tokio::sync::mpsc::channel::<Result<Vec<u8>, Response>>(4);
+    let (gone_tx, mut gone) = tokio::sync::watch::channel(false);
+    let read = tokio::spawn(async move {
+        loop {
+            let mut len = [0u8; 4];
+            if reader.read_exact(&mut len).await.is_err() {
+                break; // closed
+            }
+            let n = u32::from_ne_bytes(len) as usize;
+            if n > MAX_MESSAGE {
+                let e = BridgeError::new(ErrorCode::TooLarge, "a message over 1 MiB");
+                let _ = frames_tx.send(Err(Response::err(Value::Null, &e))).await;
+                return; // the framing is lost: nothing more can be read
+            }
+            let mut body = vec![0u8; n];
+            if reader.read_exact(&mut body).await.is_err() {
+                break;
+            }
+            if frames_tx.send(Ok(body)).await.is_err() {
+                return;
+            }
         }
-        let n = u32::from_ne_bytes(len) as usize;
-        if n > MAX_MESSAGE {
-            let e = BridgeError::new(ErrorCode::TooLarge, "a message over 1 MiB");
-            write(
-                &mut stream,
-                &serde_json::to_value(Response::err(Value::Null, &e)).unwrap_or_default(),
-            )
-            .await?;
-            return Ok(());
-        }
-        let mut body = vec![0u8; n];
-        stream.read_exact(&mut body).await?;
-        let reply = if let Ok(link) = serde_json::from_slice::<DeepLinkMessage>(&body) {
-            deep_link(&engine, &links, &link.deep_link)
-        } else {
-            match serde_json::from_slice::<RelayMessage>(&body) {
-                Ok(relay) => handle(&engine, relay).await,
-                Err(e) => Response::err(
-                    Value::Null,
-                    &BridgeError::new(
-                        ErrorCode::BadRequest,
-                        format!("malformed relay message: {e}"),
-                    ),
-                ),
+        let _ = gone_tx.send(true);
+    });
+    while let Some(frame) = frames.recv().await {
+        let reply = match frame {
+            Ok(body) => {
+                let work = answer(&engine, &links, &body);
+                tokio::select! {
+                    reply = work => reply,
+                    _ = gone.wait_for(|gone| *gone) => break,
+                }
+            }
+            Err(too_large) => {
+                write(
+                    &mut writer,
+                    &serde_json::to_value(&too_large).unwrap_or_default(),
+                )
+                .await?;
+                break;
             }
         };
         write(
-            &mut stream,
+            &mut writer,
             &serde_json::to_value(&reply).unwrap_or_else(|_| json!({})),
         )
         .await?;
+    }
+    read.abort();
+    Ok(())
+}
+
+/// The answer to one frame: a forwarded deep link or a relayed extension request.
+async fn answer(engine: &Arc<Engine>, links: &Arc<DeepLinks>, body: &[u8]) -> Response {
+    if let Ok(link) = serde_json::from_slice::<DeepLinkMessage>(body) {
+        return deep_link(engine, links, &link.deep_link);
+    }
+    match serde_json::from_slice::<RelayMessage>(body) {
+        Ok(relay) => handle(engine, relay).await,
+        Err(e) => Response::err(
+            Value::Null,
+            &BridgeError::new(
+                ErrorCode::BadRequest,
+                format!("malformed relay message: {e}"),
+            ),
+        ),
     }
 }
 
@@ -213,7 +248,10 @@ pub fn deep_link(engine: &Arc<Engine>, links: &Arc<DeepLinks>, url: &str) -> Res
     )
 }
 
-async fn write(stream: &mut UnixStream, value: &Value) -> std::io::Result<()> {
+async fn write(
+    stream: &mut tokio::net::unix::OwnedWriteHalf,
+    value: &Value,
+) -> std::io::Result<()> {
     let body = serde_json::to_vec(value).unwrap_or_default();
     let len = u32::try_from(body.len()).unwrap_or(u32::MAX);
     stream.write_all(&len.to_ne_bytes()).await?;
