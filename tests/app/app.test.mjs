@@ -328,3 +328,20 @@ test('a deep link opened through the OS reaches the running app as an unverified
   assert.equal(answer.id, 'link-1');
   assert.equal(answer.error.code, 4001);
 });
+
+test('a locked keychain is a banner saying what to do; a request needing it gets 4503 and the app runs on', async () => {
+  const locked = spawnSync('dbus-send', ['--session', '--print-reply', '--dest=org.freedesktop.secrets', '/org/freedesktop/secrets',
+    'org.freedesktop.Secret.Service.Lock', 'array:objpath:/org/freedesktop/secrets/collection/login'], { env, encoding: 'utf8' });
+  assert.equal(locked.status, 0, locked.stderr);
+  await wd.click('.tab[data-screen="settings"]');
+  await wd.until(visible('#keychain-problem'), 'the keychain banner');
+  assert.match(await wd.text('#keychain-problem'), /keychain is locked\. Unlock it/);
+  await shot('keychain-locked');
+  const pending = ask([pkpRequest(pkp(21).id)], { origin: 'https://late.example' }).then(() => null, (e) => e);
+  await waitForPrompt();
+  await wd.click('#prompt-approve');
+  const e = await pending;
+  assert.ok(e instanceof CompanionError, String(e));
+  assert.equal(e.code, 4503, e.message);
+  assert.equal((await wd.exec(`return document.title;`)), 'Lit Companion', 'the window still answers');
+});
