@@ -10,7 +10,7 @@ mod tests;
 mod tray;
 
 use lit_companion_bridge::socket;
-use tauri::{Emitter, Manager, WindowEvent};
+use tauri::{Emitter, Manager, RunEvent};
 
 use services::Services;
 
@@ -55,6 +55,11 @@ pub fn run() {
             if let Err(e) = tray::build(app.handle()) {
                 eprintln!("no tray icon: {e}");
             }
+            // `--hidden` (autostart at login) starts in the tray: no window, and so no web
+            // process, until the user opens one or a request needs an answer.
+            if !std::env::args().any(|a| a == "--hidden") {
+                tray::open_window(app.handle());
+            }
 
             use tauri_plugin_deep_link::DeepLinkExt;
             #[cfg(any(target_os = "linux", all(debug_assertions, windows)))]
@@ -76,15 +81,6 @@ pub fn run() {
                 });
             });
             Ok(())
-        })
-        // Closing the window keeps the bridge running in the tray; "Quit" ends it.
-        .on_window_event(|window, event| {
-            if let WindowEvent::CloseRequested { api, .. } = event {
-                if window.app_handle().tray_by_id("main").is_some() {
-                    api.prevent_close();
-                    let _ = window.hide();
-                }
-            }
         })
         .invoke_handler(tauri::generate_handler![
             commands::status,
@@ -109,7 +105,18 @@ pub fn run() {
             commands::check_update,
             commands::install_update,
         ])
-        .run(tauri::generate_context!("../tauri.conf.json"));
+        .build(tauri::generate_context!("../tauri.conf.json"))
+        .map(|app| {
+            app.run(|app, event| {
+                // Closing the window destroys it (and WebKit's web process with it) while the
+                // bridge runs on in the tray; only "Quit" (an explicit exit code) ends the app.
+                if let RunEvent::ExitRequested { code: None, api, .. } = event {
+                    if app.tray_by_id("main").is_some() {
+                        api.prevent_exit();
+                    }
+                }
+            })
+        });
     if let Err(e) = result {
         eprintln!("Lit Companion could not start: {e}");
         std::process::exit(1);

@@ -31,13 +31,27 @@ fn status_line<R: Runtime>(app: &AppHandle<R>) -> (String, bool) {
     (line, paused)
 }
 
-/// Shows and focuses the main window.
+/// Shows and focuses the main window, building it (from `tauri.conf.json`) when there is none:
+/// it is destroyed on close, so that a companion idling in the tray holds no web process.
 pub(crate) fn open_window<R: Runtime>(app: &AppHandle<R>) {
-    if let Some(w) = app.get_webview_window("main") {
-        let _ = w.show();
-        let _ = w.unminimize();
-        let _ = w.set_focus();
-    }
+    let window = match app.get_webview_window("main") {
+        Some(w) => w,
+        None => {
+            let Some(config) = app.config().app.windows.iter().find(|w| w.label == "main") else {
+                return;
+            };
+            match tauri::WebviewWindowBuilder::from_config(app, config).and_then(|b| b.build()) {
+                Ok(w) => w,
+                Err(e) => {
+                    eprintln!("could not open the window: {e}");
+                    return;
+                }
+            }
+        }
+    };
+    let _ = window.show();
+    let _ = window.unminimize();
+    let _ = window.set_focus();
 }
 
 /// Builds the tray icon. Desktops without a tray simply show none; the window and a second
