@@ -110,7 +110,10 @@ pub fn run() {
             app.run(|app, event| {
                 // Closing the window destroys it (and WebKit's web process with it) while the
                 // bridge runs on in the tray; only "Quit" (an explicit exit code) ends the app.
-                if let RunEvent::ExitRequested { code: None, api, .. } = event {
+                if let RunEvent::ExitRequested {
+                    code: None, api, ..
+                } = event
+                {
                     if app.tray_by_id("main").is_some() {
                         api.prevent_exit();
                     }
