@@ -130,19 +130,24 @@ test('the native-messaging host relays an extension request; the SIWE domain is 
   const answer = throughHost({ origin: 'https://app.example.com', envelope: { v: 1, id: 'ext-1', method: 'getSessionSigs',
     params: { network: 'datil-dev', resourceAbilityRequests: [pkpRequest(id)], nodeUrls: datil } } });
   assert.equal(answer.id, 'ext-1');
-  assert.ok(answer.result, JSON.stringify(answer));
-  const sigs = answer.result.sessionSigs;
-  const c = sdkCheck(sigs, 'datil-dev', datil[0], `lit-pkp://${id}`, 'pkp-signing');
-  assert.equal(c.status, 0, c.stderr);
-  assert.equal((await nodeSigns(datil[0], sigs, pubkey)).status, 200);
-  const siwe = JSON.parse(sigs[datil[0]].signedMessage).capabilities.at(-1).signedMessage;
-  assert.ok(siwe.startsWith('app.example.com wants you to sign in'), siwe);
+  await assertAccepted(answer, { id, pubkey, host: 'app.example.com' });
   assert.ok(serveLog.some((l) => l.includes('https://app.example.com via browser extension')));
   // An origin the policy does not know gets its own answer: rejected.
   const other = throughHost({ origin: 'https://evil.example', envelope: { v: 1, id: 'ext-2', method: 'getSessionSigs',
     params: { network: 'datil-dev', resourceAbilityRequests: [pkpRequest(id)], nodeUrls: datil } } });
   assert.equal(other.error.code, 4001);
 });
+
+/** An answer whose sessionSigs pass the SDK's checks and a node, signed in for `host`. */
+async function assertAccepted(answer, { id, pubkey, host }) {
+  assert.ok(answer.result, JSON.stringify(answer));
+  const sigs = answer.result.sessionSigs;
+  const c = sdkCheck(sigs, 'datil-dev', datil[0], `lit-pkp://${id}`, 'pkp-signing');
+  assert.equal(c.status, 0, c.stderr);
+  assert.equal((await nodeSigns(datil[0], sigs, pubkey)).status, 200);
+  const siwe = JSON.parse(sigs[datil[0]].signedMessage).capabilities.at(-1).signedMessage;
+  assert.ok(siwe.startsWith(`${host} wants you to sign in`), siwe);
+}
 
 const deepLink = (envelope, o = {}) => makeDeepLink(envelope, { origin: callbackOrigin, callback: `${callbackOrigin}/done`, ...o });
 
@@ -163,13 +168,7 @@ test('a deep link opened through the OS reaches the running companion; the answe
   assert.equal(callbacks[0].url, '/done');
   const answer = JSON.parse(Buffer.from(callbacks[0].body.replace(/^litCompanion=/, ''), 'base64url').toString('utf8'));
   assert.equal(answer.id, 'link-1');
-  assert.ok(answer.result, JSON.stringify(answer));
-  const sigs = answer.result.sessionSigs;
-  const c = sdkCheck(sigs, 'datil-dev', datil[0], `lit-pkp://${id}`, 'pkp-signing');
-  assert.equal(c.status, 0, c.stderr);
-  assert.equal((await nodeSigns(datil[0], sigs, pubkey)).status, 200);
-  const siwe = JSON.parse(sigs[datil[0]].signedMessage).capabilities.at(-1).signedMessage;
-  assert.ok(siwe.startsWith(`${new URL(callbackOrigin).host} wants you to sign in`), siwe);
+  await assertAccepted(answer, { id, pubkey, host: new URL(callbackOrigin).host });
   assert.ok(serveLog.some((l) => l.includes(`unverified:${callbackOrigin} via deep link`)), serveLog.join('\n'));
 
   // The same link again: refused. An expired link, and one whose callback is elsewhere: refused.

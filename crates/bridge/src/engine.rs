@@ -373,6 +373,13 @@ impl Engine {
                     NeedReason::Escalation { missing, .. } => missing.clone(),
                     _ => p.requests.clone(),
                 };
+                // What the new AuthSig grants: the old grant plus this request.
+                let mut grant = granted.clone();
+                for r in &p.requests {
+                    if !grant.contains(r) {
+                        grant.push(r.clone());
+                    }
+                }
                 let lifetime = p.expiration - now;
                 // The nodes are asked before the user is: a network that is down fails at once
                 // instead of after a prompt, and the prompt can show the real message.
@@ -384,7 +391,7 @@ impl Engine {
                 let mut request =
                     self.approval_request(caller, &p, wallet, &granted, &new, lifetime)?;
                 request.siwe_preview =
-                    siwe_preview(caller, &p, wallet, &granted, &preview_nonce, now);
+                    siwe_preview(caller, &p, wallet, &grant, &preview_nonce, now);
                 let approved = self.ask(caller, request).await?;
                 let approved = time::Duration::try_from(approved).unwrap_or(lifetime);
                 let expiration = now + approved.min(lifetime);
@@ -393,12 +400,6 @@ impl Engine {
                     .latest_blockhash(&p.nodes)
                     .await
                     .map_err(net_error)?;
-                let mut grant = granted;
-                for r in &p.requests {
-                    if !grant.contains(r) {
-                        grant.push(r.clone());
-                    }
-                }
                 let (origin, domain, statement, network) = (
                     key.clone(),
                     caller.siwe_domain(),
@@ -756,16 +757,10 @@ fn siwe_preview(
     caller: &Caller,
     p: &ValidParams,
     wallet: Address,
-    granted: &[ResourceAbilityRequest],
+    grant: &[ResourceAbilityRequest],
     nonce: &str,
     now: OffsetDateTime,
 ) -> String {
-    let mut grant = granted.to_vec();
-    for r in &p.requests {
-        if !grant.contains(r) {
-            grant.push(r.clone());
-        }
-    }
     lit_companion_session::message::build(&lit_companion_session::message::MessageParams {
         domain: &caller.siwe_domain(),
         address: wallet,
@@ -775,7 +770,7 @@ fn siwe_preview(
         nonce,
         issued_at: now,
         expiration: p.expiration,
-        recap: &Recap::for_requests(&grant),
+        recap: &Recap::for_requests(grant),
     })
     .unwrap_or_default()
 }
