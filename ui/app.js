@@ -138,11 +138,33 @@ function renderWallets(wallets) {
   }));
 }
 
+// Who a grant key names, for people (the vault writes `summary` the same way).
+function siteLabel(key) {
+  if (!key) return 'Lit Companion';
+  if (key.startsWith('unverified:')) return `${key.slice(11).replace(/^[a-z]+:\/\//, '')} (not verified)`;
+  if (key.startsWith('pairing:')) return `local program "${key.slice(8)}"`;
+  return key.replace(/^[a-z]+:\/\//, '');
+}
+
+// Activity: one row per event in plain words, grouped by site (newest site first), with the
+// technical line one click away.
 async function renderHistory() {
   const rows = await invoke('history');
-  $('history-list').replaceChildren(...rows.map((h) =>
-    el('tr', {}, el('td', { textContent: new Date(h.at).toLocaleString() }), el('td', { textContent: (h.origin || '').replace(/^unverified:/, '') }), el('td', { textContent: h.detail }))));
-  if (rows.length === 0) $('history-list').append(el('tr', {}, el('td', { colSpan: 3, className: 'muted', textContent: 'Nothing yet.' })));
+  const groups = new Map();
+  for (const h of rows) {
+    const site = siteLabel(h.origin);
+    if (!groups.has(site)) groups.set(site, []);
+    groups.get(site).push(h);
+  }
+  const list = $('history-list');
+  list.replaceChildren(...[...groups].map(([site, events]) => el('section', { className: 'site activity' },
+    el('h3', { className: 'site-name', textContent: site }),
+    el('ul', { className: 'plain events' }, ...events.map((h) => el('li', { className: 'event' },
+      el('div', { className: 'event-head' },
+        el('span', { className: 'summary', textContent: (h.summary || h.detail) + (h.count > 1 ? ` ×${h.count}` : '') }),
+        el('time', { className: 'muted when', dateTime: h.at, textContent: new Date(h.at).toLocaleString() })),
+      el('details', { className: 'technical' }, el('summary', { textContent: 'Details' }), el('div', { className: 'mono', textContent: `${h.event}: ${h.detail}` }))))))));
+  if (rows.length === 0) list.append(el('p', { className: 'muted', textContent: 'Nothing yet.' }));
 }
 
 const NETWORKS = [['datil-dev', 'Datil dev'], ['datil-test', 'Datil test'], ['datil', 'Datil (main network)'], ['naga-dev', 'Naga dev'], ['naga-test', 'Naga test'], ['naga', 'Naga (main network)']];

@@ -6,10 +6,11 @@ use std::{path::PathBuf, time::Duration};
 use lit_companion_bridge::Decision;
 use lit_companion_native_host::install::{self, Browser};
 use lit_companion_session::{explain::describe_requests, Address};
-use lit_companion_vault::{settings::AppSettings, Revoke};
+use lit_companion_runtime::AppSettings;
+use lit_companion_vault::{Revoke, Vault, VaultError};
 use serde::Serialize;
 use serde_json::{json, Value};
-use tauri::{AppHandle, Runtime, State};
+use tauri::{AppHandle, Manager, Runtime, State};
 
 use crate::services::{now, Services};
 
@@ -17,6 +18,33 @@ type Answer<T> = Result<T, String>;
 
 fn say(e: impl std::fmt::Display) -> String {
     e.to_string()
+}
+
+/// Runs vault work (keychain, files) on a blocking thread: never on the main thread, which
+/// draws the window, nor on the async threads, which serve the roads.
+async fn vault<T: Send + 'static>(
+    s: &State<'_, Services>,
+    f: impl FnOnce(&Vault) -> Result<T, VaultError> + Send + 'static,
+) -> Answer<T> {
+    let vault = s.vault.clone();
+    tauri::async_runtime::spawn_blocking(move || f(&vault))
+        .await
+        .map_err(say)?
+        .map_err(say)
+}
+
+/// Runs work that needs the app's services on a blocking thread.
+async fn services<R: Runtime, T: Send + 'static>(
+    app: &AppHandle<R>,
+    f: impl FnOnce(&Services) -> Answer<T> + Send + 'static,
+) -> Answer<T> {
+    let app = app.clone();
+    tauri::async_runtime::spawn_blocking(move || {
+        let s = app.try_state::<Services>().ok_or("the companion is not ready")?;
+        f(&s)
+    })
+    .await
+    .map_err(say)?
 }
 
 #[derive(Serialize)]
@@ -27,24 +55,26 @@ pub(crate) struct Prompt {
 }
 
 /// Keychain state, roads, pause and version: the header and the settings screen.
+/// The keychain is read, never written, to learn its state.
 #[tauri::command]
-pub(crate) fn status(s: State<'_, Services>) -> Value {
-    let keychain = match s.vault.check_keychain() {
+pub(crate) async fn status(s: State<'_, Services>) -> Answer<Value> {
+    let checked = vault(&s, |v| Ok(v.check_keychain())).await?;
+    let keychain = match checked {
         Ok(()) => json!({ "ok": true }),
         Err(e) => json!({ "ok": false, "code": e.code(), "message": e.to_string() }),
     };
     let roads = s.roads.lock().map(|r| r.clone()).unwrap_or_default();
-    json!({
+    Ok(json!({
         "keychain": keychain,
         "roads": roads,
         "paused": s.engine.is_paused(),
         "version": env!("CARGO_PKG_VERSION"),
-    })
+    }))
 }
 
 #[tauri::command]
-pub(crate) fn wallets(s: State<'_, Services>) -> Answer<Value> {
-    let list = s.vault.wallets().map_err(say)?;
+pub(crate) async fn wallets(s: State<'_, Services>) -> Answer<Value> {
+    let list = vault(&s, |v| v.wallets()).await?;
     Ok(json!(list
         .iter()
         .map(|w| json!({ "address": w.address, "label": w.label, "createdAt": w.created_at }))
@@ -52,38 +82,44 @@ pub(crate) fn wallets(s: State<'_, Services>) -> Answer<Value> {
 }
 
 #[tauri::command]
-pub(crate) fn create_wallet(s: State<'_, Services>, label: String) -> Answer<String> {
-    s.vault
-        .create_wallet(&label, now())
-        .map(|a| a.to_checksum())
-        .map_err(say)
+pub(crate) async fn create_wallet(s: State<'_, Services>, label: String) -> Answer<String> {
+    vault(&s, move |v| v.create_wallet(&label, now()).map(|a| a.to_checksum())).await
 }
 
 /// Imports a hex private key (pasted, or read from a file by the UI). The key is not echoed.
 #[tauri::command]
-pub(crate) fn import_wallet(s: State<'_, Services>, key: String, label: String) -> Answer<String> {
+pub(crate) async fn import_wallet(
+    s: State<'_, Services>,
+    key: String,
+    label: String,
+) -> Answer<String> {
     let key = zeroize::Zeroizing::new(key);
-    s.vault
-        .import_wallet(key.trim(), &label, now())
-        .map(|a| a.to_checksum())
-        .map_err(say)
+    vault(&s, move |v| {
+        v.import_wallet(key.trim(), &label, now())
+            .map(|a| a.to_checksum())
+    })
+    .await
 }
 
 #[tauri::command]
-pub(crate) fn label_wallet(s: State<'_, Services>, address: String, label: String) -> Answer<()> {
+pub(crate) async fn label_wallet(
+    s: State<'_, Services>,
+    address: String,
+    label: String,
+) -> Answer<()> {
     let address = Address::parse_any_case(&address).map_err(say)?;
-    s.vault.label_wallet(&address, &label).map_err(say)
+    vault(&s, move |v| v.label_wallet(&address, &label)).await
 }
 
 #[tauri::command]
-pub(crate) fn remove_wallet(s: State<'_, Services>, address: String) -> Answer<usize> {
+pub(crate) async fn remove_wallet(s: State<'_, Services>, address: String) -> Answer<usize> {
     let address = Address::parse_any_case(&address).map_err(say)?;
-    s.vault.remove_wallet(&address, now()).map_err(say)
+    vault(&s, move |v| v.remove_wallet(&address, now())).await
 }
 
 #[tauri::command]
-pub(crate) fn sessions(s: State<'_, Services>) -> Answer<Value> {
-    let list = s.vault.sessions().map_err(say)?;
+pub(crate) async fn sessions(s: State<'_, Services>) -> Answer<Value> {
+    let list = vault(&s, |v| v.sessions()).await?;
     Ok(json!(list
         .iter()
         .map(|r| json!({
@@ -96,22 +132,30 @@ pub(crate) fn sessions(s: State<'_, Services>) -> Answer<Value> {
 
 /// Revokes one session (`session`), every session of `origin`, or everything.
 #[tauri::command]
-pub(crate) fn revoke(
+pub(crate) async fn revoke(
     s: State<'_, Services>,
     session: Option<String>,
     origin: Option<String>,
 ) -> Answer<usize> {
-    let which = match (&session, &origin) {
-        (Some(k), _) => Revoke::Session(k),
-        (None, Some(o)) => Revoke::Origin(o),
-        (None, None) => Revoke::All,
-    };
-    s.vault.revoke(which, now()).map_err(say)
+    vault(&s, move |v| {
+        let which = match (&session, &origin) {
+            (Some(k), _) => Revoke::Session(k),
+            (None, Some(o)) => Revoke::Origin(o),
+            (None, None) => Revoke::All,
+        };
+        v.revoke(which, now())
+    })
+    .await
 }
 
 #[tauri::command]
-pub(crate) fn history(s: State<'_, Services>) -> Answer<Value> {
-    let mut lines = s.vault.history().map_err(say)?;
+pub(crate) async fn history(s: State<'_, Services>) -> Answer<Value> {
+    let mut lines = vault(&s, |v| {
+        // Reuse counted since the last tick shows at once.
+        v.flush_reuse(now())?;
+        v.history()
+    })
+    .await?;
     lines.reverse();
     serde_json::to_value(lines).map_err(say)
 }
@@ -159,31 +203,26 @@ pub(crate) fn settings(s: State<'_, Services>) -> Value {
 
 /// Stores and applies new settings (the pause included).
 #[tauri::command]
-pub(crate) fn save_settings<R: Runtime>(
+pub(crate) async fn save_settings<R: Runtime>(
     app: AppHandle<R>,
-    s: State<'_, Services>,
     settings: AppSettings,
 ) -> Answer<()> {
-    s.save_settings(settings)?;
+    services(&app, move |s| s.save_settings(settings)).await?;
     crate::tray::state_changed(&app);
     Ok(())
 }
 
 /// Pauses or resumes the bridge (the header's and the tray's switch).
 #[tauri::command]
-pub(crate) fn set_paused<R: Runtime>(
-    app: AppHandle<R>,
-    s: State<'_, Services>,
-    paused: bool,
-) -> Answer<()> {
-    s.set_paused(paused)?;
+pub(crate) async fn set_paused<R: Runtime>(app: AppHandle<R>, paused: bool) -> Answer<()> {
+    services(&app, move |s| s.set_paused(paused)).await?;
     crate::tray::state_changed(&app);
     Ok(())
 }
 
 #[tauri::command]
-pub(crate) fn pairings(s: State<'_, Services>) -> Answer<Value> {
-    let list = s.vault.pairings().map_err(say)?;
+pub(crate) async fn pairings(s: State<'_, Services>) -> Answer<Value> {
+    let list = vault(&s, |v| v.pairings()).await?;
     Ok(json!(list
         .iter()
         .map(|p| json!({ "name": p.name, "createdAt": p.created_at }))
@@ -192,16 +231,17 @@ pub(crate) fn pairings(s: State<'_, Services>) -> Answer<Value> {
 
 /// Issues a pairing token for a script; the token is shown once and never stored.
 #[tauri::command]
-pub(crate) fn create_pairing(s: State<'_, Services>, name: String) -> Answer<String> {
-    s.vault
-        .create_pairing(&name, now())
-        .map(|t| t.as_str().to_owned())
-        .map_err(say)
+pub(crate) async fn create_pairing(s: State<'_, Services>, name: String) -> Answer<String> {
+    vault(&s, move |v| {
+        v.create_pairing(&name, now())
+            .map(|t| t.as_str().to_owned())
+    })
+    .await
 }
 
 #[tauri::command]
-pub(crate) fn revoke_pairing(s: State<'_, Services>, name: String) -> Answer<()> {
-    s.vault.revoke_pairing(&name, now()).map_err(say)
+pub(crate) async fn revoke_pairing(s: State<'_, Services>, name: String) -> Answer<()> {
+    vault(&s, move |v| v.revoke_pairing(&name, now())).await
 }
 
 fn home() -> Answer<PathBuf> {
@@ -210,11 +250,16 @@ fn home() -> Answer<PathBuf> {
 
 /// The browser-host doctor's findings, one line each.
 #[tauri::command]
-pub(crate) fn browser_doctor() -> Answer<Value> {
-    let targets = install::targets_in_home(&home()?, false);
-    let findings = install::doctor(&targets, &|b: Browser| {
-        vec![b.default_extension_id().to_owned()]
-    });
+pub(crate) async fn browser_doctor() -> Answer<Value> {
+    let home = home()?;
+    let findings = tauri::async_runtime::spawn_blocking(move || {
+        let targets = install::targets_in_home(&home, false);
+        install::doctor(&targets, &|b: Browser| {
+            vec![b.default_extension_id().to_owned()]
+        })
+    })
+    .await
+    .map_err(say)?;
     Ok(json!(findings
         .iter()
         .map(|f| json!({ "ok": f.ok, "line": f.line }))
@@ -224,8 +269,11 @@ pub(crate) fn browser_doctor() -> Answer<Value> {
 /// Installs the browser host's manifest for every browser with a profile here (every
 /// supported browser when none has one yet). Returns the files written.
 #[tauri::command]
-pub(crate) fn install_browser_host() -> Answer<Vec<String>> {
-    crate::services::install_browser_host(&home()?)
+pub(crate) async fn install_browser_host() -> Answer<Vec<String>> {
+    let home = home()?;
+    tauri::async_runtime::spawn_blocking(move || crate::services::install_browser_host(&home))
+        .await
+        .map_err(say)?
 }
 
 /// Asks the update server (tauri.conf.json, `plugins.updater`) whether a newer release exists.

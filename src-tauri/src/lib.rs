@@ -16,6 +16,15 @@ use services::Services;
 
 /// Runs the app.
 pub fn run() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .compact()
+        .try_init();
     let result = tauri::Builder::default()
         // Registered first, so that a second launch (e.g. the OS opening a deep link) hands its
         // URL to this instance instead of starting another.
@@ -37,17 +46,18 @@ pub fn run() {
                     tray::open_window(&handle);
                 }
             })?;
+            let (services, companion) = services;
             let (engine, links) = (services.engine.clone(), services.links.clone());
             app.manage(services);
 
             let handle = app.handle().clone();
-            let (e, l) = (engine.clone(), links.clone());
             tauri::async_runtime::spawn(async move {
-                let roads = Services::serve(e, l).await;
+                let companion = companion.start().await;
                 if let Some(s) = handle.try_state::<Services>() {
                     if let Ok(mut r) = s.roads.lock() {
-                        *r = roads;
+                        *r = companion.roads().iter().map(ToString::to_string).collect();
                     }
+                    *s.companion.lock().await = Some(companion);
                 }
                 let _ = handle.emit("status-changed", ());
             });
@@ -110,13 +120,20 @@ pub fn run() {
             app.run(|app, event| {
                 // Closing the window destroys it (and WebKit's web process with it) while the
                 // bridge runs on in the tray; only "Quit" (an explicit exit code) ends the app.
-                if let RunEvent::ExitRequested {
-                    code: None, api, ..
-                } = event
-                {
-                    if app.tray_by_id("main").is_some() {
-                        api.prevent_exit();
+                match event {
+                    RunEvent::ExitRequested {
+                        code: None, api, ..
+                    } if app.tray_by_id("main").is_some() => api.prevent_exit(),
+                    // Quitting writes the last reuse counts and drops the keys held in memory.
+                    RunEvent::Exit => {
+                        if let Some(s) = app.try_state::<Services>() {
+                            let companion = tauri::async_runtime::block_on(s.companion.lock()).take();
+                            if let Some(c) = companion {
+                                tauri::async_runtime::block_on(c.shutdown());
+                            }
+                        }
                     }
+                    _ => {}
                 }
             })
         });

@@ -8,17 +8,11 @@ use std::{
 };
 
 use lit_companion_bridge::{
-    http::{self, HttpConfig, HttpState},
-    socket::{self, DeepLinks},
-    Engine, EngineSettings, PromptQueue, Road,
+    ratelimit::RateLimit, socket::DeepLinks, Engine, EngineSettings, PromptQueue,
 };
 use lit_companion_net::LitNetClient;
-use lit_companion_session::Network;
-use lit_companion_vault::{
-    paths::default_data_dir,
-    settings::{AppSettings, SettingsFile},
-    OsKeychain, Vault,
-};
+use lit_companion_runtime::{apply, AppSettings, Companion, CompanionBuilder, SettingsFile};
+use lit_companion_vault::{paths::default_data_dir, OsKeychain, Vault};
 use time::OffsetDateTime;
 
 /// The loopback HTTP port dapps find the companion on (`LIT_COMPANION_HTTP_PORT` overrides it,
@@ -37,6 +31,8 @@ pub(crate) struct Services {
     pub(crate) settings_problem: Mutex<Option<String>>,
     /// One line per road: where it listens, or why it could not.
     pub(crate) roads: Mutex<Vec<String>>,
+    /// The running roads and maintenance tick, once started.
+    pub(crate) companion: tokio::sync::Mutex<Option<Companion>>,
 }
 
 pub(crate) fn now() -> OffsetDateTime {
@@ -45,8 +41,10 @@ pub(crate) fn now() -> OffsetDateTime {
 
 impl Services {
     /// Opens the vault and builds the engine; `on_prompt` runs whenever the prompt queue
-    /// changes. The roads start with [`Services::serve`].
-    pub(crate) fn open(on_prompt: impl Fn() + Send + Sync + 'static) -> Result<Self, String> {
+    /// changes. The roads start when the returned builder is started (on the async runtime).
+    pub(crate) fn open(
+        on_prompt: impl Fn() + Send + Sync + 'static,
+    ) -> Result<(Self, CompanionBuilder), String> {
         let dir = default_data_dir().ok_or("no data directory: HOME is not set")?;
         let (vault, _) = Vault::open(&dir, Arc::new(OsKeychain::from_env()), now())
             .map_err(|e| e.to_string())?;
@@ -69,16 +67,24 @@ impl Services {
             first_run_setup(&settings_file, &settings);
         }
         apply(&engine, &settings);
-        Ok(Self {
+        let builder = Companion::builder(engine.clone(), opener())
+            .http(
+                std::net::SocketAddr::from(([127, 0, 0, 1], http_port())),
+                RateLimit::default(),
+            )
+            .socket(lit_companion_wire::endpoint::default_socket_path());
+        let services = Self {
             vault,
             engine,
             prompts,
-            links: Arc::new(DeepLinks::new(opener())),
+            links: builder.deep_links(),
             settings_file,
             settings: Mutex::new(settings),
             settings_problem: Mutex::new(problem),
             roads: Mutex::new(Vec::new()),
-        })
+            companion: tokio::sync::Mutex::new(None),
+        };
+        Ok((services, builder))
     }
 
     /// Validates, stores and applies new settings.
@@ -107,32 +113,6 @@ impl Services {
         settings.paused = paused;
         self.save_settings(settings)
     }
-
-    /// Binds loopback HTTP and the extension's socket; returns one line per road.
-    pub(crate) async fn serve(engine: Arc<Engine>, links: Arc<DeepLinks>) -> Vec<String> {
-        let mut roads = Vec::new();
-        let port = http_port();
-        match tokio::net::TcpListener::bind(("127.0.0.1", port)).await {
-            Ok(listener) => {
-                let port = listener.local_addr().map(|a| a.port()).unwrap_or(port);
-                roads.push(format!("loopback HTTP on 127.0.0.1:{port}"));
-                let state = HttpState::new(engine.clone(), HttpConfig::new(port));
-                tauri::async_runtime::spawn(http::serve(listener, state));
-            }
-            Err(e) => roads.push(format!(
-                "loopback HTTP unavailable: 127.0.0.1:{port}: {e} (is another copy running?)"
-            )),
-        }
-        let path = lit_companion_native_host::socket_path::default_socket_path();
-        match socket::bind(&path).await {
-            Ok(listener) => {
-                roads.push(format!("browser extension on {}", path.display()));
-                tauri::async_runtime::spawn(socket::serve(listener, engine, links));
-            }
-            Err(e) => roads.push(format!("browser extension unavailable: {e}")),
-        }
-        roads
-    }
 }
 
 /// What a package's post-install cannot do for each user: the browser host's manifests in this
@@ -155,17 +135,6 @@ fn first_run_setup(file: &SettingsFile, settings: &AppSettings) {
     }
 }
 
-/// Puts the settings into force on the engine.
-fn apply(engine: &Engine, s: &AppSettings) {
-    engine.set_paused(s.paused);
-    engine.set_road(Road::Http, s.roads.http);
-    engine.set_road(Road::Extension, s.roads.extension);
-    engine.set_road(Road::DeepLink, s.roads.deep_link);
-    for n in Network::ALL {
-        engine.set_network(n, s.serves(n));
-    }
-}
-
 fn http_port() -> u16 {
     std::env::var("LIT_COMPANION_HTTP_PORT")
         .ok()
@@ -180,7 +149,7 @@ fn opener() -> Vec<String> {
         Ok(words) if !words.trim().is_empty() => {
             words.split_whitespace().map(str::to_owned).collect()
         }
-        _ => DeepLinks::platform_opener(),
+        _ => Vec::new(),
     }
 }
 

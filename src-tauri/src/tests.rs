@@ -19,7 +19,7 @@ fn app(keyring: &PrivateKeyring) -> (tauri::App<MockRuntime>, WebviewWindow<Mock
         "LIT_COMPANION_KEYCHAIN_SERVICE",
         unique_service("app-commands"),
     );
-    let services = Services::open(|| {}).unwrap();
+    let services = Services::open(|| {}).unwrap().0;
     let app = mock_builder()
         .manage(services)
         .invoke_handler(tauri::generate_handler![

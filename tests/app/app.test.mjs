@@ -4,7 +4,8 @@
 // link. The sessionSigs the app hands out must pass the official SDK's checks.
 //
 // Env: LIT_COMPANION_APP_BIN, LIT_COMPANION_BIN, LIT_NODE_SIM_BIN, LIT_COMPANION_HOST_BIN, TAURI_DRIVER (defaults:
-// target/debug/…, tauri-driver on PATH). Screenshots go to docs/screenshots/.
+// target/debug/…, tauri-driver on PATH). Screenshots go to target/screenshots/ (or
+// $LIT_COMPANION_SCREENSHOTS); scripts/screenshots refreshes the copies in docs/screenshots/.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
@@ -17,7 +18,7 @@ import { WebDriver } from './webdriver.mjs';
 
 const APP = process.env.LIT_COMPANION_APP_BIN || join(root, 'target/debug/lit-companion-app');
 const DRIVER = process.env.TAURI_DRIVER || 'tauri-driver';
-const SHOTS = join(root, 'docs/screenshots');
+const SHOTS = process.env.LIT_COMPANION_SCREENSHOTS || join(root, 'target/screenshots');
 const ORIGIN = 'https://app.example.com';
 
 const stack = new Stack('app');
@@ -284,11 +285,31 @@ test('the sessions screen lists the grant in plain words; revoking removes the k
   assert.equal((await pending).code, 4001);
 });
 
-test('the activity screen shows what was signed and handed out', async () => {
+test('the activity screen says what happened in plain words, one row per event, within the window', async () => {
   await wd.click('.tab[data-screen="history"]');
-  await wd.until(`return document.querySelectorAll('#history-list tr').length > 2;`, 'history rows');
-  const text = await wd.text('#history-list');
-  assert.match(text, /app\.example\.com/);
+  await wd.until(`return document.querySelectorAll('#history-list li.event').length > 2;`, 'activity rows');
+  const seen = await wd.exec(`return {
+    sites: [...document.querySelectorAll('#history-list .site-name')].map((h) => h.innerText),
+    rows: [...document.querySelectorAll('#history-list li.event .summary')].map((s) => s.innerText),
+    technical: [...document.querySelectorAll('#history-list details.technical')].filter((d) => d.open).length };`);
+  const mine = seen.rows.join('\n');
+  // Grouped by site, the site named once as a heading.
+  assert.equal(seen.sites.filter((s) => s === 'app.example.com').length, 1, seen.sites.join(' | '));
+  assert.match(mine, /Approved app\.example\.com for \d+ (hours?|minutes?|days?): sign messages and transactions with your PKP 0x[0-9a-f]{4}…[0-9a-f]{4}/);
+  assert.match(mine, /Handed out signatures to app\.example\.com \(no prompt, within the grant\)/);
+  // One revoke is one row ("Revoked"), not a "removed" and a "revoked".
+  assert.equal(seen.rows.filter((r) => /^Revoked what app\.example\.com may do/.test(r)).length, 1, mine);
+  assert.doesNotMatch(mine, /removed|sessionSigs for|pkp-signing@|lit-pkp:\/\//);
+  assert.equal(seen.technical, 0, 'the technical lines stay behind their disclosure');
+  // At 880 px nothing runs off the window: no horizontal scrolling, no row wider than its box.
+  await wd.resize(880, 700);
+  await sleep(300);
+  const overflow = await wd.exec(`const doc = document.scrollingElement;
+    const wide = [...document.querySelectorAll('#history-list li.event')].filter((e) => e.scrollWidth > e.clientWidth + 1).length;
+    return { page: doc.scrollWidth - doc.clientWidth, wide, width: window.innerWidth };`);
+  assert.ok(overflow.width <= 880, `window ${overflow.width}`);
+  assert.equal(overflow.page, 0, 'the page does not scroll sideways');
+  assert.equal(overflow.wide, 0, 'no row is wider than the list');
   await shot('history');
 });
 

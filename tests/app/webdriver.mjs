@@ -95,6 +95,11 @@ export class WebDriver {
   }
 
   /** The window as PNG bytes. */
+  /** Resizes the window (WebDriver "Set Window Rect"). */
+  async resize(width, height) {
+    return this.call('POST', this.s('/window/rect'), { width, height });
+  }
+
   async screenshot() {
     return Buffer.from(await this.call('GET', this.s('/screenshot')), 'base64');
   }

@@ -79,7 +79,7 @@ test('an escalation is approved anew and covers old and new', async () => {
   const r = await requestSessionSigs({ network: 'datil-dev', resourceAbilityRequests: [pkpRequest(one.id), pkpRequest(two.id)], nodeUrls: datil }, opts());
   assert.equal(r.reused, false);
   for (const { pubkey } of [one, two]) assert.equal((await nodeSigns(datil[0], r.sessionSigs, pubkey)).status, 200);
-  const decisions = serveLog.filter((l) => l.includes('getSessionSigs')).map((l) => l.split('-> ')[1]);
+  const decisions = serveLog.filter((l) => l.includes('getSessionSigs')).map((l) => /decision=(\w+)/.exec(l)?.[1]);
   assert.deepEqual(decisions.slice(-3), ['approved', 'reused', 'approved']);
 });
 

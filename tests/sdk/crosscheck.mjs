@@ -808,6 +808,15 @@ async function bench() {
       nodes: nodes30,
     })
   );
+  const sign3 = await time(() =>
+    v7SignSessionSigs({
+      sessionKey: made.sessionKey,
+      resourceAbilityRequests: made.resourceAbilityRequests,
+      capabilities: [made.authSig],
+      expiration: made.expiration,
+      nodes: nodes30.slice(0, 3),
+    })
+  );
   const entry = made.sessionSigs[NODES[0]];
   const msg = utf8(entry.signedMessage);
   const sig = unhex(entry.sig);
@@ -822,6 +831,7 @@ async function bench() {
     ok: true,
     library: 'tweetnacl 1.0.3 (ed25519), ethers 5.7.2 (secp256k1), node ' + process.version,
     signSessionSigs30Nodes: sign30,
+    signSessionSigs3Nodes: sign3,
     verifyOneEntry: verify1,
     createOneAuthSig: authSig1,
   };

@@ -11,11 +11,11 @@ use std::{collections::HashMap, sync::Mutex};
 
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
 use lit_companion_session::Origin;
+use lit_companion_wire::{BridgeError, ErrorCode, Response};
 use time::{Duration, OffsetDateTime};
 
 use crate::{
     caller::{Caller, Identity, Road},
-    proto::{BridgeError, ErrorCode, Response},
 };
 
 /// The scheme.

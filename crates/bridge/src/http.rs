@@ -18,6 +18,7 @@ use axum::{
     Router,
 };
 use lit_companion_session::Origin;
+use lit_companion_wire::{BridgeError, ErrorCode, Response, PROTOCOL_VERSION};
 use rand_core::{OsRng, RngCore};
 use serde_json::{json, Value};
 use tokio::sync::watch;
@@ -25,7 +26,6 @@ use tokio::sync::watch;
 use crate::{
     caller::{Caller, Identity, Road},
     engine::Engine,
-    proto::{BridgeError, ErrorCode, Response, PROTOCOL_VERSION},
     ratelimit::{RateLimit, RateLimiter},
 };
 
@@ -129,12 +129,10 @@ pub async fn serve(
         loop {
             tokio::time::sleep(Duration::from_secs(1)).await;
             reaper.reap();
-            reaper.engine.flush_history().await;
         }
     });
     let result = axum::serve(listener, router(state.clone())).await;
     reap_task.abort();
-    state.engine.flush_history().await;
     result
 }
 

@@ -7,12 +7,11 @@ pub mod caller;
 pub mod deeplink;
 pub mod engine;
 pub mod http;
-pub mod proto;
 pub mod ratelimit;
 #[cfg(unix)]
 pub mod socket;
 
 pub use approver::{ApprovalRequest, Approver, Decision, Policy, PromptQueue, RejectAll};
 pub use caller::{Caller, Identity, Road};
-pub use engine::{Engine, EngineSettings, LogLine};
-pub use proto::{BridgeError, ErrorCode, Response};
+pub use engine::{Engine, EngineSettings};
+pub use lit_companion_wire::{BridgeError, ErrorCode, Response};

@@ -5,19 +5,23 @@
 
 use std::{path::Path, sync::Arc};
 
-use lit_companion_native_host::{DeepLinkMessage, RelayMessage, MAX_MESSAGE};
+use lit_companion_wire::{
+    endpoint::{check_trusted, current_uid, SocketTrust},
+    frame, BridgeError, DeepLinkMessage, ErrorCode, RelayMessage, Response,
+};
 use lit_companion_session::Origin;
 use serde_json::{json, Value};
 use tokio::{
-    io::{AsyncReadExt, AsyncWriteExt},
+    io::AsyncWriteExt,
     net::{UnixListener, UnixStream},
 };
+use futures_util::StreamExt;
+use tokio_util::codec::FramedRead;
 
 use crate::{
     caller::{Caller, Road},
     deeplink::{self, ReplayGuard},
     engine::Engine,
-    proto::{BridgeError, ErrorCode, Response},
 };
 
 /// How deep links are answered: single-use nonces, and the program that opens the callback URL
@@ -68,7 +72,7 @@ impl DeepLinks {
 pub enum SocketError {
     /// The path is not ours or not private.
     #[error(transparent)]
-    Untrusted(#[from] lit_companion_native_host::socket_path::SocketTrust),
+    Untrusted(#[from] SocketTrust),
     /// Another companion is already listening there.
     #[error("another Lit Companion is already listening on {0}")]
     InUse(String),
@@ -96,7 +100,7 @@ pub async fn bind(path: &Path) -> Result<UnixListener, SocketError> {
                 .map_err(io("creating the socket directory"))?;
         }
     }
-    lit_companion_native_host::socket_path::check_trusted(path)?;
+    check_trusted(path)?;
     if path.exists() {
         if UnixStream::connect(path).await.is_ok() {
             return Err(SocketError::InUse(path.display().to_string()));
@@ -111,7 +115,7 @@ pub async fn bind(path: &Path) -> Result<UnixListener, SocketError> {
 
 /// Serves relayed requests and forwarded deep links until the future is dropped.
 pub async fn serve(listener: UnixListener, engine: Arc<Engine>, links: Arc<DeepLinks>) {
-    let me = lit_companion_native_host::socket_path::current_uid();
+    let me = current_uid();
     loop {
         let Ok((stream, _)) = listener.accept().await else {
             continue;
@@ -136,27 +140,24 @@ async fn connection(
     engine: Arc<Engine>,
     links: Arc<DeepLinks>,
 ) -> std::io::Result<()> {
-    let (mut reader, mut writer) = stream.into_split();
+    let (reader, mut writer) = stream.into_split();
     let (frames_tx, mut frames) = tokio::sync::mpsc::channel::<Result<Vec<u8>, Response>>(4);
     let (gone_tx, mut gone) = tokio::sync::watch::channel(false);
     let read = tokio::spawn(async move {
+        let mut framed = FramedRead::new(reader, frame::codec());
         loop {
-            let mut len = [0u8; 4];
-            if reader.read_exact(&mut len).await.is_err() {
-                break; // closed
-            }
-            let n = u32::from_ne_bytes(len) as usize;
-            if n > MAX_MESSAGE {
-                let e = BridgeError::new(ErrorCode::TooLarge, "a message over 1 MiB");
-                let _ = frames_tx.send(Err(Response::err(Value::Null, &e))).await;
-                return; // the framing is lost: nothing more can be read
-            }
-            let mut body = vec![0u8; n];
-            if reader.read_exact(&mut body).await.is_err() {
-                break;
-            }
-            if frames_tx.send(Ok(body)).await.is_err() {
-                return;
+            match framed.next().await {
+                Some(Ok(body)) => {
+                    if frames_tx.send(Ok(body.to_vec())).await.is_err() {
+                        return;
+                    }
+                }
+                Some(Err(e)) if frame::is_too_large(&e) => {
+                    let e = BridgeError::new(ErrorCode::TooLarge, "a message over 1 MiB");
+                    let _ = frames_tx.send(Err(Response::err(Value::Null, &e))).await;
+                    return; // the framing is lost: nothing more can be read
+                }
+                Some(Err(_)) | None => break, // closed
             }
         }
         let _ = gone_tx.send(true);
@@ -253,8 +254,13 @@ async fn write(
     value: &Value,
 ) -> std::io::Result<()> {
     let body = serde_json::to_vec(value).unwrap_or_default();
-    let len = u32::try_from(body.len()).unwrap_or(u32::MAX);
-    stream.write_all(&len.to_ne_bytes()).await?;
-    stream.write_all(&body).await?;
+    let bytes = frame::encode_frame(&body).or_else(|_| {
+        let e = BridgeError::new(ErrorCode::Internal, "the answer is too large to relay");
+        let id = value.get("id").cloned().unwrap_or(Value::Null);
+        frame::encode_frame(&serde_json::to_vec(&Response::err(id, &e)).unwrap_or_default())
+    });
+    stream
+        .write_all(&bytes.map_err(|e| std::io::Error::other(e.to_string()))?)
+        .await?;
     stream.flush().await
 }

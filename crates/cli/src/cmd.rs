@@ -7,7 +7,7 @@ use lit_companion_session::{
     authsig::AuthSig,
     explain::{describe_recap, explain_siwe},
     keys::{SessionKeyPair, SessionSeed},
-    message::{self, session_uri, MessageParams},
+    message::SessionMessage,
     network::Network,
     recap::Recap,
     resource::{Ability, LitResource, ResourceAbilityRequest},
@@ -272,19 +272,17 @@ fn sign(args: SignArgs, vault_args: &VaultArgs) -> Result<String, Failure> {
         ),
         None => SessionKeyPair::generate(),
     };
-    let recap = Recap::for_requests(&requests);
-    let uri = session_uri(&session.public_key().to_hex());
-    let siwe = message::build(&MessageParams {
+    let siwe = SessionMessage {
         domain: args.domain.as_deref().unwrap_or("localhost"),
         address: wallet.address(),
         statement: &args.statement,
-        uri: &uri,
-        chain_id: 1,
+        session_key: &session.public_key().to_hex(),
         nonce: &args.nonce,
         issued_at,
         expiration,
-        recap: &recap,
-    })
+        grant: &requests,
+    }
+    .build()
     .map_err(input_err("SIWE message"))?;
     let wallet_auth_sig = AuthSig::sign(&wallet, siwe).map_err(input_err("wallet"))?;
     let sigs = sign_session_sigs(&SessionParams {

@@ -3,7 +3,11 @@
 
 use std::path::PathBuf;
 
-use lit_companion_native_host::{read_json, socket_path, write_json, DeepLinkMessage};
+use lit_companion_wire::{
+    endpoint as socket_path,
+    frame::{read_json, write_json},
+    DeepLinkMessage,
+};
 use serde_json::{json, Value};
 
 use crate::cmd::Failure;

@@ -12,10 +12,10 @@ use std::{
 
 use clap::{Args, Subcommand};
 use lit_companion_bridge::{
-    http::{self, HttpConfig, HttpState},
-    ratelimit::RateLimit,
-    ApprovalRequest, Approver, Decision, Engine, EngineSettings, Policy,
+    ratelimit::RateLimit, ApprovalRequest, Approver, Decision, Engine, EngineSettings, Policy,
+    Road,
 };
+use lit_companion_runtime::Companion;
 use lit_companion_net::LitNetClient;
 use serde_json::json;
 use time::OffsetDateTime;
@@ -172,6 +172,7 @@ fn ask_on_tty(r: &ApprovalRequest) -> Decision {
 }
 
 pub(crate) fn serve(args: ServeArgs, vault_args: &VaultArgs) -> Result<String, Failure> {
+    init_log();
     if !args.listen.ip().is_loopback() {
         return Err(Failure::input(
             "--listen must be a loopback address (127.0.0.1 or [::1])",
@@ -193,56 +194,76 @@ pub(crate) fn serve(args: ServeArgs, vault_args: &VaultArgs) -> Result<String, F
         approval_timeout: Duration::from_secs(args.approval_timeout),
         ..EngineSettings::default()
     };
-    let engine = Engine::new(vault.clone(), net, approver, settings).with_log(|line| {
-        let now = lit_companion_session::timefmt::iso_millis(OffsetDateTime::now_utc())
-            .unwrap_or_default();
-        eprintln!(
-            "{now} {} {} [{}] -> {}",
-            line.caller, line.method, line.capabilities, line.decision
-        );
-    });
+    let engine = Arc::new(Engine::new(vault, net, approver, settings));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| Failure::input(format!("cannot start: {e}")))?;
     runtime.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(args.listen)
-            .await
-            .map_err(|e| Failure::input(format!("cannot listen on {}: {e}", args.listen)))?;
-        let local = listener.local_addr().map_err(|e| Failure::input(e.to_string()))?;
-        let mut config = HttpConfig::new(local.port());
-        config.rate = RateLimit { per_second: args.rate_limit, burst: args.burst };
-        let engine = Arc::new(engine);
-        #[cfg(unix)]
-        let socket_task = {
-            let path = args.socket.clone().unwrap_or_else(lit_companion_native_host::socket_path::default_socket_path);
-            let listener = lit_companion_bridge::socket::bind(&path).await.map_err(|e| Failure::input(e.to_string()))?;
-            eprintln!("extension bridge on {}", path.display());
-            let opener = match &args.opener {
-                Some(p) => vec![p.clone()],
-                None => lit_companion_bridge::socket::DeepLinks::platform_opener(),
-            };
-            let links = Arc::new(lit_companion_bridge::socket::DeepLinks::new(opener));
-            tokio::spawn(lit_companion_bridge::socket::serve(listener, engine.clone(), links))
+        let socket = args
+            .socket
+            .clone()
+            .unwrap_or_else(lit_companion_wire::endpoint::default_socket_path);
+        let companion = Companion::builder(engine, args.opener.iter().cloned().collect())
+            .http(
+                args.listen,
+                RateLimit {
+                    per_second: args.rate_limit,
+                    burst: args.burst,
+                },
+            )
+            .socket(socket)
+            .start()
+            .await;
+        let Some(local) = companion.http_addr() else {
+            let why = companion
+                .roads()
+                .iter()
+                .find(|r| r.road == Road::Http)
+                .map(|r| r.to_string())
+                .unwrap_or_default();
+            companion.shutdown().await;
+            return Err(Failure::input(format!("cannot listen: {why}")));
         };
-        let state = HttpState::new(engine, config);
+        for road in companion.roads() {
+            if road.road == Road::Extension {
+                eprintln!("{road}");
+            }
+        }
         println!("listening on http://{local}");
         let _ = std::io::stdout().flush();
-        // Sweep expired sessions every minute while serving.
-        let sweeper = tokio::spawn(async move {
-            loop {
-                tokio::time::sleep(Duration::from_secs(60)).await;
-                let v = vault.clone();
-                let _ = tokio::task::spawn_blocking(move || v.maintain(OffsetDateTime::now_utc())).await;
-            }
-        });
-        let served = tokio::select! {
-            r = http::serve(listener, state) => r.map_err(|e| Failure::input(format!("server failed: {e}"))),
-            _ = tokio::signal::ctrl_c() => Ok(()),
-        };
-        sweeper.abort();
-        #[cfg(unix)]
-        socket_task.abort();
-        served.map(|()| "stopped".to_owned())
+        stopped().await;
+        companion.shutdown().await;
+        Ok("stopped".to_owned())
     })
+}
+
+/// Ctrl-C, or (on Unix) SIGTERM: the signals a service manager stops us with.
+async fn stopped() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+/// One log line per event on stderr (`RUST_LOG` filters, default `info`). Request lines say
+/// who asked, for what, and what was decided; never a body, key or signature.
+fn init_log() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .with_target(false)
+        .compact()
+        .try_init();
 }

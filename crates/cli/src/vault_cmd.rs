@@ -7,8 +7,8 @@ use lit_companion_session::{
     explain::describe_requests, Address, Network, Origin, ResourceAbilityRequest,
 };
 use lit_companion_vault::{
-    paths::default_data_dir, NeedReason, NewSession, OsKeychain, Revoke, SessionLookup,
-    SignRequest, Vault, VaultError,
+    paths::default_data_dir, Grantee, Issuance, NewSession, OsKeychain, Revoke, SignRequest,
+    Vault, VaultError,
 };
 use serde_json::json;
 use time::OffsetDateTime;
@@ -246,37 +246,35 @@ pub(crate) fn sign(p: &VaultSign<'_>, args: &VaultArgs) -> Result<String, Failur
     let wallet = parse_address(p.wallet)?;
     let vault = open(args)?;
     let origin_text = origin.to_string();
+    let who = Grantee {
+        origin: &origin_text,
+        network: p.network,
+        wallet,
+    };
     // A reused session must outlive the next minute to be worth handing out.
     let needed_until = p.now + time::Duration::minutes(1);
-    let live = match vault
-        .lookup_session(&origin_text, p.network, &wallet, p.requests, needed_until)
+    let (live, reused) = match vault
+        .session_for(&who, p.requests, needed_until)
         .map_err(vault_error)?
     {
-        SessionLookup::Live(live) => *live,
-        SessionLookup::NeedsAuthSig(reason) => {
-            let mut grant: Vec<ResourceAbilityRequest> = match &reason {
-                NeedReason::Escalation { granted, .. } => granted.clone(),
-                _ => Vec::new(),
-            };
-            for r in p.requests {
-                if !grant.contains(r) {
-                    grant.push(r.clone());
-                }
-            }
-            eprintln!("note: signing a new AuthSig: {reason}");
-            vault
-                .create_session(&NewSession {
-                    origin: &origin_text,
-                    domain: &domain,
-                    network: p.network,
-                    wallet,
-                    grant: &grant,
-                    statement: p.statement,
-                    nonce: p.nonce,
-                    now: p.now,
-                    expiration: p.expiration,
-                })
-                .map_err(vault_error)?
+        Issuance::Live(live) => (live, true),
+        Issuance::Ask(ask) => {
+            // The operator running the command is the one approving.
+            eprintln!("note: signing a new AuthSig: {}", ask.reason);
+            let live = vault
+                .create_session(
+                    &who,
+                    &ask.grant,
+                    &NewSession {
+                        domain: &domain,
+                        statement: p.statement,
+                        nonce: p.nonce,
+                        now: p.now,
+                        expiration: p.expiration,
+                    },
+                )
+                .map_err(vault_error)?;
+            (live, false)
         }
     };
     let sigs = live
@@ -290,16 +288,9 @@ pub(crate) fn sign(p: &VaultSign<'_>, args: &VaultArgs) -> Result<String, Failur
             max_price_wei: p.max_price_wei,
         })
         .map_err(vault_error)?;
-    vault
-        .record_issued(
-            &origin_text,
-            format!(
-                "sessionSigs for {} node(s) with session {}…",
-                sigs.len(),
-                &live.record.public_key[..8]
-            ),
-            p.now,
-        )
-        .map_err(vault_error)?;
+    if reused {
+        vault.note_reuse(&live);
+        vault.flush_reuse(p.now).map_err(vault_error)?;
+    }
     serde_json::to_string_pretty(&sigs).map_err(|e| Failure::input(format!("output: {e}")))
 }

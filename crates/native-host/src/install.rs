@@ -14,7 +14,7 @@ use std::{
 
 use serde_json::{json, Value};
 
-use crate::socket_path::{check_trusted, default_socket_path};
+use lit_companion_wire::endpoint::{check_trusted, default_socket_path};
 
 /// The host's registered name.
 pub const HOST_NAME: &str = "app.litcompanion.host";

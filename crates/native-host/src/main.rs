@@ -9,11 +9,12 @@ use std::{
     thread,
 };
 
-use lit_companion_native_host::{
-    read_frame, socket_path::default_socket_path, write_frame, ExtensionMessage, FrameError,
-    RelayMessage,
+use lit_companion_wire::{
+    endpoint::default_socket_path,
+    frame::{read_frame, write_frame},
+    BridgeError, ErrorCode, ExtensionMessage, FrameError, RelayMessage, Response,
 };
-use serde_json::{json, Value};
+use serde_json::Value;
 
 /// Messages answered at once; more wait for a free slot.
 const IN_FLIGHT: usize = 8;
@@ -49,7 +50,7 @@ fn main() {
             Err(e) => {
                 answer(
                     &stdout,
-                    &error(Value::Null, 4400, "bad_request", &e.to_string()),
+                    &error(Value::Null, ErrorCode::BadRequest, e.to_string()),
                 );
                 break;
             }
@@ -64,9 +65,8 @@ fn main() {
                     &stdout,
                     &error(
                         id.unwrap_or(Value::Null),
-                        4400,
-                        "bad_request",
-                        &format!("malformed message: {e}"),
+                        ErrorCode::BadRequest,
+                        format!("malformed message: {e}"),
                     ),
                 );
                 continue;
@@ -89,7 +89,7 @@ fn main() {
                 envelope: message.envelope,
             };
             let reply =
-                relay_one(&relay).unwrap_or_else(|(code, name, text)| error(id, code, name, &text));
+                relay_one(&relay).unwrap_or_else(|e| serde_json::to_value(Response::err(id, &e)).unwrap_or_default());
             answer(&stdout, &reply);
             let (count, freed) = &*slots;
             let mut n = count.lock().unwrap_or_else(|p| p.into_inner());
@@ -102,47 +102,36 @@ fn main() {
     }
 }
 
-fn relay_one(relay: &RelayMessage) -> Result<Value, (u32, &'static str, String)> {
+fn relay_one(relay: &RelayMessage) -> Result<Value, BridgeError> {
     let path = default_socket_path();
     #[cfg(unix)]
     {
-        lit_companion_native_host::socket_path::check_trusted(&path)
-            .map_err(|e| (4100, "unauthorized", e.to_string()))?;
+        use lit_companion_wire::frame::{read_json, write_json};
+        lit_companion_wire::endpoint::check_trusted(&path)
+            .map_err(|e| BridgeError::new(ErrorCode::Unauthorized, e.to_string()))?;
         let mut stream = std::os::unix::net::UnixStream::connect(&path).map_err(|_| {
-            (
-                4900,
-                "disconnected",
-                "Lit Companion is not running. Start the app (or `lit-companion serve`) and try again; `lit-companion doctor` checks the setup.".to_owned(),
+            BridgeError::new(
+                ErrorCode::Disconnected,
+                "Lit Companion is not running. Start the app (or `lit-companion serve`) and try again; `lit-companion doctor` checks the setup.",
             )
         })?;
-        lit_companion_native_host::write_json(&mut stream, relay).map_err(|e| {
-            (
-                4900,
-                "disconnected",
-                format!("the companion went away: {e}"),
-            )
-        })?;
-        lit_companion_native_host::read_json::<Value>(&mut stream).map_err(|e| {
-            (
-                4900,
-                "disconnected",
-                format!("the companion went away: {e}"),
-            )
-        })
+        let gone =
+            |e| BridgeError::new(ErrorCode::Disconnected, format!("the companion went away: {e}"));
+        write_json(&mut stream, relay).map_err(gone)?;
+        read_json::<Value>(&mut stream).map_err(gone)
     }
     #[cfg(not(unix))]
     {
         let _ = (relay, path);
-        Err((
-            4200,
-            "unsupported",
-            "this platform's local pipe is not supported yet".to_owned(),
+        Err(BridgeError::new(
+            ErrorCode::Unsupported,
+            "this platform's local pipe is not supported yet",
         ))
     }
 }
 
-fn error(id: Value, code: u32, name: &str, message: &str) -> Value {
-    json!({ "v": 1, "id": id, "error": { "code": code, "name": name, "message": message } })
+fn error(id: Value, code: ErrorCode, message: impl Into<String>) -> Value {
+    serde_json::to_value(Response::err(id, &BridgeError::new(code, message))).unwrap_or_default()
 }
 
 fn answer(stdout: &Mutex<io::Stdout>, value: &Value) {
@@ -152,8 +141,7 @@ fn answer(stdout: &Mutex<io::Stdout>, value: &Value) {
     if write_frame(&mut *out, &body).is_err() {
         let e = error(
             value.get("id").cloned().unwrap_or(Value::Null),
-            5000,
-            "internal",
+            ErrorCode::Internal,
             "the answer is too large to relay",
         );
         let _ = write_frame(&mut *out, &serde_json::to_vec(&e).unwrap_or_default());

@@ -5,7 +5,7 @@
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use lit_companion_session::{
     authsig::AuthSig,
-    message::{self, session_uri, MessageParams},
+    message::SessionMessage,
     session_sigs::{sign_session_sigs, SessionParams},
     timefmt::parse_rfc3339,
     verify::{verify_session_sig, NodeContext},
@@ -31,21 +31,20 @@ fn bench(c: &mut Criterion) {
     ];
     let issued_at = parse_rfc3339("2026-11-24T12:00:00.000Z").unwrap();
     let expiration = issued_at + Duration::hours(24);
-    let recap = Recap::for_requests(&requests);
-    let uri = session_uri(&session.public_key().to_hex());
+    let session_hex = session.public_key().to_hex();
     let nonce = format!("0x{}", "ab".repeat(32));
     let make_auth_sig = || {
-        let text = message::build(&MessageParams {
+        let text = SessionMessage {
             domain: "app.example.com",
             address: wallet.address(),
             statement: "",
-            uri: &uri,
-            chain_id: 1,
+            session_key: &session_hex,
             nonce: &nonce,
             issued_at,
             expiration,
-            recap: &recap,
-        })
+            grant: &requests,
+        }
+        .build()
         .unwrap();
         AuthSig::sign(&wallet, text).unwrap()
     };

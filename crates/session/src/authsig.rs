@@ -252,7 +252,6 @@ fn sign_delegation(
         address: owner.address(),
         statement: p.statement,
         uri: DELEGATION_URI,
-        chain_id: 1,
         nonce: p.nonce,
         issued_at: p.issued_at,
         expiration: p.expiration,

@@ -13,9 +13,53 @@ use crate::{error::MessageError, recap::Recap, timefmt::iso_millis, wallet::Addr
 /// The SIWE `uri` of a capability delegation AuthSig (SDK `createCapacityDelegationAuthSig`).
 pub const DELEGATION_URI: &str = "lit:capability:delegation";
 
+/// The EIP-155 chain id in every Lit SIWE message. Lit's SDKs (v7 and v8) write 1 whatever
+/// chain the network's contracts live on, and nodes check the signature, not the chain.
+pub const CHAIN_ID: u64 = 1;
+
 /// The SIWE `uri` that binds an AuthSig to one session key.
 pub fn session_uri(session_public_key_hex: &str) -> String {
     format!("lit:session:{session_public_key_hex}")
+}
+
+/// What a session's AuthSig says: who signs, for whom, what, until when. The `uri`, the chain
+/// id and the ReCap are not the caller's to choose: [`SessionMessage::build`] derives them.
+#[derive(Debug, Clone)]
+pub struct SessionMessage<'a> {
+    /// The verified origin's host (`host[:port]`): wallets show it, nodes ignore it.
+    pub domain: &'a str,
+    /// The signing wallet.
+    pub address: Address,
+    /// The app's own statement (may be empty).
+    pub statement: &'a str,
+    /// The session key the AuthSig empowers (64 hex), or a placeholder for a preview.
+    pub session_key: &'a str,
+    /// The latest block hash the network's nodes agree on.
+    pub nonce: &'a str,
+    /// When the message is signed.
+    pub issued_at: OffsetDateTime,
+    /// When the grant lapses.
+    pub expiration: OffsetDateTime,
+    /// Exactly what the user approved; written as one ReCap (ERC-5573), last among the
+    /// resources.
+    pub grant: &'a [crate::resource::ResourceAbilityRequest],
+}
+
+impl SessionMessage<'_> {
+    /// The EIP-4361 text: `uri` = `lit:session:<key>`, chain id [`CHAIN_ID`], the grant as a
+    /// ReCap. Checked to survive parse → print, as nodes re-render it before verifying.
+    pub fn build(&self) -> Result<String, MessageError> {
+        build(&MessageParams {
+            domain: self.domain,
+            address: self.address,
+            statement: self.statement,
+            uri: &session_uri(self.session_key),
+            nonce: self.nonce,
+            issued_at: self.issued_at,
+            expiration: self.expiration,
+            recap: &Recap::for_requests(self.grant),
+        })
+    }
 }
 
 /// The fields of a ReCap-carrying SIWE message.
@@ -29,8 +73,6 @@ pub struct MessageParams<'a> {
     pub statement: &'a str,
     /// `lit:session:<key>` or [`DELEGATION_URI`].
     pub uri: &'a str,
-    /// EIP-155 chain id; Lit uses 1.
-    pub chain_id: u64,
     /// At least 8 alphanumerics; Lit SDKs use the latest Ethereum block hash.
     pub nonce: &'a str,
     /// When the message is signed.
@@ -70,7 +112,7 @@ pub fn build(p: &MessageParams<'_>) -> Result<String, MessageError> {
         domain = p.domain,
         address = p.address.to_checksum(),
         uri = p.uri,
-        chain = p.chain_id,
+        chain = CHAIN_ID,
         nonce = p.nonce,
         iat = iso_millis(p.issued_at)?,
         exp = iso_millis(p.expiration)?,
@@ -110,19 +152,17 @@ mod tests {
             (ResourcePrefix::Pkp, Ability::PkpSigning),
         ]
         .map(|(p, a)| ResourceAbilityRequest::new(LitResource::wildcard(p), a).unwrap());
-        let recap = Recap::for_requests(&requests);
-        let uri = session_uri(&session.public_key().to_hex());
-        let text = build(&MessageParams {
+        let text = SessionMessage {
             domain: "localhost",
             address: wallet.address(),
             statement: "This is a test statement.  You can put anything you want here.",
-            uri: &uri,
-            chain_id: 1,
+            session_key: &session.public_key().to_hex(),
             nonce: &format!("0x{}", "ab".repeat(32)),
             issued_at: parse_rfc3339("2026-11-24T21:42:09.296Z").unwrap(),
             expiration: parse_rfc3339("2030-01-01T00:00:00.000Z").unwrap(),
-            recap: &recap,
-        })
+            grant: &requests,
+        }
+        .build()
         .unwrap();
         assert_eq!(text, SDK_GOLDEN.trim_end_matches('\n'));
     }
@@ -135,7 +175,6 @@ mod tests {
             address: WalletKey::from_bytes(&[0x11; 32]).unwrap().address(),
             statement: "",
             uri: DELEGATION_URI,
-            chain_id: 1,
             nonce: "abcdefgh12",
             issued_at: parse_rfc3339("2026-01-01T00:00:00Z").unwrap(),
             expiration: parse_rfc3339("2026-01-02T00:00:00Z").unwrap(),

@@ -312,6 +312,20 @@ pub struct ResourceAbilityRequest {
     pub ability: Ability,
 }
 
+/// `<ability> on <resource>`, e.g. `pkp-signing on lit-pkp://9f19…`: the technical line logs,
+/// errors and the history's details use.
+impl fmt::Display for ResourceAbilityRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} on {}", self.ability, self.resource)
+    }
+}
+
+/// The requests as one technical line: `a on x, b on y`.
+pub fn list_requests(requests: &[ResourceAbilityRequest]) -> String {
+    let names: Vec<String> = requests.iter().map(ToString::to_string).collect();
+    names.join(", ")
+}
+
 impl ResourceAbilityRequest {
     /// Pairs a resource with an ability, refusing pairs the SDK cannot express (e.g.
     /// `pkp-signing` on a Lit Action).

@@ -185,10 +185,7 @@ pub fn sign_session_sigs(p: &SessionParams<'_>) -> Result<SessionSigs, SignError
     }
     let missing = wallet.recap.missing(p.requests);
     if !missing.is_empty() {
-        let names: Vec<String> = missing
-            .iter()
-            .map(|r| format!("{} on {}", r.ability, r.resource))
-            .collect();
+        let names: Vec<String> = missing.iter().map(ToString::to_string).collect();
         return Err(SignError::NotGranted(names.join(", ")));
     }
 

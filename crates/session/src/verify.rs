@@ -204,10 +204,7 @@ fn check_session_capability(
     let verified = cap.verify(uri, ctx.now)?;
     if let Some(req) = ctx.request {
         if !verified.recap.covers(req) {
-            return Err(AuthSigError::NotCovered(format!(
-                "{} on {}",
-                req.ability, req.resource
-            )));
+            return Err(AuthSigError::NotCovered(req.to_string()));
         }
     }
     Ok(verified)

@@ -12,8 +12,8 @@ use zeroize::Zeroizing;
 /// The service name every item carries (Secret Service attribute `service`).
 pub const SERVICE: &str = "lit-companion";
 
-/// The account [`SecretStore::check`] writes and removes; it never holds a secret.
-pub const PROBE_ACCOUNT: &str = "probe:writable";
+/// The account [`SecretStore::check`] reads (written once); it never holds a secret.
+pub const PROBE_ACCOUNT: &str = "probe:readable";
 
 /// How long to wait for the platform store to answer its first call before calling it
 /// unavailable: D-Bus activation of a missing Secret Service must not hang the app.
@@ -181,11 +181,12 @@ impl SecretStore for OsKeychain {
     }
 
     fn check(&self) -> Result<(), KeychainError> {
-        // Writing is what needs an unlocked keychain, so probe by writing (and removing) an
-        // item that holds no secret.
-        self.put(PROBE_ACCOUNT, b"probe")?;
-        match self.delete(PROBE_ACCOUNT) {
-            Ok(()) | Err(KeychainError::NotFound) => Ok(()),
+        // Reading an item is what a locked keychain refuses, so probe by reading one that holds
+        // no secret. It is written once, the first time (a fresh keychain has nothing to read);
+        // every later check only reads.
+        match self.get(PROBE_ACCOUNT) {
+            Ok(_) => Ok(()),
+            Err(KeychainError::NotFound) => self.put(PROBE_ACCOUNT, b"probe"),
             Err(e) => Err(e),
         }
     }

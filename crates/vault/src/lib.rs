@@ -4,17 +4,18 @@
 //! 0600. There is no plaintext fallback: a locked or missing keychain is an error.
 //!
 //! A session is kept per (origin, network, wallet) and reused until it expires or a request
-//! asks for more than its AuthSig grants ([`vault::Vault::lookup_session`]).
+//! asks for more than its AuthSig grants: [`Vault::session_for`] decides, for every caller.
 
 pub mod error;
+pub mod history;
 pub mod keychain;
 pub mod metadata;
 pub mod paths;
-pub mod settings;
 pub mod vault;
 
 pub use error::VaultError;
 pub use keychain::{KeychainError, OsKeychain, SecretStore};
 pub use vault::{
-    LiveSession, Maintenance, NeedReason, NewSession, Revoke, SessionLookup, SignRequest, Vault,
+    Ask, Grantee, Issuance, LiveSession, Maintenance, NeedReason, NewSession, Revoke,
+    SignRequest, Vault,
 };

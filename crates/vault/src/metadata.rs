@@ -12,6 +12,7 @@ use std::{
 use lit_companion_session::{AuthSig, ResourceAbilityRequest};
 use serde::{Deserialize, Serialize};
 
+pub use crate::history::HistoryEntry;
 use crate::error::VaultError;
 
 /// The file format version.
@@ -79,20 +80,6 @@ pub struct SessionRecord {
     pub dead_reason: Option<String>,
 }
 
-/// One line of history. Never holds a secret or a signature.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct HistoryEntry {
-    /// RFC 3339.
-    pub at: String,
-    /// What happened: `authsig_signed`, `session_sigs_issued`, `session_revoked`, ….
-    pub event: String,
-    /// The origin concerned, if any.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub origin: Option<String>,
-    /// A plain description.
-    pub detail: String,
-}
-
 /// The whole file.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -137,13 +124,8 @@ impl Default for Metadata {
 
 impl Metadata {
     /// Notes a history line (written with the next store).
-    pub fn log(&mut self, at: &str, event: &str, origin: Option<&str>, detail: String) {
-        self.history.push(HistoryEntry {
-            at: at.to_owned(),
-            event: event.to_owned(),
-            origin: origin.map(str::to_owned),
-            detail,
-        });
+    pub fn log(&mut self, entry: HistoryEntry) {
+        self.history.push(entry);
     }
 }
 
@@ -193,6 +175,12 @@ impl MetadataFile {
 
     /// Like [`MetadataFile::load`], without copying: for readers on a hot path.
     pub fn load_shared(&self, _held: &Locked) -> Result<std::sync::Arc<Metadata>, VaultError> {
+        self.read_shared()
+    }
+
+    /// The current version without taking the lock (writes are atomic renames), parsed only
+    /// when the file changed since the last read: one `stat` on the hot path.
+    pub fn read_shared(&self) -> Result<std::sync::Arc<Metadata>, VaultError> {
         let path = self.path();
         let stamp = fs::metadata(&path)
             .ok()
@@ -250,10 +238,12 @@ impl MetadataFile {
         let json =
             serde_json::to_vec_pretty(metadata).map_err(|e| VaultError::Internal(e.to_string()))?;
         write_atomic(&self.dir, &self.path(), &json)?;
-        self.append_history(&metadata.history)
+        self.append_history(_held, &metadata.history)
     }
 
-    fn append_history(&self, lines: &[HistoryEntry]) -> Result<(), VaultError> {
+    /// Appends history lines without touching the metadata (no rewrite, no fsync: a crash of
+    /// the process loses nothing written, a power cut may lose the last lines).
+    pub fn append_history(&self, _held: &Locked, lines: &[HistoryEntry]) -> Result<(), VaultError> {
         if lines.is_empty() {
             return Ok(());
         }
@@ -349,7 +339,7 @@ fn open_private(path: &Path, truncate: bool) -> Result<File, VaultError> {
 
 /// Writes `bytes` to a temp file in `dir`, fsyncs it, renames it over `target`, and fsyncs the
 /// directory. On any error the temp file is removed and `target` is untouched.
-pub(crate) fn write_atomic(dir: &Path, target: &Path, bytes: &[u8]) -> Result<(), VaultError> {
+pub fn write_atomic(dir: &Path, target: &Path, bytes: &[u8]) -> Result<(), VaultError> {
     let name = target
         .file_name()
         .and_then(|n| n.to_str())

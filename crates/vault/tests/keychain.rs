@@ -10,8 +10,8 @@ use lit_companion_session::{
 };
 use lit_companion_testkit::{unique_service, PrivateKeyring};
 use lit_companion_vault::{
-    metadata::RecordState, NeedReason, NewSession, OsKeychain, Revoke, SessionLookup, SignRequest,
-    Vault, VaultError,
+    metadata::RecordState, Grantee, Issuance, LiveSession, NeedReason, NewSession, OsKeychain,
+    Revoke, SignRequest, Vault, VaultError,
 };
 use time::{Duration, OffsetDateTime};
 
@@ -63,21 +63,39 @@ fn pkp(id: &str) -> ResourceAbilityRequest {
     .unwrap()
 }
 
-fn new_session<'a>(
-    wallet: Address,
-    grant: &'a [ResourceAbilityRequest],
-    hours: i64,
-) -> NewSession<'a> {
-    NewSession {
+fn grantee(wallet: Address) -> Grantee<'static> {
+    Grantee {
         origin: ORIGIN,
-        domain: "app.example.com",
         network: Network::DatilDev,
         wallet,
-        grant,
+    }
+}
+
+fn new_session(hours: i64) -> NewSession<'static> {
+    NewSession {
+        domain: "app.example.com",
         statement: "",
         nonce: NONCE,
         now: t0(),
         expiration: t0() + Duration::hours(hours),
+    }
+}
+
+/// A session for `ORIGIN` on datil-dev granting `grant`, `hours` long.
+fn create(
+    vault: &Vault,
+    wallet: Address,
+    grant: &[ResourceAbilityRequest],
+    hours: i64,
+) -> Result<Arc<LiveSession>, VaultError> {
+    vault.create_session(&grantee(wallet), grant, &new_session(hours))
+}
+
+/// What the vault asks about, or panics on a reuse.
+fn asked(i: Issuance) -> lit_companion_vault::Ask {
+    match i {
+        Issuance::Ask(a) => a,
+        Issuance::Live(l) => panic!("expected a question, got a reuse of {l:?}"),
     }
 }
 
@@ -142,19 +160,11 @@ fn a_session_is_reused_until_it_expires_or_is_asked_for_more() {
     let wallet = f.vault.import_wallet(&"22".repeat(32), "", t0()).unwrap();
     let one = [pkp("0x01")];
     let lookup = |reqs: &[ResourceAbilityRequest], at: OffsetDateTime| {
-        f.vault
-            .lookup_session(ORIGIN, Network::DatilDev, &wallet, reqs, at)
-            .unwrap()
+        f.vault.session_for(&grantee(wallet), reqs, at).unwrap()
     };
-    assert!(matches!(
-        lookup(&one, t0()),
-        SessionLookup::NeedsAuthSig(NeedReason::NoSession)
-    ));
+    assert_eq!(asked(lookup(&one, t0())).reason, NeedReason::NoSession);
 
-    let first = f
-        .vault
-        .create_session(&new_session(wallet, &one, 24))
-        .unwrap();
+    let first = create(&f.vault, wallet, &one, 24).unwrap();
     let pk = first.record.public_key.clone();
     assert!(
         k.lookup(&f.service, &format!("session:{pk}")).is_some(),
@@ -164,32 +174,44 @@ fn a_session_is_reused_until_it_expires_or_is_asked_for_more() {
     assert_eq!(seed, first.key().seed().as_bytes().to_vec());
 
     // Inside the grant: the same key and AuthSig, no new signature.
-    let SessionLookup::Live(again) = lookup(&one, t0() + Duration::hours(1)) else {
+    let Issuance::Live(again) = lookup(&one, t0() + Duration::hours(1)) else {
         panic!("expected reuse")
     };
     assert_eq!(again.record.public_key, pk);
     assert_eq!(again.record.auth_sig, first.record.auth_sig);
-    // Other network or origin: nothing.
+    // The same answer from memory alone: no keychain needed for a reuse.
     assert!(matches!(
         f.vault
-            .lookup_session(ORIGIN, Network::Datil, &wallet, &one, t0())
+            .session_from_memory(&grantee(wallet), &one, t0())
             .unwrap(),
-        SessionLookup::NeedsAuthSig(NeedReason::NoSession)
+        Some(Issuance::Live(_))
     ));
+    // Other network or origin: nothing.
+    let datil = Grantee {
+        network: Network::Datil,
+        ..grantee(wallet)
+    };
+    assert_eq!(
+        asked(f.vault.session_for(&datil, &one, t0()).unwrap()).reason,
+        NeedReason::NoSession
+    );
 
-    // More than granted: escalation, naming exactly what is new.
+    // More than granted: escalation, naming exactly what is new; approval grants both.
     let two = [pkp("0x01"), pkp("0x02")];
-    match lookup(&two, t0()) {
-        SessionLookup::NeedsAuthSig(NeedReason::Escalation { granted, missing }) => {
-            assert_eq!(granted, one.to_vec());
-            assert_eq!(missing, vec![pkp("0x02")]);
+    let ask = asked(lookup(&two, t0()));
+    assert_eq!(
+        ask.reason,
+        NeedReason::Escalation {
+            missing: vec![pkp("0x02")]
         }
-        other => panic!("expected escalation, got {other:?}"),
-    }
-    let second = f
-        .vault
-        .create_session(&new_session(wallet, &two, 24))
-        .unwrap();
+    );
+    assert_eq!(ask.granted, one.to_vec());
+    assert_eq!(ask.new, vec![pkp("0x02")]);
+    assert_eq!(ask.grant, two.to_vec());
+    // Asking for less than granted plus something new never shrinks the grant.
+    let ask = asked(lookup(&[pkp("0x03")], t0()));
+    assert_eq!(ask.grant, vec![pkp("0x01"), pkp("0x03")]);
+    let second = create(&f.vault, wallet, &two, 24).unwrap();
     assert_ne!(second.record.public_key, pk);
     assert_eq!(
         k.accounts(&f.service),
@@ -200,10 +222,10 @@ fn a_session_is_reused_until_it_expires_or_is_asked_for_more() {
     );
 
     // Past the expiry: expired.
-    assert!(matches!(
-        lookup(&one, t0() + Duration::hours(25)),
-        SessionLookup::NeedsAuthSig(NeedReason::Expired)
-    ));
+    assert_eq!(
+        asked(lookup(&one, t0() + Duration::hours(25))).reason,
+        NeedReason::Expired
+    );
 
     // Sessions can sign within the grant only.
     let nodes = vec!["https://127.0.0.1:7470".to_owned()];
@@ -234,16 +256,22 @@ fn revoking_removes_keys_at_once() {
     let k = keyring();
     let wallet = f.vault.import_wallet(&"33".repeat(32), "", t0()).unwrap();
     let grant = [pkp("0x01")];
-    let a = f
-        .vault
-        .create_session(&new_session(wallet, &grant, 24))
-        .unwrap();
-    let other = NewSession {
+    let a = create(&f.vault, wallet, &grant, 24).unwrap();
+    let other = Grantee {
         origin: "https://other.example",
-        domain: "other.example",
-        ..new_session(wallet, &grant, 24)
+        ..grantee(wallet)
     };
-    let b = f.vault.create_session(&other).unwrap();
+    let b = f
+        .vault
+        .create_session(
+            &other,
+            &grant,
+            &NewSession {
+                domain: "other.example",
+                ..new_session(24)
+            },
+        )
+        .unwrap();
     assert_eq!(k.accounts(&f.service).len(), 3);
 
     assert_eq!(
@@ -278,6 +306,15 @@ fn revoking_removes_keys_at_once() {
             .count(),
         2
     );
+    // One line per revocation: nothing else is logged for it.
+    assert_eq!(
+        history
+            .iter()
+            .filter(|h| h.event.contains("removed") || h.event == "session_expired")
+            .count(),
+        0,
+        "{history:?}"
+    );
 }
 
 #[test]
@@ -285,10 +322,7 @@ fn expired_sessions_are_swept_at_open() {
     let f = fixture("sweep");
     let k = keyring();
     let wallet = f.vault.import_wallet(&"44".repeat(32), "", t0()).unwrap();
-    let s = f
-        .vault
-        .create_session(&new_session(wallet, &[pkp("0x01")], 1))
-        .unwrap();
+    let s = create(&f.vault, wallet, &[pkp("0x01")], 1).unwrap();
     let (_, done) = Vault::open(
         &f.dir,
         Arc::new(OsKeychain::with_service(&f.service)),
@@ -308,19 +342,14 @@ fn a_key_missing_from_the_keychain_marks_the_session_dead() {
     let k = keyring();
     let wallet = f.vault.import_wallet(&"55".repeat(32), "", t0()).unwrap();
     let grant = [pkp("0x01")];
-    let s = f
-        .vault
-        .create_session(&new_session(wallet, &grant, 24))
-        .unwrap();
+    let s = create(&f.vault, wallet, &grant, 24).unwrap();
     k.clear(&f.service, &format!("session:{}", s.record.public_key));
-    let r = f
-        .vault
-        .lookup_session(ORIGIN, Network::DatilDev, &wallet, &grant, t0())
-        .unwrap();
-    assert!(matches!(
-        r,
-        SessionLookup::NeedsAuthSig(NeedReason::KeyMissing)
-    ));
+    // The running vault holds the key in memory; a vault opened afresh (a restart, another
+    // process) reads the keychain and finds it gone.
+    let (fresh, _) =
+        Vault::open(&f.dir, Arc::new(OsKeychain::with_service(&f.service)), t0()).unwrap();
+    let r = fresh.session_for(&grantee(wallet), &grant, t0()).unwrap();
+    assert_eq!(asked(r).reason, NeedReason::KeyMissing);
     let sessions = f.vault.sessions().unwrap();
     assert_eq!(sessions.len(), 1);
     assert_eq!(sessions[0].state, RecordState::Dead);
@@ -372,9 +401,7 @@ fn lifetimes_over_thirty_days_are_refused() {
     let f = fixture("lifetime");
     let wallet = f.vault.import_wallet(&"77".repeat(32), "", t0()).unwrap();
     let grant = [pkp("0x01")];
-    let r = f
-        .vault
-        .create_session(&new_session(wallet, &grant, 31 * 24));
+    let r = create(&f.vault, wallet, &grant, 31 * 24);
     assert!(matches!(r, Err(VaultError::Protocol(_))), "{r:?}");
     assert!(keyring()
         .accounts(&f.service)

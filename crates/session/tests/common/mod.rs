@@ -9,7 +9,7 @@
 
 use lit_companion_session::{
     authsig::AuthSig,
-    message::{self, session_uri, MessageParams},
+    message::SessionMessage,
     session_sigs::{sign_session_sigs, SessionParams, SessionSig, SessionSigs},
     timefmt::parse_rfc3339,
     Ability, Generation, LitResource, Recap, ResourceAbilityRequest, ResourcePrefix,
@@ -59,18 +59,17 @@ pub fn wallet_auth_sig(
     requests: &[ResourceAbilityRequest],
     lifetime: Duration,
 ) -> AuthSig {
-    let uri = session_uri(&session.public_key().to_hex());
-    let text = message::build(&MessageParams {
+    let text = SessionMessage {
         domain: "app.example.com",
         address: wallet.address(),
         statement: "",
-        uri: &uri,
-        chain_id: 1,
+        session_key: &session.public_key().to_hex(),
         nonce: NONCE,
         issued_at: t0(),
         expiration: t0() + lifetime,
-        recap: &Recap::for_requests(requests),
-    })
+        grant: requests,
+    }
+    .build()
     .unwrap();
     AuthSig::sign(wallet, text).unwrap()
 }

@@ -1,6 +1,6 @@
-//! The desktop app's preferences: `settings.json` next to the metadata, written atomically with
-//! mode 0600. Nothing in it is secret; a file that does not parse is reported, never replaced
-//! until the user saves new settings.
+//! The companion's preferences: `settings.json` next to the vault's metadata, written
+//! atomically with mode 0600. Nothing in it is secret; a file that does not parse is reported,
+//! never replaced until the user saves new settings.
 
 use std::{
     fs,
@@ -11,7 +11,27 @@ use std::{
 use lit_companion_session::Network;
 use serde::{Deserialize, Serialize};
 
-use crate::{metadata::write_atomic, VaultError};
+use lit_companion_vault::{metadata::write_atomic, VaultError};
+
+/// Why settings could not be read or stored.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SettingsError {
+    /// A value the companion refuses (from a hand-edited or hostile file, or a bad save).
+    #[error("{0}")]
+    Invalid(String),
+    /// The file (or its directory) could not be read or made.
+    #[error("the settings at {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// The file could not be written.
+    #[error("storing the settings: {0}")]
+    Write(#[from] VaultError),
+}
 
 const FILE_NAME: &str = "settings.json";
 
@@ -69,21 +89,21 @@ impl AppSettings {
     }
 
     /// Checks values a hand-edited or hostile file could carry.
-    pub fn validate(&self) -> Result<(), VaultError> {
+    pub fn validate(&self) -> Result<(), SettingsError> {
         if self.version != 1 {
-            return Err(VaultError::Invalid(format!(
+            return Err(SettingsError::Invalid(format!(
                 "settings format version {} is not known",
                 self.version
             )));
         }
         if !(60..=MAX_DEFAULT_LIFETIME_SECS).contains(&self.default_lifetime_secs) {
-            return Err(VaultError::Invalid(
+            return Err(SettingsError::Invalid(
                 "the default lifetime must be between one minute and 30 days".into(),
             ));
         }
         for n in &self.networks {
             n.parse::<Network>()
-                .map_err(|_| VaultError::Invalid(format!("unknown network {n:?}")))?;
+                .map_err(|_| SettingsError::Invalid(format!("unknown network {n:?}")))?;
         }
         Ok(())
     }
@@ -110,15 +130,15 @@ impl SettingsFile {
 
     /// The stored settings; the defaults when there is no file yet. A file that does not parse
     /// or holds bad values is an error naming it (and is left as it is).
-    pub fn load(&self) -> Result<AppSettings, VaultError> {
+    pub fn load(&self) -> Result<AppSettings, SettingsError> {
         let path = self.path();
         let text = match fs::read_to_string(&path) {
             Ok(t) => t,
             Err(e) if e.kind() == ErrorKind::NotFound => return Ok(AppSettings::default()),
-            Err(e) => return Err(VaultError::io("reading the settings", e)),
+            Err(source) => return Err(SettingsError::Read { path, source }),
         };
         let settings: AppSettings = serde_json::from_str(&text).map_err(|e| {
-            VaultError::Invalid(format!(
+            SettingsError::Invalid(format!(
                 "the settings file {} is corrupt: {e}",
                 path.display()
             ))
@@ -128,13 +148,15 @@ impl SettingsFile {
     }
 
     /// Validates and stores `settings` atomically.
-    pub fn store(&self, settings: &AppSettings) -> Result<(), VaultError> {
+    pub fn store(&self, settings: &AppSettings) -> Result<(), SettingsError> {
         settings.validate()?;
-        fs::create_dir_all(&self.dir)
-            .map_err(|e| VaultError::io("creating the data directory", e))?;
-        let json =
-            serde_json::to_vec_pretty(settings).map_err(|e| VaultError::Internal(e.to_string()))?;
-        write_atomic(&self.dir, &self.path(), &json)
+        fs::create_dir_all(&self.dir).map_err(|source| SettingsError::Read {
+            path: self.dir.clone(),
+            source,
+        })?;
+        let json = serde_json::to_vec_pretty(settings)
+            .map_err(|e| SettingsError::Invalid(e.to_string()))?;
+        Ok(write_atomic(&self.dir, &self.path(), &json)?)
     }
 }
 

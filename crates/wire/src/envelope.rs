@@ -1,4 +1,5 @@
-//! The request and response envelopes (docs/bridge-protocol.md), transport-independent.
+//! The request and response envelopes and the error codes (docs/bridge-protocol.md),
+//! transport-independent.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -111,8 +112,10 @@ impl ErrorCode {
     }
 }
 
-/// An error answer.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// An error answer: a stable code and plain words for the caller. Internal detail never goes
+/// here; it goes to the companion's log.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{message} ({} {})", code.code(), code.name())]
 pub struct BridgeError {
     /// The code.
     pub code: ErrorCode,

@@ -1,0 +1,165 @@
+//! Asking the user: the plain-language question (with the exact message to be signed), one
+//! prompt at a time, within the pending limits and the timeout.
+
+use std::{collections::HashMap, sync::Mutex, time::Duration};
+
+use lit_companion_session::{
+    explain::{describe_duration, describe_recap, describe_requests, not_granted, RiskFlag},
+    message::SessionMessage,
+    Address, Recap,
+};
+use lit_companion_vault::Ask;
+use lit_companion_wire::{BridgeError, ErrorCode};
+use time::OffsetDateTime;
+
+use super::{params::ValidParams, Engine};
+use crate::{
+    approver::{ApprovalRequest, Decision},
+    caller::Caller,
+};
+
+/// What the preview's `uri` shows in place of the session key, which is made on approval.
+const PREVIEW_SESSION_KEY: &str = "new-session-key";
+
+/// Prompts waiting, per grant key.
+#[derive(Debug, Default)]
+pub(crate) struct Pending {
+    waiting: Mutex<HashMap<String, usize>>,
+}
+
+/// A place in the pending count, given back however the approval ends.
+pub(crate) struct PendingSlot<'a> {
+    pending: &'a Pending,
+    key: String,
+}
+
+impl Drop for PendingSlot<'_> {
+    fn drop(&mut self) {
+        let mut waiting = self
+            .pending
+            .waiting
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = waiting.get_mut(&self.key) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                waiting.remove(&self.key);
+            }
+        }
+    }
+}
+
+impl Pending {
+    /// Takes a slot for `key`, or refuses (4429) when all, or this caller's, are taken.
+    fn take(
+        &self,
+        key: String,
+        max_total: usize,
+        max_per_caller: usize,
+    ) -> Result<PendingSlot<'_>, BridgeError> {
+        let mut waiting = self.waiting.lock().unwrap_or_else(|p| p.into_inner());
+        let total: usize = waiting.values().sum();
+        let mine = waiting.get(&key).copied().unwrap_or(0);
+        if total >= max_total || mine >= max_per_caller {
+            return Err(BridgeError::new(
+                ErrorCode::RateLimited,
+                "too many requests are waiting for the user; try again later",
+            ));
+        }
+        *waiting.entry(key.clone()).or_default() += 1;
+        Ok(PendingSlot { pending: self, key })
+    }
+}
+
+impl Engine {
+    /// The question for the user: who asks, what is already granted, what is new, for how
+    /// long, and the exact message the wallet will sign (`nonce` from the nodes).
+    pub(crate) fn approval_request(
+        &self,
+        caller: &Caller,
+        p: &ValidParams,
+        wallet: Address,
+        ask: &Ask,
+        now: OffsetDateTime,
+        nonce: &str,
+    ) -> ApprovalRequest {
+        let lifetime = p.expiration - now;
+        let (duration_text, mut flags): (String, Vec<RiskFlag>) =
+            describe_duration(now, Some(p.expiration));
+        let supplied = p
+            .delegations
+            .iter()
+            .filter_map(|d| d.verify_signature().ok())
+            .flat_map(|v| {
+                let owner = v.signer.short();
+                describe_recap(&v.recap)
+                    .into_iter()
+                    .map(move |l| format!("Your requests may be paid by {owner}: {}", l.sentence))
+            })
+            .collect();
+        flags.sort();
+        flags.dedup();
+        let siwe_preview = SessionMessage {
+            domain: &caller.siwe_domain(),
+            address: wallet,
+            statement: &p.statement,
+            session_key: PREVIEW_SESSION_KEY,
+            nonce,
+            issued_at: now,
+            expiration: p.expiration,
+            grant: &ask.grant,
+        }
+        .build()
+        .unwrap_or_default();
+        ApprovalRequest {
+            caller: caller.clone(),
+            who: caller.describe(),
+            origin: caller.grant_key(),
+            verified: caller.is_verified(),
+            road: caller.road.to_string(),
+            network: p.network.as_str().to_owned(),
+            network_label: p.network.label().to_owned(),
+            wallet: wallet.to_checksum(),
+            already_granted: describe_requests(&ask.granted),
+            new: describe_requests(&ask.new),
+            not_granted: not_granted(&Recap::for_requests(&ask.grant)),
+            new_requests: ask.new.clone(),
+            lifetime: Duration::from_secs(u64::try_from(lifetime.whole_seconds()).unwrap_or(0)),
+            max_lifetime: self.settings.max_lifetime,
+            duration_text,
+            flags,
+            supplied_delegations: supplied,
+            statement: p.statement.clone(),
+            siwe_preview,
+        }
+    }
+
+    /// Queues the question, one prompt at a time, within the pending limits and the timeout;
+    /// answers the lifetime the user chose.
+    pub(crate) async fn ask(
+        &self,
+        caller: &Caller,
+        request: ApprovalRequest,
+    ) -> Result<Duration, BridgeError> {
+        let _slot = self.pending.take(
+            caller.grant_key(),
+            self.settings.max_pending,
+            self.settings.max_pending_per_caller,
+        )?;
+        let wait = async {
+            let _turn = self.queue.lock().await;
+            self.approver.approve(request).await
+        };
+        match tokio::time::timeout(self.settings.approval_timeout, wait).await {
+            Err(_) => Err(BridgeError::new(
+                ErrorCode::RequestExpired,
+                "the request was not answered in time",
+            )),
+            Ok(Decision::Reject { reason }) => Err(BridgeError::new(
+                ErrorCode::UserRejected,
+                format!("rejected: {reason}"),
+            )),
+            Ok(Decision::Approve { lifetime }) => Ok(lifetime),
+        }
+    }
+}

@@ -1,0 +1,45 @@
+//! From internal failures to what the caller is told. Bad input gets its reason; everything
+//! else gets a stable code and a generic message, while the detail goes to the log.
+
+use lit_companion_net::NetError;
+use lit_companion_vault::{KeychainError, VaultError};
+use lit_companion_wire::{BridgeError, ErrorCode};
+
+/// A vault failure as the caller sees it.
+pub(crate) fn vault_error(e: VaultError) -> BridgeError {
+    match &e {
+        VaultError::Keychain(KeychainError::Locked) => BridgeError::new(
+            ErrorCode::KeychainUnavailable,
+            "the keychain is locked: the user must unlock it",
+        ),
+        VaultError::Keychain(KeychainError::Unavailable(_)) => BridgeError::new(
+            ErrorCode::KeychainUnavailable,
+            "no keychain is available on this machine",
+        ),
+        VaultError::UnknownWallet(w) => BridgeError::new(
+            ErrorCode::BadRequest,
+            format!("no wallet {w} in Lit Companion"),
+        ),
+        VaultError::Protocol(p) => BridgeError::new(ErrorCode::BadRequest, p.to_string()),
+        VaultError::Invalid(m) => BridgeError::new(ErrorCode::BadRequest, m.clone()),
+        _ => internal("vault", &e),
+    }
+}
+
+/// A network failure: which node failed and how is logged, never sent.
+pub(crate) fn net_error(e: NetError) -> BridgeError {
+    tracing::warn!(error = %e, "the Lit network could not be reached");
+    BridgeError::new(
+        ErrorCode::NetworkUnavailable,
+        "the Lit network could not be reached",
+    )
+}
+
+/// A bug or an environment failure: logged with its detail, answered generically.
+pub(crate) fn internal(what: &str, e: &dyn std::fmt::Display) -> BridgeError {
+    tracing::error!(what, error = %e, "internal error");
+    BridgeError::new(
+        ErrorCode::Internal,
+        "internal error (see the companion's log)",
+    )
+}

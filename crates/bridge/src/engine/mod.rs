@@ -1,0 +1,436 @@
+//! The one request handler every road feeds: caller (from the transport) → switches →
+//! parameters → reuse or approval ([`Vault::session_for`]) → AuthSig and session key →
+//! per-node sessionSigs.
+//!
+//! - [`params`]: the request's parameters, checked;
+//! - [`switches`]: pause, roads and networks, read per request;
+//! - [`approval`]: the question for the user, pending limits, one prompt at a time;
+//! - [`errors`]: what the caller is told (detail goes to the log).
+//!
+//! One `tracing` line per request says who asked, by which road, for what, and what was
+//! decided; never a body, a key or a signature.
+
+mod approval;
+mod errors;
+mod params;
+mod switches;
+
+use std::{sync::Arc, time::Duration};
+
+use lit_companion_net::LitNetClient;
+use lit_companion_session::{
+    explain::describe_requests, resource::list_requests, timefmt::truncate_millis, Address,
+    Network,
+};
+use lit_companion_vault::{
+    metadata::RecordState, Grantee, Issuance, LiveSession, NewSession, Revoke, SignRequest,
+    Vault, VaultError,
+};
+use lit_companion_wire::{BridgeError, ErrorCode, Request, Response};
+use serde_json::{json, Value};
+use time::OffsetDateTime;
+
+use crate::{
+    approver::Approver,
+    caller::{Caller, Road},
+};
+use errors::{internal, net_error, vault_error};
+use params::ValidParams;
+
+/// Tunables.
+#[derive(Debug, Clone)]
+pub struct EngineSettings {
+    /// The longest session anyone may approve (nodes refuse more than 30 days).
+    pub max_lifetime: Duration,
+    /// How long a prompt may wait for the user.
+    pub approval_timeout: Duration,
+    /// Prompts waiting at once, in all.
+    pub max_pending: usize,
+    /// Prompts waiting at once, per caller.
+    pub max_pending_per_caller: usize,
+    /// Naga `maxPrice` when the dapp gives none (wei).
+    pub default_max_price_wei: u128,
+    /// Whether the bridge starts paused (every request gets 4900); see [`Engine::set_paused`].
+    pub paused: bool,
+}
+
+impl Default for EngineSettings {
+    fn default() -> Self {
+        Self {
+            max_lifetime: Duration::from_secs(30 * 24 * 3600),
+            approval_timeout: Duration::from_secs(300),
+            max_pending: 16,
+            max_pending_per_caller: 2,
+            default_max_price_wei: 1_000_000_000_000_000_000,
+            paused: false,
+        }
+    }
+}
+
+/// The engine.
+pub struct Engine {
+    vault: Arc<Vault>,
+    net: LitNetClient,
+    approver: Arc<dyn Approver>,
+    settings: EngineSettings,
+    switches: switches::Switches,
+    /// One prompt at a time: approvals queue on this lock, in arrival order.
+    queue: tokio::sync::Mutex<()>,
+    pending: approval::Pending,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What a handled request produced, for its log line.
+struct Handled {
+    result: Value,
+    capabilities: String,
+    decision: &'static str,
+}
+
+impl Engine {
+    /// An engine over a vault, a network client and an approver.
+    pub fn new(
+        vault: Arc<Vault>,
+        net: LitNetClient,
+        approver: Arc<dyn Approver>,
+        settings: EngineSettings,
+    ) -> Self {
+        let switches = switches::Switches::default();
+        switches.set_paused(settings.paused);
+        Self {
+            vault,
+            net,
+            approver,
+            settings,
+            switches,
+            queue: tokio::sync::Mutex::new(()),
+            pending: approval::Pending::default(),
+        }
+    }
+
+    /// Pauses or resumes the bridge: while paused every request is answered 4900 at once, and
+    /// no session key stays in memory.
+    pub fn set_paused(&self, paused: bool) {
+        self.switches.set_paused(paused);
+        if paused {
+            self.vault.forget_keys();
+        }
+    }
+
+    /// Whether the bridge is paused.
+    pub fn is_paused(&self) -> bool {
+        self.switches.paused()
+    }
+
+    /// Turns one road on or off: requests arriving by a road that is off are answered 4900.
+    pub fn set_road(&self, road: Road, on: bool) {
+        self.switches.set_road(road, on);
+    }
+
+    /// Whether `road` is on.
+    pub fn road_on(&self, road: Road) -> bool {
+        self.switches.road_on(road)
+    }
+
+    /// Serves or refuses (4200) requests for `network`.
+    pub fn set_network(&self, network: Network, on: bool) {
+        self.switches.set_network(network, on);
+    }
+
+    /// Whether requests for `network` are served.
+    pub fn network_on(&self, network: Network) -> bool {
+        self.switches.network_on(network)
+    }
+
+    /// The vault.
+    pub fn vault(&self) -> &Arc<Vault> {
+        &self.vault
+    }
+
+    /// Handles one request body from `caller` and always answers with an envelope.
+    pub async fn handle(&self, caller: &Caller, body: &[u8]) -> Response {
+        match lit_companion_wire::parse_request(body) {
+            Ok(request) => self.handle_request(caller, request).await,
+            Err((id, e)) => {
+                log_request(caller, "?", "", e.code.name());
+                Response::err(id, &e)
+            }
+        }
+    }
+
+    /// Handles a parsed request.
+    pub async fn handle_request(&self, caller: &Caller, request: Request) -> Response {
+        let Request {
+            id, method, params, ..
+        } = request;
+        let outcome = match self.refusal(caller) {
+            Some(e) => Err(e),
+            None => match method.as_str() {
+                "getSessionSigs" => self.get_session_sigs(caller, params).await,
+                "listGrants" => self.list_grants(caller).await,
+                "disconnect" => self.disconnect(caller).await,
+                other => Err(BridgeError::new(
+                    ErrorCode::Unsupported,
+                    format!("unknown method {other:?}"),
+                )),
+            },
+        };
+        match outcome {
+            Ok(done) => {
+                log_request(caller, &method, &done.capabilities, done.decision);
+                Response::ok(id, done.result)
+            }
+            Err(e) => {
+                log_request(caller, &method, "", e.code.name());
+                Response::err(id, &e)
+            }
+        }
+    }
+
+    /// 4900 when the bridge is paused or the caller's road is off.
+    fn refusal(&self, caller: &Caller) -> Option<BridgeError> {
+        let message = if self.is_paused() {
+            "the companion's bridge is paused".to_owned()
+        } else if !self.road_on(caller.road) {
+            format!(
+                "the {} road is turned off in the companion's settings",
+                caller.road
+            )
+        } else {
+            return None;
+        };
+        Some(BridgeError::new(ErrorCode::Disconnected, message))
+    }
+
+    async fn blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Vault) -> Result<T, VaultError> + Send + 'static,
+    ) -> Result<T, BridgeError> {
+        let vault = self.vault.clone();
+        tokio::task::spawn_blocking(move || f(&vault))
+            .await
+            .map_err(|e| internal("a vault task", &e))?
+            .map_err(vault_error)
+    }
+
+    async fn get_session_sigs(
+        &self,
+        caller: &Caller,
+        params: Value,
+    ) -> Result<Handled, BridgeError> {
+        let now = truncate_millis(OffsetDateTime::now_utc());
+        let p = ValidParams::parse(params, now, &self.settings)?;
+        if !self.network_on(p.network) {
+            return Err(BridgeError::new(
+                ErrorCode::Unsupported,
+                format!(
+                    "the companion is set not to serve {} ({}); the user can change this in its settings",
+                    p.network.label(),
+                    p.network
+                ),
+            ));
+        }
+        let capabilities = list_requests(&p.requests);
+        let origin = caller.grant_key();
+        let wallet = match p.wallet {
+            Some(w) => w,
+            None => self.default_wallet().await?,
+        };
+        let issuance = {
+            // A reused session must outlive the next minute to be worth handing out.
+            let until = now + time::Duration::minutes(1);
+            let who = Grantee {
+                origin: &origin,
+                network: p.network,
+                wallet,
+            };
+            // The cached path touches neither the keychain nor a file: answered on this task.
+            match self
+                .vault
+                .session_from_memory(&who, &p.requests, until)
+                .map_err(vault_error)?
+            {
+                Some(issuance) => issuance,
+                None => {
+                    let (origin, requests, network) =
+                        (origin.clone(), p.requests.clone(), p.network);
+                    self.blocking(move |v| {
+                        v.session_for(
+                            &Grantee {
+                                origin: &origin,
+                                network,
+                                wallet,
+                            },
+                            &requests,
+                            until,
+                        )
+                    })
+                    .await?
+                }
+            }
+        };
+        let (live, reused) = match issuance {
+            Issuance::Live(live) => (live, true),
+            Issuance::Ask(ask) => {
+                let live = self.approve_and_create(caller, &p, wallet, ask, now).await?;
+                (live, false)
+            }
+        };
+        let sigs = live
+            .sign(&SignRequest {
+                network: p.network,
+                requests: &p.requests,
+                nodes: &p.nodes,
+                now,
+                expiration: p.expiration,
+                delegations: &p.delegations,
+                max_price_wei: p.max_price_wei,
+            })
+            .map_err(vault_error)?;
+        if reused {
+            self.vault.note_reuse(&live);
+        }
+        let expiration = sigs
+            .entries()
+            .first()
+            .and_then(|(_, e)| serde_json::from_str::<Value>(&e.signed_message).ok())
+            .and_then(|v| {
+                v.get("expiration")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+            })
+            .unwrap_or_default();
+        let result = json!({
+            "sessionSigs": sigs,
+            "wallet": wallet.to_checksum(),
+            "sessionKey": live.record.public_key,
+            "expiration": expiration,
+            "reused": reused,
+        });
+        Ok(Handled {
+            result,
+            capabilities,
+            decision: if reused { "reused" } else { "approved" },
+        })
+    }
+
+    /// Asks the user about what is new, then creates the session they approved. The nodes are
+    /// asked before the user is: a network that is down fails at once instead of after a
+    /// prompt, and the prompt shows the real message.
+    async fn approve_and_create(
+        &self,
+        caller: &Caller,
+        p: &ValidParams,
+        wallet: Address,
+        ask: lit_companion_vault::Ask,
+        now: OffsetDateTime,
+    ) -> Result<Arc<LiveSession>, BridgeError> {
+        let preview_nonce = self
+            .net
+            .latest_blockhash(&p.nodes)
+            .await
+            .map_err(net_error)?;
+        let request = self.approval_request(caller, p, wallet, &ask, now, &preview_nonce);
+        let asked = p.expiration - now;
+        let approved = self.ask(caller, request).await?;
+        let approved = time::Duration::try_from(approved).unwrap_or(asked);
+        let expiration = now + approved.min(asked);
+        let nonce = self
+            .net
+            .latest_blockhash(&p.nodes)
+            .await
+            .map_err(net_error)?;
+        let (origin, domain, statement, network) = (
+            caller.grant_key(),
+            caller.siwe_domain(),
+            p.statement.clone(),
+            p.network,
+        );
+        self.blocking(move |v| {
+            v.create_session(
+                &Grantee {
+                    origin: &origin,
+                    network,
+                    wallet,
+                },
+                &ask.grant,
+                &NewSession {
+                    domain: &domain,
+                    statement: &statement,
+                    nonce: &nonce,
+                    now,
+                    expiration,
+                },
+            )
+        })
+        .await
+    }
+
+    async fn default_wallet(&self) -> Result<Address, BridgeError> {
+        let wallets = self.blocking(|v| v.wallets()).await?;
+        let first = wallets.first().ok_or_else(|| {
+            BridgeError::new(
+                ErrorCode::NoWallet,
+                "Lit Companion has no wallet yet: create or import one first",
+            )
+        })?;
+        Address::parse_any_case(&first.address).map_err(|e| internal("a stored wallet", &e))
+    }
+
+    async fn list_grants(&self, caller: &Caller) -> Result<Handled, BridgeError> {
+        let key = caller.grant_key();
+        let sessions = self.blocking(|v| v.sessions()).await?;
+        let grants: Vec<Value> = sessions
+            .into_iter()
+            .filter(|s| s.origin == key && s.state == RecordState::Live)
+            .map(|s| {
+                let may_do: Vec<String> = describe_requests(&s.granted)
+                    .into_iter()
+                    .map(|l| l.sentence)
+                    .collect();
+                json!({
+                    "network": s.network, "wallet": s.wallet, "sessionKey": s.public_key,
+                    "expiresAt": s.expires_at, "granted": s.granted, "mayDo": may_do,
+                })
+            })
+            .collect();
+        Ok(Handled {
+            result: json!({ "grants": grants }),
+            capabilities: String::new(),
+            decision: "listed",
+        })
+    }
+
+    async fn disconnect(&self, caller: &Caller) -> Result<Handled, BridgeError> {
+        let key = caller.grant_key();
+        let revoked = self
+            .blocking(move |v| v.revoke(Revoke::Origin(&key), OffsetDateTime::now_utc()))
+            .await?;
+        Ok(Handled {
+            result: json!({
+                "revoked": revoked,
+                "note": "sessionSigs already handed out stay valid at the Lit nodes until they expire",
+            }),
+            capabilities: String::new(),
+            decision: "disconnected",
+        })
+    }
+}
+
+/// The one log line per request: shapes, never bodies or secrets.
+fn log_request(caller: &Caller, method: &str, capabilities: &str, decision: &str) {
+    tracing::info!(
+        target: "lit_companion::request",
+        caller = %caller,
+        method = %method,
+        capabilities = %capabilities,
+        decision = %decision,
+    );
+}

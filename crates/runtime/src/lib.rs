@@ -1,0 +1,309 @@
+//! The companion at run time, the same for the desktop app and for `lit-companion serve`:
+//! which roads are open ([`Companion::builder`]), the maintenance tick (reuse counts written
+//! about once a second, expired sessions swept every minute, the keychain watched so that
+//! locking it drops the keys held in memory), an orderly shutdown, and the user's settings
+//! ([`settings`]) put into force on the engine.
+
+pub mod settings;
+
+use std::{net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
+
+use lit_companion_bridge::{
+    http::{self, HttpConfig, HttpState},
+    ratelimit::RateLimit,
+    Engine, Road,
+};
+use lit_companion_session::Network;
+use lit_companion_vault::Vault;
+use time::OffsetDateTime;
+use tokio::task::JoinHandle;
+
+pub use settings::{AppSettings, SettingsError, SettingsFile};
+
+#[cfg(unix)]
+pub use lit_companion_bridge::socket::DeepLinks;
+
+/// How often the maintenance tick runs, and what it does when.
+#[derive(Debug, Clone, Copy)]
+pub struct Maintenance {
+    /// How often reuse counts are written (at most once per tick).
+    pub flush_every: Duration,
+    /// How often expired sessions are swept.
+    pub sweep_every: Duration,
+    /// How often the keychain is checked (read-only); a locked one drops the keys in memory.
+    pub keychain_every: Duration,
+}
+
+impl Default for Maintenance {
+    fn default() -> Self {
+        Self {
+            flush_every: Duration::from_secs(1),
+            sweep_every: Duration::from_secs(60),
+            keychain_every: Duration::from_secs(15),
+        }
+    }
+}
+
+/// One road's state: where it listens, or why it could not open.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoadStatus {
+    /// Which road.
+    pub road: Road,
+    /// `Ok(where)` or `Err(why not)`.
+    pub state: Result<String, String>,
+}
+
+impl std::fmt::Display for RoadStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.state {
+            Ok(at) => write!(f, "{} on {at}", self.road),
+            Err(why) => write!(f, "{} unavailable: {why}", self.road),
+        }
+    }
+}
+
+/// What to open.
+#[derive(Debug)]
+pub struct CompanionBuilder {
+    engine: Arc<Engine>,
+    http: Option<(SocketAddr, RateLimit)>,
+    socket: Option<PathBuf>,
+    #[cfg(unix)]
+    links: Arc<DeepLinks>,
+    maintenance: Maintenance,
+}
+
+/// A running companion.
+#[derive(Debug)]
+pub struct Companion {
+    engine: Arc<Engine>,
+    roads: Vec<RoadStatus>,
+    http_addr: Option<SocketAddr>,
+    #[cfg(unix)]
+    links: Arc<DeepLinks>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Companion {
+    /// A companion around `engine`, with no road yet. `opener` is the program (and leading
+    /// arguments) that opens a deep link's callback URL; empty means the platform's.
+    pub fn builder(engine: Arc<Engine>, opener: Vec<String>) -> CompanionBuilder {
+        #[cfg(not(unix))]
+        let _ = opener;
+        CompanionBuilder {
+            engine,
+            http: None,
+            socket: None,
+            #[cfg(unix)]
+            links: Arc::new(DeepLinks::new(if opener.is_empty() {
+                DeepLinks::platform_opener()
+            } else {
+                opener
+            })),
+            maintenance: Maintenance::default(),
+        }
+    }
+
+    /// The engine.
+    pub fn engine(&self) -> &Arc<Engine> {
+        &self.engine
+    }
+
+    /// One line per road.
+    pub fn roads(&self) -> &[RoadStatus] {
+        &self.roads
+    }
+
+    /// Where loopback HTTP listens, when it does.
+    pub fn http_addr(&self) -> Option<SocketAddr> {
+        self.http_addr
+    }
+
+    /// How deep links are answered (single-use nonces, the callback opener).
+    #[cfg(unix)]
+    pub fn deep_links(&self) -> &Arc<DeepLinks> {
+        &self.links
+    }
+
+    /// Closes the roads, writes the last reuse counts and drops the keys held in memory.
+    pub async fn shutdown(self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+        let vault = self.engine.vault().clone();
+        let _ = tokio::task::spawn_blocking(move || {
+            if let Err(e) = vault.flush_reuse(OffsetDateTime::now_utc()) {
+                tracing::warn!(error = %e, "reuse counts not written at shutdown");
+            }
+            vault.forget_keys();
+        })
+        .await;
+    }
+}
+
+impl CompanionBuilder {
+    /// Serves loopback HTTP on `addr` (loopback only) with a per-caller rate limit.
+    pub fn http(mut self, addr: SocketAddr, rate: RateLimit) -> Self {
+        self.http = Some((addr, rate));
+        self
+    }
+
+    /// Serves the browser extension's host (and `open-url`) on the per-user socket at `path`.
+    pub fn socket(mut self, path: PathBuf) -> Self {
+        self.socket = Some(path);
+        self
+    }
+
+    /// How deep links are answered; the same before and after [`CompanionBuilder::start`], so
+    /// that links the OS hands over early are not lost.
+    #[cfg(unix)]
+    pub fn deep_links(&self) -> Arc<DeepLinks> {
+        self.links.clone()
+    }
+
+    /// The maintenance tick's periods.
+    pub fn maintenance(mut self, maintenance: Maintenance) -> Self {
+        self.maintenance = maintenance;
+        self
+    }
+
+    /// Opens the roads (each that can; see [`Companion::roads`]) and starts the maintenance
+    /// tick. Runs on the current Tokio runtime.
+    pub async fn start(self) -> Companion {
+        let mut roads = Vec::new();
+        let mut tasks = Vec::new();
+        let mut http_addr = None;
+        if let Some((addr, rate)) = self.http {
+            let state = if addr.ip().is_loopback() {
+                tokio::net::TcpListener::bind(addr)
+                    .await
+                    .map_err(|e| format!("{addr}: {e} (is another copy running?)"))
+            } else {
+                Err(format!("{addr} is not a loopback address"))
+            };
+            match state {
+                Ok(listener) => {
+                    let local = listener.local_addr().unwrap_or(addr);
+                    http_addr = Some(local);
+                    let mut config = HttpConfig::new(local.port());
+                    config.rate = rate;
+                    let state = HttpState::new(self.engine.clone(), config);
+                    tasks.push(tokio::spawn(async move {
+                        if let Err(e) = http::serve(listener, state).await {
+                            tracing::error!(error = %e, "loopback HTTP stopped");
+                        }
+                    }));
+                    roads.push(RoadStatus {
+                        road: Road::Http,
+                        state: Ok(format!("http://{local}")),
+                    });
+                }
+                Err(why) => roads.push(RoadStatus {
+                    road: Road::Http,
+                    state: Err(why),
+                }),
+            }
+        }
+        #[cfg(unix)]
+        let links = self.links.clone();
+        #[cfg(unix)]
+        if let Some(path) = &self.socket {
+            use lit_companion_bridge::socket;
+            match socket::bind(path).await {
+                Ok(listener) => {
+                    tasks.push(tokio::spawn(socket::serve(
+                        listener,
+                        self.engine.clone(),
+                        links.clone(),
+                    )));
+                    roads.push(RoadStatus {
+                        road: Road::Extension,
+                        state: Ok(path.display().to_string()),
+                    });
+                }
+                Err(e) => roads.push(RoadStatus {
+                    road: Road::Extension,
+                    state: Err(e.to_string()),
+                }),
+            }
+        }
+        #[cfg(not(unix))]
+        if let Some(path) = &self.socket {
+            roads.push(RoadStatus {
+                road: Road::Extension,
+                state: Err(format!(
+                    "{}: this platform's local pipe is not supported yet",
+                    path.display()
+                )),
+            });
+        }
+        tasks.push(tokio::spawn(maintain(
+            self.engine.vault().clone(),
+            self.maintenance,
+        )));
+        for road in &roads {
+            tracing::info!(road = %road, "road");
+        }
+        Companion {
+            engine: self.engine,
+            roads,
+            http_addr,
+            #[cfg(unix)]
+            links,
+            tasks,
+        }
+    }
+}
+
+/// The maintenance tick: reuse counts, sweep, keychain watch. Blocking work runs off the
+/// async threads.
+async fn maintain(vault: Arc<Vault>, m: Maintenance) {
+    let mut tick = tokio::time::interval(m.flush_every.max(Duration::from_millis(50)));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last_sweep = tokio::time::Instant::now();
+    let mut last_check = tokio::time::Instant::now();
+    loop {
+        tick.tick().await;
+        let sweep = last_sweep.elapsed() >= m.sweep_every;
+        let check = last_check.elapsed() >= m.keychain_every;
+        if sweep {
+            last_sweep = tokio::time::Instant::now();
+        }
+        if check {
+            last_check = tokio::time::Instant::now();
+        }
+        let v = vault.clone();
+        let _ = tokio::task::spawn_blocking(move || {
+            let now = OffsetDateTime::now_utc();
+            if let Err(e) = v.flush_reuse(now) {
+                tracing::warn!(error = %e, "reuse counts not written yet");
+            }
+            if sweep {
+                match v.maintain(now) {
+                    Ok(done) if done.expired > 0 => {
+                        tracing::info!(expired = done.expired, "expired sessions swept")
+                    }
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "sweep failed"),
+                }
+            }
+            if check {
+                if let Err(e) = v.check_keychain() {
+                    tracing::warn!(error = %e, "keychain not usable; keys dropped from memory");
+                }
+            }
+        })
+        .await;
+    }
+}
+
+/// Puts the user's settings into force on the engine: pause, roads, networks.
+pub fn apply(engine: &Engine, s: &AppSettings) {
+    engine.set_paused(s.paused);
+    engine.set_road(Road::Http, s.roads.http);
+    engine.set_road(Road::Extension, s.roads.extension);
+    engine.set_road(Road::DeepLink, s.roads.deep_link);
+    for n in Network::ALL {
+        engine.set_network(n, s.serves(n));
+    }
+}

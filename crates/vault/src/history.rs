@@ -1,0 +1,189 @@
+//! The activity history: one line per event, in plain words for people (`summary`) with the
+//! technical line behind it (`detail`). Never a secret or a signature.
+//!
+//! Handing out signatures inside a grant is the common case; it is counted in memory and
+//! written as one line per session with a count ([`reused`]), at most once a second.
+
+use lit_companion_session::{
+    explain::{describe_requests, human_duration},
+    resource::list_requests,
+    Address, ResourceAbilityRequest,
+};
+use serde::{Deserialize, Serialize};
+
+/// One line of history.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryEntry {
+    /// RFC 3339.
+    pub at: String,
+    /// What happened: `authsig_signed`, `session_sigs_issued`, `session_revoked`,
+    /// `session_expired`, `wallet_created`, ….
+    pub event: String,
+    /// The grant key concerned (an origin, `unverified:<origin>`, `pairing:<name>`), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<String>,
+    /// What happened, in plain words.
+    #[serde(default)]
+    pub summary: String,
+    /// The technical line.
+    pub detail: String,
+    /// How many times it happened (handing out signatures is counted, not listed).
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub count: u64,
+}
+
+fn one() -> u64 {
+    1
+}
+
+fn is_one(n: &u64) -> bool {
+    *n == 1
+}
+
+impl HistoryEntry {
+    fn new(at: &str, event: &str, origin: Option<&str>, summary: String, detail: String) -> Self {
+        Self {
+            at: at.to_owned(),
+            event: event.to_owned(),
+            origin: origin.map(str::to_owned),
+            summary,
+            detail,
+            count: 1,
+        }
+    }
+}
+
+/// Who a grant key names, for people: `app.example.com`, `app.example.com (not verified)`,
+/// `local program "ci-runner"`.
+pub fn site_label(grant_key: &str) -> String {
+    let host = |origin: &str| {
+        origin
+            .split_once("://")
+            .map_or(origin, |(_, rest)| rest)
+            .to_owned()
+    };
+    if let Some(origin) = grant_key.strip_prefix("unverified:") {
+        format!("{} (not verified)", host(origin))
+    } else if let Some(name) = grant_key.strip_prefix("pairing:") {
+        format!("local program \"{name}\"")
+    } else {
+        host(grant_key)
+    }
+}
+
+fn lower_first(s: &str) -> String {
+    let mut chars = s.chars();
+    match chars.next() {
+        Some(c) => c.to_lowercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+/// A new AuthSig: "Approved app.example.com for 24 hours: sign messages and transactions with
+/// your PKP 0x9f19…9be6".
+pub fn approved(
+    at: &str,
+    grant_key: &str,
+    lifetime: time::Duration,
+    grant: &[ResourceAbilityRequest],
+    wallet: &Address,
+    session: &str,
+    network: &str,
+    expires_at: &str,
+) -> HistoryEntry {
+    let may: Vec<String> = describe_requests(grant)
+        .iter()
+        .map(|l| lower_first(&l.sentence))
+        .collect();
+    HistoryEntry::new(
+        at,
+        "authsig_signed",
+        Some(grant_key),
+        format!(
+            "Approved {} for {}: {}",
+            site_label(grant_key),
+            human_duration(lifetime),
+            may.join("; ")
+        ),
+        format!(
+            "AuthSig by {} for session {session} on {network} until {expires_at}: {}",
+            wallet.short(),
+            list_requests(grant)
+        ),
+    )
+}
+
+/// Signatures handed out inside a grant, `count` times since the last line.
+pub fn reused(at: &str, grant_key: &str, session: &str, network: &str, count: u64) -> HistoryEntry {
+    HistoryEntry {
+        count,
+        ..HistoryEntry::new(
+            at,
+            "session_sigs_issued",
+            Some(grant_key),
+            format!(
+                "Handed out signatures to {} (no prompt, within the grant)",
+                site_label(grant_key)
+            ),
+            format!("sessionSigs from session {session} on {network}"),
+        )
+    }
+}
+
+/// A session revoked by the user.
+pub fn revoked(at: &str, grant_key: &str, session: &str, network: &str) -> HistoryEntry {
+    HistoryEntry::new(
+        at,
+        "session_revoked",
+        Some(grant_key),
+        format!("Revoked what {} may do", site_label(grant_key)),
+        format!("session {session} on {network} revoked; its key left the keychain"),
+    )
+}
+
+/// A session that reached its end.
+pub fn expired(at: &str, grant_key: &str, session: &str) -> HistoryEntry {
+    HistoryEntry::new(
+        at,
+        "session_expired",
+        Some(grant_key),
+        format!("{}'s session ended (it expired)", site_label(grant_key)),
+        format!("session {session} expired; its key left the keychain"),
+    )
+}
+
+/// Something about a wallet: `event` and plain words.
+pub fn wallet(at: &str, event: &str, summary: String, detail: String) -> HistoryEntry {
+    HistoryEntry::new(at, event, None, summary, detail)
+}
+
+/// Something about a pairing token.
+pub fn pairing(at: &str, event: &str, summary: String, detail: String) -> HistoryEntry {
+    HistoryEntry::new(at, event, None, summary, detail)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn site_labels_say_who_in_plain_words() {
+        assert_eq!(site_label("https://app.example.com"), "app.example.com");
+        assert_eq!(
+            site_label("unverified:https://app.example.com"),
+            "app.example.com (not verified)"
+        );
+        assert_eq!(site_label("pairing:ci-runner"), "local program \"ci-runner\"");
+    }
+
+    #[test]
+    fn old_lines_without_summary_or_count_still_read() {
+        let e: HistoryEntry = serde_json::from_str(
+            r#"{"at":"2026-01-01T00:00:00.000Z","event":"session_sigs_issued","detail":"x"}"#,
+        )
+        .unwrap();
+        assert_eq!((e.count, e.summary.as_str()), (1, ""));
+        let back = serde_json::to_string(&e).unwrap();
+        assert!(!back.contains("count"), "{back}");
+    }
+}

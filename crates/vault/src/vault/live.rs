@@ -1,0 +1,221 @@
+//! Live session keys held in memory, and how often each was reused.
+//!
+//! A request inside a live grant must cost no keychain round trip and no file write: the key is
+//! read from the keychain once and kept here (zeroized on drop) until its session expires, is
+//! revoked, the bridge pauses, the keychain locks or the companion quits. Entries are used only
+//! after the metadata shows their session live, so a revocation by another process takes
+//! effect at once; the maintenance tick then drops the key from memory too.
+//!
+//! Reuse is counted here and written to the history as one line per session at most once a
+//! second ([`super::Vault::flush_reuse`]).
+
+use std::{
+    collections::HashMap,
+    fmt,
+    sync::{Arc, Mutex, MutexGuard},
+};
+
+use lit_companion_session::{
+    session_sigs::{sign_session_sigs, SessionParams, SessionSigs},
+    timefmt::parse_rfc3339,
+    AuthSig, Network, Recap, ResourceAbilityRequest, SessionKeyPair,
+};
+use time::OffsetDateTime;
+
+use crate::{error::VaultError, metadata::SessionRecord};
+
+/// A session ready to sign: its record and its key.
+pub struct LiveSession {
+    /// The stored record.
+    pub record: SessionRecord,
+    key: SessionKeyPair,
+}
+
+impl fmt::Debug for LiveSession {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LiveSession")
+            .field("public_key", &self.record.public_key)
+            .field("origin", &self.record.origin)
+            .finish_non_exhaustive()
+    }
+}
+
+impl LiveSession {
+    pub(crate) fn new(record: SessionRecord, key: SessionKeyPair) -> Self {
+        Self { record, key }
+    }
+
+    /// The session key.
+    pub fn key(&self) -> &SessionKeyPair {
+        &self.key
+    }
+
+    /// When the AuthSig expires.
+    pub fn expires_at(&self) -> Option<OffsetDateTime> {
+        parse_rfc3339(&self.record.expires_at)
+    }
+
+    /// Signs sessionSigs for `r.nodes`: ed25519 over each node's exact `signedMessage` bytes.
+    /// The expiration is capped at the AuthSig's, and the requests must lie within the grant
+    /// (the core refuses otherwise).
+    pub fn sign(&self, r: &SignRequest<'_>) -> Result<SessionSigs, VaultError> {
+        let cap = self
+            .expires_at()
+            .ok_or_else(|| VaultError::Internal("stored expiry does not parse".into()))?;
+        Ok(sign_session_sigs(&SessionParams {
+            generation: r.network.generation(),
+            session_key: &self.key,
+            requests: r.requests,
+            wallet_auth_sig: &self.record.auth_sig,
+            delegation_auth_sigs: r.delegations,
+            issued_at: r.now,
+            expiration: r.expiration.min(cap),
+            node_urls: r.nodes,
+            max_price_wei: r.max_price_wei,
+        })?)
+    }
+}
+
+/// What [`LiveSession::sign`] signs.
+#[derive(Debug, Clone)]
+pub struct SignRequest<'a> {
+    /// The network (its generation picks the format).
+    pub network: Network,
+    /// What the dapp asks for; must lie within the grant.
+    pub requests: &'a [ResourceAbilityRequest],
+    /// Node URLs.
+    pub nodes: &'a [String],
+    /// Now (the entries' `issuedAt`).
+    pub now: OffsetDateTime,
+    /// The wanted expiration (capped at the AuthSig's).
+    pub expiration: OffsetDateTime,
+    /// Delegation AuthSigs to carry.
+    pub delegations: &'a [AuthSig],
+    /// Naga: the price cap.
+    pub max_price_wei: Option<u128>,
+}
+
+/// A live session's verified grant: reusing a session needs no signature check.
+struct Verified {
+    sig: String,
+    recap: Recap,
+}
+
+/// Reuses of one session since the last flush.
+pub(crate) struct Reuse {
+    pub(crate) grant_key: String,
+    pub(crate) network: String,
+    pub(crate) count: u64,
+}
+
+#[derive(Default)]
+struct Inner {
+    keys: HashMap<String, Arc<LiveSession>>,
+    verified: HashMap<String, Verified>,
+    reuse: HashMap<String, Reuse>,
+}
+
+/// The in-memory part of the vault.
+#[derive(Default)]
+pub(crate) struct LiveKeys {
+    inner: Mutex<Inner>,
+}
+
+impl LiveKeys {
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic while holding this lock leaves only caches behind: keep going.
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The key of a session whose record (with this AuthSig) the metadata shows live.
+    pub(crate) fn get(&self, record: &SessionRecord) -> Option<Arc<LiveSession>> {
+        self.lock()
+            .keys
+            .get(&record.public_key)
+            .filter(|l| l.record.auth_sig.sig == record.auth_sig.sig)
+            .cloned()
+    }
+
+    pub(crate) fn insert(&self, live: Arc<LiveSession>) {
+        self.lock()
+            .keys
+            .insert(live.record.public_key.clone(), live);
+    }
+
+    /// The verified ReCap of a stored AuthSig, checked once per AuthSig.
+    pub(crate) fn recap(
+        &self,
+        record: &SessionRecord,
+    ) -> Result<Recap, lit_companion_session::AuthSigError> {
+        if let Some(v) = self.lock().verified.get(&record.public_key) {
+            if v.sig == record.auth_sig.sig {
+                return Ok(v.recap.clone());
+            }
+        }
+        let recap = record.auth_sig.verify_signature()?.recap;
+        self.lock().verified.insert(
+            record.public_key.clone(),
+            Verified {
+                sig: record.auth_sig.sig.clone(),
+                recap: recap.clone(),
+            },
+        );
+        Ok(recap)
+    }
+
+    /// Drops one session's key.
+    pub(crate) fn forget(&self, public_key: &str) {
+        let mut inner = self.lock();
+        inner.keys.remove(public_key);
+        inner.verified.remove(public_key);
+    }
+
+    /// Drops every key (pause, keychain locked, quit). Reuse counts stay until flushed.
+    pub(crate) fn forget_all(&self) {
+        let mut inner = self.lock();
+        inner.keys.clear();
+        inner.verified.clear();
+    }
+
+    /// Keeps only the keys `keep` says yes to.
+    pub(crate) fn retain(&self, keep: impl Fn(&str) -> bool) {
+        let mut inner = self.lock();
+        inner.keys.retain(|k, _| keep(k));
+        inner.verified.retain(|k, _| keep(k));
+    }
+
+    /// Counts one reuse of `live`.
+    pub(crate) fn count_reuse(&self, live: &LiveSession) {
+        let mut inner = self.lock();
+        inner
+            .reuse
+            .entry(live.record.public_key.clone())
+            .or_insert_with(|| Reuse {
+                grant_key: live.record.origin.clone(),
+                network: live.record.network.clone(),
+                count: 0,
+            })
+            .count += 1;
+    }
+
+    /// Takes the counts gathered since the last call.
+    pub(crate) fn take_reuse(&self) -> HashMap<String, Reuse> {
+        std::mem::take(&mut self.lock().reuse)
+    }
+
+    /// Puts counts back after a failed write.
+    pub(crate) fn restore_reuse(&self, counts: HashMap<String, Reuse>) {
+        let mut inner = self.lock();
+        for (key, r) in counts {
+            inner
+                .reuse
+                .entry(key)
+                .or_insert_with(|| Reuse {
+                    grant_key: r.grant_key.clone(),
+                    network: r.network.clone(),
+                    count: 0,
+                })
+                .count += r.count;
+        }
+    }
+}

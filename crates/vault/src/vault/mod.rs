@@ -1,0 +1,164 @@
+//! The vault: secrets in the keychain, everything else in the metadata file, kept consistent
+//! across crashes.
+//!
+//! Every change runs under the metadata lock as: write the intent (`Pending` / `Retired`) →
+//! touch the keychain → write the outcome. Recovery at open finishes or undoes what a crash
+//! interrupted ([`recovery`]), so no key is ever orphaned in the keychain and no listed key is
+//! silently lost.
+//!
+//! - [`wallets`]: wallet keys (created, imported, exported, removed);
+//! - [`sessions`]: the one issuance decision ([`Vault::session_for`]: reuse, or ask about what
+//!   is new), new sessions, revocation;
+//! - [`live`]: live session keys kept in memory, and reuse counts;
+//! - [`pairings`]: tokens for local programs;
+//! - [`recovery`]: crash repair and the sweep of expired sessions.
+
+pub mod live;
+pub mod pairings;
+pub mod recovery;
+pub mod sessions;
+pub mod wallets;
+
+use std::{fmt, path::Path, sync::Arc};
+
+use lit_companion_session::{timefmt::iso_millis, Address, Network};
+use time::OffsetDateTime;
+
+use crate::{
+    error::VaultError,
+    keychain::{KeychainError, SecretStore},
+    metadata::{HistoryEntry, Metadata, MetadataFile, RecordState, SessionRecord, WalletRecord},
+};
+
+pub use live::{LiveSession, SignRequest};
+pub use recovery::Maintenance;
+pub use sessions::{Ask, Grantee, Issuance, NeedReason, NewSession, Revoke};
+
+/// The keychain account of a wallet key.
+pub fn wallet_account(address: &Address) -> String {
+    format!("wallet:{}", address.to_checksum())
+}
+
+/// The keychain account of a session seed.
+pub fn session_account(public_key_hex: &str) -> String {
+    format!("session:{public_key_hex}")
+}
+
+/// The vault.
+pub struct Vault {
+    file: MetadataFile,
+    store: Arc<dyn SecretStore>,
+    live: live::LiveKeys,
+}
+
+impl fmt::Debug for Vault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Vault")
+            .field("metadata", &self.file.path())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Vault {
+    /// Opens the vault in `dir`, repairs what a crash interrupted, and sweeps expired sessions.
+    /// A locked or unreachable keychain is an error here only when there is something to repair.
+    pub fn open(
+        dir: &Path,
+        store: Arc<dyn SecretStore>,
+        now: OffsetDateTime,
+    ) -> Result<(Self, Maintenance), VaultError> {
+        let vault = Self {
+            file: MetadataFile::new(dir)?,
+            store,
+            live: live::LiveKeys::default(),
+        };
+        let done = vault.maintain(now)?;
+        Ok((vault, done))
+    }
+
+    /// The metadata file's path.
+    pub fn metadata_path(&self) -> std::path::PathBuf {
+        self.file.path()
+    }
+
+    /// Checks that the keychain answers and is unlocked, without writing to it. A locked
+    /// keychain also drops the session keys held in memory.
+    pub fn check_keychain(&self) -> Result<(), VaultError> {
+        let status = self.store.check();
+        if matches!(
+            status,
+            Err(KeychainError::Locked | KeychainError::Unavailable(_))
+        ) {
+            self.live.forget_all();
+        }
+        Ok(status?)
+    }
+
+    /// The history (every AuthSig signed, sessionSigs handed out, revocation …), oldest first.
+    pub fn history(&self) -> Result<Vec<HistoryEntry>, VaultError> {
+        let _held = self.file.lock()?;
+        self.file.history_lines()
+    }
+
+    /// A read-only snapshot of the metadata.
+    pub fn snapshot(&self) -> Result<Metadata, VaultError> {
+        Ok(Metadata::clone(&*self.shared()?))
+    }
+
+    /// The metadata as last parsed, shared (no copy). Readers take no lock: every write
+    /// renames a complete file into place, so a read sees one version or the next.
+    fn shared(&self) -> Result<Arc<Metadata>, VaultError> {
+        self.file.read_shared()
+    }
+
+    /// Runs `f` on the metadata under the lock and writes the result back.
+    fn edit<T>(
+        &self,
+        f: impl FnOnce(&mut Metadata, &dyn SecretStore) -> Result<T, VaultError>,
+    ) -> Result<T, VaultError> {
+        let held = self.file.lock()?;
+        let mut m = self.file.load(&held)?;
+        let out = f(&mut m, self.store.as_ref())?;
+        self.file.store(&held, &m)?;
+        Ok(out)
+    }
+
+    /// A keychain error on the way: a locked or vanished keychain also drops the keys held in
+    /// memory, so that locking the keychain locks the companion too.
+    fn keychain_failed(&self, e: KeychainError) -> VaultError {
+        if matches!(e, KeychainError::Locked | KeychainError::Unavailable(_)) {
+            self.live.forget_all();
+        }
+        e.into()
+    }
+}
+
+fn matches_key(s: &SessionRecord, origin: &str, network: Network, wallet: &Address) -> bool {
+    s.origin == origin && s.network == network.as_str() && s.wallet == wallet.to_checksum()
+}
+
+fn find_wallet<'m>(
+    m: &'m mut Metadata,
+    address: &Address,
+) -> Result<&'m mut WalletRecord, VaultError> {
+    m.wallets
+        .iter_mut()
+        .find(|w| w.state == RecordState::Live && w.address == address.to_checksum())
+        .ok_or_else(|| VaultError::UnknownWallet(address.to_checksum()))
+}
+
+/// Deletes a keychain item; a missing one is fine (the goal is its absence).
+fn forget(store: &dyn SecretStore, account: &str) -> Result<(), VaultError> {
+    match store.delete(account) {
+        Ok(()) | Err(KeychainError::NotFound) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn iso(t: OffsetDateTime) -> Result<String, VaultError> {
+    iso_millis(t).map_err(|e| VaultError::Invalid(e.to_string()))
+}
+
+fn short(public_key: &str) -> String {
+    format!("{}…", public_key.get(..8).unwrap_or(public_key))
+}

@@ -1,0 +1,90 @@
+//! Pairing tokens for local programs without an origin (scripts, CI runners): `lcp_` + 64 hex,
+//! shown once; only the SHA-256 is stored and checked in constant time.
+
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+use time::OffsetDateTime;
+use zeroize::Zeroizing;
+
+use super::{iso, Vault};
+use crate::{error::VaultError, history, metadata::PairingRecord};
+
+impl Vault {
+    /// Issues a pairing token for a local program: `lcp_` + 64 hex, shown once; only its
+    /// SHA-256 is stored. Re-pairing a name replaces its token.
+    pub fn create_pairing(
+        &self,
+        name: &str,
+        now: OffsetDateTime,
+    ) -> Result<Zeroizing<String>, VaultError> {
+        let name = name.trim();
+        if name.is_empty()
+            || name.len() > 64
+            || !name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+        {
+            return Err(VaultError::Invalid(
+                "a pairing name is 1-64 letters, digits, '-', '_' or '.'".into(),
+            ));
+        }
+        let mut raw = Zeroizing::new([0u8; 32]);
+        rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, raw.as_mut_slice());
+        let token = Zeroizing::new(format!("lcp_{}", hex::encode(raw.as_slice())));
+        let digest = hex::encode(Sha256::digest(token.as_bytes()));
+        self.edit(|m, _| {
+            m.pairings.retain(|p| p.name != name);
+            m.pairings.push(PairingRecord {
+                name: name.to_owned(),
+                token_sha256: digest,
+                created_at: iso(now)?,
+            });
+            m.log(history::pairing(
+                &iso(now)?,
+                "pairing_created",
+                format!("Issued a pairing token to local program \"{name}\""),
+                format!("pairing token for {name}"),
+            ));
+            Ok(())
+        })?;
+        Ok(token)
+    }
+
+    /// The name a token was issued to, compared in constant time against every stored digest.
+    pub fn check_pairing(&self, token: &str) -> Result<Option<PairingRecord>, VaultError> {
+        let digest = Sha256::digest(token.as_bytes());
+        let mut found = None;
+        for p in self.snapshot()?.pairings {
+            let Ok(stored) = hex::decode(&p.token_sha256) else {
+                continue;
+            };
+            if bool::from(stored.as_slice().ct_eq(digest.as_ref())) {
+                found = Some(p);
+            }
+        }
+        Ok(found)
+    }
+
+    /// The pairings (names and dates only).
+    pub fn pairings(&self) -> Result<Vec<PairingRecord>, VaultError> {
+        Ok(self.snapshot()?.pairings)
+    }
+
+    /// Withdraws a pairing token.
+    pub fn revoke_pairing(&self, name: &str, now: OffsetDateTime) -> Result<(), VaultError> {
+        self.edit(|m, _| {
+            let before = m.pairings.len();
+            m.pairings.retain(|p| p.name != name);
+            if m.pairings.len() == before {
+                return Err(VaultError::Invalid(format!("no pairing named {name}")));
+            }
+            m.log(history::pairing(
+                &iso(now)?,
+                "pairing_revoked",
+                format!("Withdrew the pairing token of local program \"{name}\""),
+                format!("pairing token for {name}"),
+            ));
+            Ok(())
+        })
+    }
+}

@@ -1,0 +1,412 @@
+//! Sessions: one per (origin, network, wallet), reused until it expires or a request asks for
+//! more than its AuthSig grants.
+//!
+//! [`Vault::session_for`] is the one place that decides between reusing a session and asking
+//! the user; the engine (every road) and the CLI both call it, and both create what the user
+//! approved with [`Vault::create_session`].
+
+use std::{fmt, sync::Arc};
+
+use lit_companion_session::{
+    message::SessionMessage, resource::list_requests, session_sigs::MAX_SESSION_LIFETIME,
+    timefmt::parse_rfc3339, Address, AuthSig, Network, ResourceAbilityRequest, SessionKeyPair,
+    SessionSeed, SignError,
+};
+use time::OffsetDateTime;
+
+use super::{iso, live::LiveSession, matches_key, session_account, short, Vault};
+use crate::{
+    error::VaultError,
+    history,
+    keychain::KeychainError,
+    metadata::{RecordState, SessionRecord},
+};
+
+/// Whose session: the grant key (a verified origin, `unverified:<origin>` or
+/// `pairing:<name>`), the network and the signing wallet.
+#[derive(Debug, Clone, Copy)]
+pub struct Grantee<'a> {
+    /// The grant key.
+    pub origin: &'a str,
+    /// The network.
+    pub network: Network,
+    /// The signing wallet.
+    pub wallet: Address,
+}
+
+/// What [`Vault::session_for`] decided.
+#[derive(Debug)]
+pub enum Issuance {
+    /// A live session covers the request: reuse it, no prompt.
+    Live(Arc<LiveSession>),
+    /// A new AuthSig is needed: ask the user about [`Ask::new`].
+    Ask(Ask),
+}
+
+/// A question for the user, and what approving it grants.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ask {
+    /// Why a new AuthSig is needed.
+    pub reason: NeedReason,
+    /// What the live session already grants (kept on approval; empty when there is none).
+    pub granted: Vec<ResourceAbilityRequest>,
+    /// What is new: the only lines the user is asked about.
+    pub new: Vec<ResourceAbilityRequest>,
+    /// What the new AuthSig grants on approval: `granted` plus everything requested.
+    pub grant: Vec<ResourceAbilityRequest>,
+}
+
+impl Ask {
+    fn new(reason: NeedReason, granted: Vec<ResourceAbilityRequest>, requests: &[ResourceAbilityRequest]) -> Self {
+        let new: Vec<ResourceAbilityRequest> = requests
+            .iter()
+            .filter(|r| !granted.contains(r))
+            .cloned()
+            .collect();
+        let mut grant = granted.clone();
+        grant.extend(new.iter().cloned());
+        let new = match &reason {
+            NeedReason::Escalation { missing } => missing.clone(),
+            _ => new,
+        };
+        Self {
+            reason,
+            granted,
+            new,
+            grant,
+        }
+    }
+}
+
+/// Why a new AuthSig is needed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum NeedReason {
+    /// This origin has no session on this network with this wallet.
+    NoSession,
+    /// The session expired (or has less time left than asked for).
+    Expired,
+    /// The request asks for more than was granted: these are new.
+    Escalation {
+        /// The requests the grant does not cover.
+        missing: Vec<ResourceAbilityRequest>,
+    },
+    /// The session key vanished from the keychain; the record was marked dead.
+    KeyMissing,
+}
+
+impl fmt::Display for NeedReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::NoSession => f.write_str("no session yet"),
+            Self::Expired => f.write_str("the session expired"),
+            Self::Escalation { missing } => write!(
+                f,
+                "asks for more than was granted: {}",
+                list_requests(missing)
+            ),
+            Self::KeyMissing => f.write_str("the session key is missing from the keychain"),
+        }
+    }
+}
+
+/// What a new session's AuthSig says besides whose it is and what it grants.
+#[derive(Debug, Clone)]
+pub struct NewSession<'a> {
+    /// The SIWE domain: the origin's host (`app.example.com`).
+    pub domain: &'a str,
+    /// The app's statement.
+    pub statement: &'a str,
+    /// The SIWE nonce (the latest block hash the network's nodes agree on).
+    pub nonce: &'a str,
+    /// Now.
+    pub now: OffsetDateTime,
+    /// When the grant ends (at most 30 days on).
+    pub expiration: OffsetDateTime,
+}
+
+/// Which sessions to revoke.
+#[derive(Debug, Clone, Copy)]
+pub enum Revoke<'a> {
+    /// One session, by public key.
+    Session(&'a str),
+    /// Every session of an origin.
+    Origin(&'a str),
+    /// Everything.
+    All,
+}
+
+impl Vault {
+    /// Reuse, or ask: the live session of `who` when it covers `requests` until at least
+    /// `needed_until`, else what to ask the user. A covering session's key comes from memory
+    /// when it is there, else from the keychain (once); a key missing there marks the session
+    /// dead. No file is written on the way to a reuse.
+    pub fn session_for(
+        &self,
+        who: &Grantee<'_>,
+        requests: &[ResourceAbilityRequest],
+        needed_until: OffsetDateTime,
+    ) -> Result<Issuance, VaultError> {
+        self.decide(who, requests, needed_until, true)?
+            .ok_or_else(|| VaultError::Internal("no decision without the keychain".into()))
+    }
+
+    /// [`Vault::session_for`] when it can answer without the keychain (a reuse whose key is in
+    /// memory, or a question); `None` when the answer needs a keychain read. Cheap enough for
+    /// an async task: a `stat` of the metadata and a map lookup.
+    pub fn session_from_memory(
+        &self,
+        who: &Grantee<'_>,
+        requests: &[ResourceAbilityRequest],
+        needed_until: OffsetDateTime,
+    ) -> Result<Option<Issuance>, VaultError> {
+        self.decide(who, requests, needed_until, false)
+    }
+
+    fn decide(
+        &self,
+        who: &Grantee<'_>,
+        requests: &[ResourceAbilityRequest],
+        needed_until: OffsetDateTime,
+        keychain: bool,
+    ) -> Result<Option<Issuance>, VaultError> {
+        let ask = |reason, granted| Ok(Some(Issuance::Ask(Ask::new(reason, granted, requests))));
+        let m = self.shared()?;
+        let Some(record) = m.sessions.iter().find(|s| {
+            matches_key(s, who.origin, who.network, &who.wallet) && s.state == RecordState::Live
+        }) else {
+            return ask(NeedReason::NoSession, Vec::new());
+        };
+        if parse_rfc3339(&record.expires_at).is_none_or(|e| e < needed_until) {
+            return ask(NeedReason::Expired, Vec::new());
+        }
+        let recap = self.live.recap(record).map_err(|e| {
+            VaultError::Internal(format!("stored AuthSig no longer verifies: {e}"))
+        })?;
+        let missing: Vec<ResourceAbilityRequest> =
+            recap.missing(requests).into_iter().cloned().collect();
+        if !missing.is_empty() {
+            return ask(NeedReason::Escalation { missing }, record.granted.clone());
+        }
+        if let Some(live) = self.live.get(record) {
+            return Ok(Some(Issuance::Live(live)));
+        }
+        if !keychain {
+            return Ok(None);
+        }
+        let record = record.clone();
+        drop(m);
+        match self.store.get(&session_account(&record.public_key)) {
+            Ok(secret) => {
+                let bytes: [u8; 32] = secret
+                    .as_slice()
+                    .try_into()
+                    .map_err(|_| VaultError::KeyDamaged(record.public_key.clone()))?;
+                let key = SessionKeyPair::from_seed(&SessionSeed::from_bytes(bytes));
+                if key.public_key().to_hex() != record.public_key {
+                    return Err(VaultError::KeyDamaged(record.public_key.clone()));
+                }
+                let live = Arc::new(LiveSession::new(record, key));
+                self.live.insert(live.clone());
+                Ok(Some(Issuance::Live(live)))
+            }
+            Err(KeychainError::NotFound) => {
+                self.edit(|m, _| {
+                    for s in m
+                        .sessions
+                        .iter_mut()
+                        .filter(|s| s.public_key == record.public_key)
+                    {
+                        s.state = RecordState::Dead;
+                        s.dead_reason = Some("its key was missing from the keychain".into());
+                    }
+                    Ok(())
+                })?;
+                ask(NeedReason::KeyMissing, Vec::new())
+            }
+            Err(e) => Err(self.keychain_failed(e)),
+        }
+    }
+
+    /// Creates a session for `who`: a fresh key, an AuthSig (EIP-191 by the wallet over the
+    /// session SIWE) for exactly `grant`, both stored — durably, before this returns. Replaces
+    /// (and revokes) the previous session of the same origin, network and wallet. The caller
+    /// has the user's approval for `grant`.
+    pub fn create_session(
+        &self,
+        who: &Grantee<'_>,
+        grant: &[ResourceAbilityRequest],
+        p: &NewSession<'_>,
+    ) -> Result<Arc<LiveSession>, VaultError> {
+        if p.expiration - p.now > MAX_SESSION_LIFETIME {
+            return Err(VaultError::Protocol(SignError::Lifetime));
+        }
+        let wallet = self.wallet_key(&who.wallet)?;
+        let key = SessionKeyPair::generate();
+        let public_key = key.public_key().to_hex();
+        let text = SessionMessage {
+            domain: p.domain,
+            address: who.wallet,
+            statement: p.statement,
+            session_key: &public_key,
+            nonce: p.nonce,
+            issued_at: p.now,
+            expiration: p.expiration,
+            grant,
+        }
+        .build()
+        .map_err(|e| VaultError::Protocol(e.into()))?;
+        let auth_sig = AuthSig::sign(&wallet, text).map_err(|e| VaultError::Protocol(e.into()))?;
+        let record = SessionRecord {
+            public_key: public_key.clone(),
+            origin: who.origin.to_owned(),
+            network: who.network.as_str().to_owned(),
+            wallet: who.wallet.to_checksum(),
+            granted: grant.to_vec(),
+            auth_sig,
+            created_at: iso(p.now)?,
+            expires_at: iso(p.expiration)?,
+            state: RecordState::Pending,
+            dead_reason: None,
+        };
+
+        let held = self.file.lock()?;
+        let mut m = self.file.load(&held)?;
+        m.sessions.push(record.clone());
+        self.file.store(&held, &m)?;
+        if let Err(e) = self
+            .store
+            .put(&session_account(&public_key), key.seed().as_bytes())
+        {
+            return Err(self.keychain_failed(e));
+        }
+        let mut replaced = 0;
+        for s in &mut m.sessions {
+            if s.public_key == public_key {
+                s.state = RecordState::Live;
+            } else if matches_key(s, who.origin, who.network, &who.wallet)
+                && s.state != RecordState::Retired
+            {
+                s.state = RecordState::Retired;
+                replaced += 1;
+            }
+        }
+        m.history.clear();
+        m.log(history::approved(
+            &iso(p.now)?,
+            who.origin,
+            p.expiration - p.now,
+            grant,
+            &who.wallet,
+            &short(&public_key),
+            who.network.as_str(),
+            &record.expires_at,
+        ));
+        self.file.store(&held, &m)?;
+        drop(held);
+        if replaced > 0 {
+            self.maintain(p.now)?;
+        }
+        let live = Arc::new(LiveSession::new(
+            SessionRecord {
+                state: RecordState::Live,
+                ..record
+            },
+            key,
+        ));
+        self.live.insert(live.clone());
+        Ok(live)
+    }
+
+    /// Counts one hand-out of `live`'s signatures inside its grant (in memory; written by
+    /// [`Vault::flush_reuse`]).
+    pub fn note_reuse(&self, live: &LiveSession) {
+        self.live.count_reuse(live);
+    }
+
+    /// Writes the reuse counts gathered since the last call, one history line per session.
+    /// The companion calls this about once a second and at shutdown; counts that cannot be
+    /// written are kept for the next call.
+    pub fn flush_reuse(&self, now: OffsetDateTime) -> Result<usize, VaultError> {
+        let counts = self.live.take_reuse();
+        if counts.is_empty() {
+            return Ok(0);
+        }
+        let at = iso(now)?;
+        let lines: Vec<_> = counts
+            .iter()
+            .map(|(key, r)| history::reused(&at, &r.grant_key, &short(key), &r.network, r.count))
+            .collect();
+        let written = self
+            .file
+            .lock()
+            .and_then(|held| self.file.append_history(&held, &lines));
+        match written {
+            Ok(()) => Ok(lines.len()),
+            Err(e) => {
+                self.live.restore_reuse(counts);
+                Err(e)
+            }
+        }
+    }
+
+    /// Drops every session key held in memory (the bridge paused, the companion quits). The
+    /// next request reads its key from the keychain again.
+    pub fn forget_keys(&self) {
+        self.live.forget_all();
+    }
+
+    /// The sessions (live and dead), in creation order.
+    pub fn sessions(&self) -> Result<Vec<SessionRecord>, VaultError> {
+        Ok(self
+            .shared()?
+            .sessions
+            .iter()
+            .filter(|s| matches!(s.state, RecordState::Live | RecordState::Dead))
+            .cloned()
+            .collect())
+    }
+
+    /// Revokes the sessions `which` selects: their keys leave memory and the keychain at once.
+    /// Signatures already handed out stay valid at the nodes until they expire.
+    pub fn revoke(&self, which: Revoke<'_>, now: OffsetDateTime) -> Result<usize, VaultError> {
+        let held = self.file.lock()?;
+        let mut m = self.file.load(&held)?;
+        let mut count = 0;
+        let at = iso(now)?;
+        let mut lines = Vec::new();
+        for s in m.sessions.iter_mut().filter(|s| {
+            matches!(
+                s.state,
+                RecordState::Live | RecordState::Dead | RecordState::Pending
+            )
+        }) {
+            let hit = match which {
+                Revoke::Session(id) => s.public_key == id,
+                Revoke::Origin(origin) => s.origin == origin,
+                Revoke::All => true,
+            };
+            if hit {
+                s.state = RecordState::Retired;
+                count += 1;
+                self.live.forget(&s.public_key);
+                lines.push(history::revoked(
+                    &at,
+                    &s.origin,
+                    &short(&s.public_key),
+                    &s.network,
+                ));
+            }
+        }
+        if let (Revoke::Session(id), 0) = (which, count) {
+            return Err(VaultError::UnknownSession(id.to_owned()));
+        }
+        for line in lines {
+            m.log(line);
+        }
+        self.file.store(&held, &m)?;
+        drop(held);
+        self.maintain(now)?;
+        Ok(count)
+    }
+}

@@ -1,0 +1,20 @@
+//! The companion's wire: everything the roads in (loopback HTTP, the browser extension through
+//! the native-messaging host, deep links) and their clients agree on, with no transport in it.
+//!
+//! - [`envelope`]: request and response envelopes, [`ErrorCode`] and [`BridgeError`]
+//!   (docs/bridge-protocol.md);
+//! - [`frame`]: native-messaging framing, blocking and async;
+//! - [`relay`]: the extension's message, the host's relay, a forwarded deep link;
+//! - [`endpoint`]: where the per-user socket lives and when it may be trusted.
+
+pub mod endpoint;
+pub mod envelope;
+pub mod frame;
+pub mod relay;
+
+pub use envelope::{
+    parse_request, BridgeError, ErrorCode, GetSessionSigsParams, Request, Response,
+    PROTOCOL_VERSION,
+};
+pub use frame::{FrameError, MAX_MESSAGE};
+pub use relay::{DeepLinkMessage, ExtensionMessage, RelayMessage};
