@@ -5,8 +5,8 @@ use std::{path::PathBuf, time::Duration};
 
 use lit_companion_bridge::Decision;
 use lit_companion_native_host::install::{self, Browser};
-use lit_companion_session::{explain::describe_requests, Address};
 use lit_companion_runtime::AppSettings;
+use lit_companion_session::{explain::describe_requests, Address};
 use lit_companion_vault::{Revoke, Vault, VaultError};
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -40,7 +40,9 @@ async fn services<R: Runtime, T: Send + 'static>(
 ) -> Answer<T> {
     let app = app.clone();
     tauri::async_runtime::spawn_blocking(move || {
-        let s = app.try_state::<Services>().ok_or("the companion is not ready")?;
+        let s = app
+            .try_state::<Services>()
+            .ok_or("the companion is not ready")?;
         f(&s)
     })
     .await
@@ -83,7 +85,10 @@ pub(crate) async fn wallets(s: State<'_, Services>) -> Answer<Value> {
 
 #[tauri::command]
 pub(crate) async fn create_wallet(s: State<'_, Services>, label: String) -> Answer<String> {
-    vault(&s, move |v| v.create_wallet(&label, now()).map(|a| a.to_checksum())).await
+    vault(&s, move |v| {
+        v.create_wallet(&label, now()).map(|a| a.to_checksum())
+    })
+    .await
 }
 
 /// Imports a hex private key (pasted, or read from a file by the UI). The key is not echoed.

@@ -127,7 +127,8 @@ pub fn run() {
                     // Quitting writes the last reuse counts and drops the keys held in memory.
                     RunEvent::Exit => {
                         if let Some(s) = app.try_state::<Services>() {
-                            let companion = tauri::async_runtime::block_on(s.companion.lock()).take();
+                            let companion =
+                                tauri::async_runtime::block_on(s.companion.lock()).take();
                             if let Some(c) = companion {
                                 tauri::async_runtime::block_on(c.shutdown());
                             }

@@ -14,9 +14,7 @@ use lit_companion_session::Origin;
 use lit_companion_wire::{BridgeError, ErrorCode, Response};
 use time::{Duration, OffsetDateTime};
 
-use crate::{
-    caller::{Caller, Identity, Road},
-};
+use crate::caller::{Caller, Identity, Road};
 
 /// The scheme.
 pub const SCHEME: &str = "lit-companion";

@@ -5,17 +5,17 @@
 
 use std::{path::Path, sync::Arc};
 
+use futures_util::StreamExt;
+use lit_companion_session::Origin;
 use lit_companion_wire::{
     endpoint::{check_trusted, current_uid, SocketTrust},
     frame, BridgeError, DeepLinkMessage, ErrorCode, RelayMessage, Response,
 };
-use lit_companion_session::Origin;
 use serde_json::{json, Value};
 use tokio::{
     io::AsyncWriteExt,
     net::{UnixListener, UnixStream},
 };
-use futures_util::StreamExt;
 use tokio_util::codec::FramedRead;
 
 use crate::{

@@ -676,7 +676,10 @@ async fn unreachable_or_disagreeing_nodes_are_a_network_error() {
         .await;
     assert_eq!((status, code(&v)), (502, 4504), "{v}");
     // One generic message: which node failed, and how, is for the companion's log only.
-    assert_eq!(v["error"]["message"], "the Lit network could not be reached");
+    assert_eq!(
+        v["error"]["message"],
+        "the Lit network could not be reached"
+    );
     assert!(!v.to_string().contains("127.0.0.1:9"), "{v}");
     b.nothing_stored();
 
@@ -693,7 +696,10 @@ async fn unreachable_or_disagreeing_nodes_are_a_network_error() {
         )
         .await;
     assert_eq!(code(&v), 4504, "{v}");
-    assert_eq!(v["error"]["message"], "the Lit network could not be reached");
+    assert_eq!(
+        v["error"]["message"],
+        "the Lit network could not be reached"
+    );
     b.nothing_stored();
 }
 

@@ -12,11 +12,10 @@ use std::{
 
 use clap::{Args, Subcommand};
 use lit_companion_bridge::{
-    ratelimit::RateLimit, ApprovalRequest, Approver, Decision, Engine, EngineSettings, Policy,
-    Road,
+    ratelimit::RateLimit, ApprovalRequest, Approver, Decision, Engine, EngineSettings, Policy, Road,
 };
-use lit_companion_runtime::Companion;
 use lit_companion_net::LitNetClient;
+use lit_companion_runtime::Companion;
 use serde_json::json;
 use time::OffsetDateTime;
 

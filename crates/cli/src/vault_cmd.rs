@@ -7,8 +7,8 @@ use lit_companion_session::{
     explain::describe_requests, Address, Network, Origin, ResourceAbilityRequest,
 };
 use lit_companion_vault::{
-    paths::default_data_dir, Grantee, Issuance, NewSession, OsKeychain, Revoke, SignRequest,
-    Vault, VaultError,
+    paths::default_data_dir, Grantee, Issuance, NewSession, OsKeychain, Revoke, SignRequest, Vault,
+    VaultError,
 };
 use serde_json::json;
 use time::OffsetDateTime;

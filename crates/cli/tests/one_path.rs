@@ -12,7 +12,9 @@ use std::{
     time::Duration,
 };
 
-use lit_companion_bridge::{ApprovalRequest, Approver, Caller, Decision, Engine, EngineSettings, Road};
+use lit_companion_bridge::{
+    ApprovalRequest, Approver, Caller, Decision, Engine, EngineSettings, Road,
+};
 use lit_companion_net::LitNetClient;
 use lit_companion_node_sim::{spawn, NodeConfig};
 use lit_companion_session::{Network, Origin};
@@ -62,7 +64,11 @@ async fn the_cli_and_the_engine_decide_alike_over_one_vault() {
         use std::io::Write;
         let _ = child.stdin.take().unwrap().write_all(stdin.as_bytes());
         let out = child.wait_with_output().unwrap();
-        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         (
             serde_json::from_slice::<Value>(&out.stdout).unwrap(),
             String::from_utf8_lossy(&out.stderr).into_owned(),
@@ -79,12 +85,26 @@ async fn the_cli_and_the_engine_decide_alike_over_one_vault() {
     .unwrap();
     let cli_sign = |requests: Value| {
         let args = [
-            "session", "sign", "--wallet", &wallet, "--origin", ORIGIN, "--node", &node,
-            "--nonce", "0xabababababababababababababababababababababababababababababababab",
-            "--expiration", &expiration, "--network", "datil-dev",
+            "session",
+            "sign",
+            "--wallet",
+            &wallet,
+            "--origin",
+            ORIGIN,
+            "--node",
+            &node,
+            "--nonce",
+            "0xabababababababababababababababababababababababababababababababab",
+            "--expiration",
+            &expiration,
+            "--network",
+            "datil-dev",
         ];
         let (sigs, note) = cli(&args, &requests.to_string());
-        (sigs[node.as_str()]["address"].as_str().unwrap().to_owned(), note)
+        (
+            sigs[node.as_str()]["address"].as_str().unwrap().to_owned(),
+            note,
+        )
     };
 
     // The engine, in this process, over the same data directory and keychain.
@@ -119,22 +139,34 @@ async fn the_cli_and_the_engine_decide_alike_over_one_vault() {
     let r = engine_sign(json!([pkp(1)])).await;
     assert_eq!(r["result"]["reused"], true, "{r}");
     assert_eq!(r["result"]["sessionKey"], first.as_str());
-    assert!(asked.0.lock().unwrap().is_empty(), "no prompt inside the grant");
+    assert!(
+        asked.0.lock().unwrap().is_empty(),
+        "no prompt inside the grant"
+    );
 
     // 2. PKP 1 and 2: the engine asks about PKP 2 alone (and is told no: nothing changes) …
     let r = engine_sign(json!([pkp(1), pkp(2)])).await;
     assert_eq!(r["error"]["code"], 4001, "{r}");
     let question = asked.0.lock().unwrap().pop().unwrap();
     assert_eq!(question.new_requests.len(), 1);
-    assert!(question.new_requests[0].resource.to_string().ends_with(&format!("{:064x}", 2)));
+    assert!(question.new_requests[0]
+        .resource
+        .to_string()
+        .ends_with(&format!("{:064x}", 2)));
     assert_eq!(question.already_granted.len(), 1);
     // … and the CLI finds the same: more than granted, exactly PKP 2.
     let (second, note) = cli_sign(json!([pkp(1), pkp(2)]));
     assert!(
-        note.contains(&format!("asks for more than was granted: pkp-signing on lit-pkp://{:064x}", 2)),
+        note.contains(&format!(
+            "asks for more than was granted: pkp-signing on lit-pkp://{:064x}",
+            2
+        )),
         "{note}"
     );
-    assert!(!note.contains(&format!("{:064x}, ", 1)), "only what is new: {note}");
+    assert!(
+        !note.contains(&format!("{:064x}, ", 1)),
+        "only what is new: {note}"
+    );
     assert_ne!(second, first);
 
     // 3. The CLI's new grant covers both: the engine reuses it, still without asking.

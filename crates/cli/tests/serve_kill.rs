@@ -31,7 +31,11 @@ struct Answer {
     key: String,
 }
 
-fn start_serve(keyring: &PrivateKeyring, service: &str, policy: &std::path::Path) -> (Child, String) {
+fn start_serve(
+    keyring: &PrivateKeyring,
+    service: &str,
+    policy: &std::path::Path,
+) -> (Child, String) {
     let mut child = keyring
         .command(BIN)
         .args(["serve", "--listen", "127.0.0.1:0", "--approve"])
@@ -47,7 +51,11 @@ fn start_serve(keyring: &PrivateKeyring, service: &str, policy: &std::path::Path
     BufReader::new(child.stdout.take().unwrap())
         .read_line(&mut line)
         .unwrap();
-    let url = line.trim().strip_prefix("listening on ").unwrap().to_owned();
+    let url = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap()
+        .to_owned();
     (child, url)
 }
 
@@ -107,8 +115,12 @@ async fn sigkill_under_load_loses_no_authsig_and_at_most_a_second_of_counts() {
                 let mut i = 0u64;
                 while !stop.load(std::sync::atomic::Ordering::SeqCst) {
                     i += 1;
-                    let top = if c == 0 && i % 20 == 0 { first + i / 20 } else { first };
-                    let requests: Vec<Value> = (1..=top).map(pkp).collect();
+                    let top = if c == 0 && i.is_multiple_of(20) {
+                        first + i / 20
+                    } else {
+                        first
+                    };
+                    let requests: Vec<Value> = (first..=top).map(pkp).collect();
                     let body = json!({"v": 1, "id": i, "method": "getSessionSigs", "params": {
                         "network": "datil-dev", "resourceAbilityRequests": requests, "nodeUrls": [node]}});
                     let Ok(resp) = http
@@ -158,13 +170,16 @@ async fn sigkill_under_load_loses_no_authsig_and_at_most_a_second_of_counts() {
     let answers = answers.lock().unwrap();
     // Every AuthSig a client received is on record.
     let signed: Vec<&Answer> = answers.iter().filter(|a| !a.reused).collect();
-    assert!(signed.len() >= ROUNDS, "new AuthSigs under load: {}", signed.len());
+    assert!(
+        signed.len() >= ROUNDS,
+        "new AuthSigs under load: {}",
+        signed.len()
+    );
     for a in &signed {
         let short = format!("session {}…", &a.key[..8]);
         assert!(
-            lines
-                .iter()
-                .any(|l| l["event"] == "authsig_signed" && l["detail"].as_str().unwrap().contains(&short)),
+            lines.iter().any(|l| l["event"] == "authsig_signed"
+                && l["detail"].as_str().unwrap().contains(&short)),
             "no record of the AuthSig for {short}"
         );
     }
@@ -180,7 +195,8 @@ async fn sigkill_under_load_loses_no_authsig_and_at_most_a_second_of_counts() {
         .iter()
         .filter(|a| {
             let next_kill = kills.iter().find(|k| **k >= a.at);
-            a.reused && next_kill.is_some_and(|k| k.duration_since(a.at) > Duration::from_millis(1500))
+            a.reused
+                && next_kill.is_some_and(|k| k.duration_since(a.at) > Duration::from_millis(1500))
         })
         .count() as u64;
     assert!(reused > 100, "load too light to say anything: {reused}");

@@ -88,8 +88,9 @@ fn main() {
                 origin: message.origin,
                 envelope: message.envelope,
             };
-            let reply =
-                relay_one(&relay).unwrap_or_else(|e| serde_json::to_value(Response::err(id, &e)).unwrap_or_default());
+            let reply = relay_one(&relay).unwrap_or_else(|e| {
+                serde_json::to_value(Response::err(id, &e)).unwrap_or_default()
+            });
             answer(&stdout, &reply);
             let (count, freed) = &*slots;
             let mut n = count.lock().unwrap_or_else(|p| p.into_inner());
@@ -115,8 +116,12 @@ fn relay_one(relay: &RelayMessage) -> Result<Value, BridgeError> {
                 "Lit Companion is not running. Start the app (or `lit-companion serve`) and try again; `lit-companion doctor` checks the setup.",
             )
         })?;
-        let gone =
-            |e| BridgeError::new(ErrorCode::Disconnected, format!("the companion went away: {e}"));
+        let gone = |e| {
+            BridgeError::new(
+                ErrorCode::Disconnected,
+                format!("the companion went away: {e}"),
+            )
+        };
         write_json(&mut stream, relay).map_err(gone)?;
         read_json::<Value>(&mut stream).map_err(gone)
     }

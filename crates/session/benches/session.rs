@@ -9,8 +9,8 @@ use lit_companion_session::{
     session_sigs::{sign_session_sigs, SessionParams},
     timefmt::parse_rfc3339,
     verify::{verify_session_sig, NodeContext},
-    Ability, Generation, LitResource, Recap, ResourceAbilityRequest, ResourcePrefix,
-    SessionKeyPair, SessionSeed, WalletKey,
+    Ability, Generation, LitResource, ResourceAbilityRequest, ResourcePrefix, SessionKeyPair,
+    SessionSeed, WalletKey,
 };
 use time::Duration;
 

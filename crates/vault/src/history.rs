@@ -7,9 +7,11 @@
 use lit_companion_session::{
     explain::{describe_requests, human_duration},
     resource::list_requests,
-    Address, ResourceAbilityRequest,
+    Address,
 };
 use serde::{Deserialize, Serialize};
+
+use crate::metadata::SessionRecord;
 
 /// One line of history.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -81,34 +83,30 @@ fn lower_first(s: &str) -> String {
 
 /// A new AuthSig: "Approved app.example.com for 24 hours: sign messages and transactions with
 /// your PKP 0x9f19…9be6".
-pub fn approved(
-    at: &str,
-    grant_key: &str,
-    lifetime: time::Duration,
-    grant: &[ResourceAbilityRequest],
-    wallet: &Address,
-    session: &str,
-    network: &str,
-    expires_at: &str,
-) -> HistoryEntry {
-    let may: Vec<String> = describe_requests(grant)
+pub fn approved(at: &str, record: &SessionRecord, lifetime: time::Duration) -> HistoryEntry {
+    let may: Vec<String> = describe_requests(&record.granted)
         .iter()
         .map(|l| lower_first(&l.sentence))
         .collect();
+    let wallet = Address::parse_any_case(&record.wallet)
+        .map(|w| w.short())
+        .unwrap_or_else(|_| record.wallet.clone());
     HistoryEntry::new(
         at,
         "authsig_signed",
-        Some(grant_key),
+        Some(&record.origin),
         format!(
             "Approved {} for {}: {}",
-            site_label(grant_key),
+            site_label(&record.origin),
             human_duration(lifetime),
             may.join("; ")
         ),
         format!(
-            "AuthSig by {} for session {session} on {network} until {expires_at}: {}",
-            wallet.short(),
-            list_requests(grant)
+            "AuthSig by {wallet} for session {}… on {} until {}: {}",
+            record.public_key.get(..8).unwrap_or(&record.public_key),
+            record.network,
+            record.expires_at,
+            list_requests(&record.granted)
         ),
     )
 }
@@ -173,7 +171,10 @@ mod tests {
             site_label("unverified:https://app.example.com"),
             "app.example.com (not verified)"
         );
-        assert_eq!(site_label("pairing:ci-runner"), "local program \"ci-runner\"");
+        assert_eq!(
+            site_label("pairing:ci-runner"),
+            "local program \"ci-runner\""
+        );
     }
 
     #[test]

@@ -16,6 +16,6 @@ pub mod vault;
 pub use error::VaultError;
 pub use keychain::{KeychainError, OsKeychain, SecretStore};
 pub use vault::{
-    Ask, Grantee, Issuance, LiveSession, Maintenance, NeedReason, NewSession, Revoke,
-    SignRequest, Vault,
+    Ask, Grantee, Issuance, LiveSession, Maintenance, NeedReason, NewSession, Revoke, SignRequest,
+    Vault,
 };

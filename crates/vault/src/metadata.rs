@@ -12,8 +12,8 @@ use std::{
 use lit_companion_session::{AuthSig, ResourceAbilityRequest};
 use serde::{Deserialize, Serialize};
 
-pub use crate::history::HistoryEntry;
 use crate::error::VaultError;
+pub use crate::history::HistoryEntry;
 
 /// The file format version.
 pub const FORMAT_VERSION: u32 = 1;

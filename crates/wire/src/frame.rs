@@ -87,7 +87,6 @@ pub fn write_json(w: &mut impl Write, value: &impl Serialize) -> Result<(), Fram
     write_frame(w, &body)
 }
 
-
 /// The same framing for async streams (`tokio_util::codec::FramedRead`): native-endian 32-bit
 /// lengths, frames over [`MAX_MESSAGE`] refused (see [`is_too_large`]).
 pub fn codec() -> tokio_util::codec::LengthDelimitedCodec {

@@ -19,12 +19,11 @@ use std::{sync::Arc, time::Duration};
 
 use lit_companion_net::LitNetClient;
 use lit_companion_session::{
-    explain::describe_requests, resource::list_requests, timefmt::truncate_millis, Address,
-    Network,
+    explain::describe_requests, resource::list_requests, timefmt::truncate_millis, Address, Network,
 };
 use lit_companion_vault::{
-    metadata::RecordState, Grantee, Issuance, LiveSession, NewSession, Revoke, SignRequest,
-    Vault, VaultError,
+    metadata::RecordState, Grantee, Issuance, LiveSession, NewSession, Revoke, SignRequest, Vault,
+    VaultError,
 };
 use lit_companion_wire::{BridgeError, ErrorCode, Request, Response};
 use serde_json::{json, Value};
@@ -279,7 +278,9 @@ impl Engine {
         let (live, reused) = match issuance {
             Issuance::Live(live) => (live, true),
             Issuance::Ask(ask) => {
-                let live = self.approve_and_create(caller, &p, wallet, ask, now).await?;
+                let live = self
+                    .approve_and_create(caller, &p, wallet, ask, now)
+                    .await?;
                 (live, false)
             }
         };

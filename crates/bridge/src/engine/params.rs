@@ -48,7 +48,9 @@ impl ValidParams {
         let requests = ResourceAbilityRequest::parse_list(&p.resource_ability_requests.to_string())
             .map_err(|e| bad(e.to_string()))?;
         if requests.len() > MAX_REQUESTS {
-            return Err(bad(format!("at most {MAX_REQUESTS} resource/ability requests")));
+            return Err(bad(format!(
+                "at most {MAX_REQUESTS} resource/ability requests"
+            )));
         }
         for r in &requests {
             r.check_generation(network.generation())

@@ -12,8 +12,8 @@ use lit_companion_session::{
     message::SessionMessage,
     session_sigs::{sign_session_sigs, SessionParams, SessionSig, SessionSigs},
     timefmt::parse_rfc3339,
-    Ability, Generation, LitResource, Recap, ResourceAbilityRequest, ResourcePrefix,
-    SessionKeyPair, SessionSeed, WalletKey,
+    Ability, Generation, LitResource, ResourceAbilityRequest, ResourcePrefix, SessionKeyPair,
+    SessionSeed, WalletKey,
 };
 use serde_json::Value;
 use time::{Duration, OffsetDateTime};

@@ -38,8 +38,11 @@ impl Vault {
         for (origin, key) in expired {
             m.log(history::expired(&now_text, &origin, &key));
         }
-        self.live
-            .retain(|public_key| m.sessions.iter().any(|s| s.public_key == public_key && s.state == RecordState::Live));
+        self.live.retain(|public_key| {
+            m.sessions
+                .iter()
+                .any(|s| s.public_key == public_key && s.state == RecordState::Live)
+        });
         let pending = m
             .sessions
             .iter()

@@ -57,7 +57,11 @@ pub struct Ask {
 }
 
 impl Ask {
-    fn new(reason: NeedReason, granted: Vec<ResourceAbilityRequest>, requests: &[ResourceAbilityRequest]) -> Self {
+    fn new(
+        reason: NeedReason,
+        granted: Vec<ResourceAbilityRequest>,
+        requests: &[ResourceAbilityRequest],
+    ) -> Self {
         let new: Vec<ResourceAbilityRequest> = requests
             .iter()
             .filter(|r| !granted.contains(r))
@@ -180,9 +184,10 @@ impl Vault {
         if parse_rfc3339(&record.expires_at).is_none_or(|e| e < needed_until) {
             return ask(NeedReason::Expired, Vec::new());
         }
-        let recap = self.live.recap(record).map_err(|e| {
-            VaultError::Internal(format!("stored AuthSig no longer verifies: {e}"))
-        })?;
+        let recap = self
+            .live
+            .recap(record)
+            .map_err(|e| VaultError::Internal(format!("stored AuthSig no longer verifies: {e}")))?;
         let missing: Vec<ResourceAbilityRequest> =
             recap.missing(requests).into_iter().cloned().collect();
         if !missing.is_empty() {
@@ -294,13 +299,8 @@ impl Vault {
         m.history.clear();
         m.log(history::approved(
             &iso(p.now)?,
-            who.origin,
+            &record,
             p.expiration - p.now,
-            grant,
-            &who.wallet,
-            &short(&public_key),
-            who.network.as_str(),
-            &record.expires_at,
         ));
         self.file.store(&held, &m)?;
         drop(held);

@@ -61,7 +61,11 @@ impl Vault {
                 w.state = RecordState::Live;
             }
         }
-        let verb = if event == "wallet_imported" { "Imported" } else { "Created" };
+        let verb = if event == "wallet_imported" {
+            "Imported"
+        } else {
+            "Created"
+        };
         m.log(history::wallet(
             &iso(now)?,
             event,
