@@ -295,7 +295,7 @@ test('the activity screen says what happened in plain words, one row per event, 
   const mine = seen.rows.join('\n');
   // Grouped by site, the site named once as a heading.
   assert.equal(seen.sites.filter((s) => s === 'app.example.com').length, 1, seen.sites.join(' | '));
-  assert.match(mine, /Approved app\.example\.com for \d+ (hours?|minutes?|days?): sign messages and transactions with your PKP 0x[0-9a-f]{4}…[0-9a-f]{4}/);
+  assert.match(mine, /Approved app\.example\.com for \d+ (hours?|minutes?|days?): sign messages and transactions with your PKP 0x[0-9a-f]+/);
   assert.match(mine, /Handed out signatures to app\.example\.com \(no prompt, within the grant\)/);
   // One revoke is one row ("Revoked"), not a "removed" and a "revoked".
   assert.equal(seen.rows.filter((r) => /^Revoked what app\.example\.com may do/.test(r)).length, 1, mine);

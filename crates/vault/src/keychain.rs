@@ -144,7 +144,9 @@ fn map_error_ref(e: &keyring::Error) -> KeychainError {
         E::PlatformFailure(inner) => {
             let text = inner.to_string();
             let lower = text.to_ascii_lowercase();
-            if lower.contains("dbus")
+            if lower.contains("locked") || lower.contains("islocked") {
+                KeychainError::Locked
+            } else if lower.contains("dbus")
                 || lower.contains("d-bus")
                 || lower.contains("address")
                 || lower.contains("connect")
