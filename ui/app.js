@@ -138,21 +138,13 @@ function renderWallets(wallets) {
   }));
 }
 
-// Who a grant key names, for people (the vault writes `summary` the same way).
-function siteLabel(key) {
-  if (!key) return 'Lit Companion';
-  if (key.startsWith('unverified:')) return `${key.slice(11).replace(/^[a-z]+:\/\//, '')} (not verified)`;
-  if (key.startsWith('pairing:')) return `local program "${key.slice(8)}"`;
-  return key.replace(/^[a-z]+:\/\//, '');
-}
-
 // Activity: one row per event in plain words, grouped by site (newest site first), with the
 // technical line one click away.
 async function renderHistory() {
   const rows = await invoke('history');
   const groups = new Map();
   for (const h of rows) {
-    const site = siteLabel(h.origin);
+    const site = h.site || 'Lit Companion';
     if (!groups.has(site)) groups.set(site, []);
     groups.get(site).push(h);
   }

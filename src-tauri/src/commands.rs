@@ -7,7 +7,7 @@ use lit_companion_bridge::Decision;
 use lit_companion_native_host::install::{self, Browser};
 use lit_companion_runtime::AppSettings;
 use lit_companion_session::{explain::describe_requests, Address};
-use lit_companion_vault::{Revoke, Vault, VaultError};
+use lit_companion_vault::{history::site_label, Revoke, Vault, VaultError};
 use serde::Serialize;
 use serde_json::{json, Value};
 use tauri::{AppHandle, Manager, Runtime, State};
@@ -57,7 +57,7 @@ pub(crate) struct Prompt {
 }
 
 /// Keychain state, roads, pause and version: the header and the settings screen.
-/// The keychain is read, never written, to learn its state.
+/// The keychain is read to learn its state (a probe item, written once, holds no secret).
 #[tauri::command]
 pub(crate) async fn status(s: State<'_, Services>) -> Answer<Value> {
     let checked = vault(&s, |v| Ok(v.check_keychain())).await?;
@@ -162,7 +162,15 @@ pub(crate) async fn history(s: State<'_, Services>) -> Answer<Value> {
     })
     .await?;
     lines.reverse();
-    serde_json::to_value(lines).map_err(say)
+    // Each line names its site the way the summaries do, for grouping.
+    Ok(json!(lines
+        .iter()
+        .map(|h| {
+            let site = h.origin.as_deref().map(site_label);
+            json!({ "at": h.at, "event": h.event, "origin": h.origin, "site": site,
+                    "summary": h.summary, "detail": h.detail, "count": h.count })
+        })
+        .collect::<Vec<_>>()))
 }
 
 #[tauri::command]

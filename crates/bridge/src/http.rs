@@ -238,7 +238,7 @@ async fn caller(
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::trim)
         .filter(|t| !t.is_empty());
-    let Some(token) = token.map(str::to_owned) else {
+    let Some(token) = token else {
         return Err((
             BridgeError::new(
                 ErrorCode::Unauthorized,
@@ -247,21 +247,26 @@ async fn caller(
             None,
         ));
     };
-    let vault = state.engine.vault().clone();
-    let found = tokio::task::spawn_blocking(move || vault.check_pairing(&token)).await;
-    match found {
-        Ok(Ok(Some(p))) => Ok(Caller {
+    // A stat of the metadata and a hash: answered on this task.
+    match state.engine.vault().check_pairing(token) {
+        Ok(Some(p)) => Ok(Caller {
             identity: Identity::Paired { name: p.name },
             road: Road::Http,
         }),
-        Ok(Ok(None)) => Err((
+        Ok(None) => Err((
             BridgeError::new(ErrorCode::Unauthorized, "unknown pairing token"),
             None,
         )),
-        _ => Err((
-            BridgeError::new(ErrorCode::Internal, "internal error"),
-            None,
-        )),
+        Err(e) => {
+            tracing::error!(error = %e, "pairing tokens could not be read");
+            Err((
+                BridgeError::new(
+                    ErrorCode::Internal,
+                    "internal error (see the companion's log)",
+                ),
+                None,
+            ))
+        }
     }
 }
 

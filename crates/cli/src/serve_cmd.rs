@@ -224,11 +224,6 @@ pub(crate) fn serve(args: ServeArgs, vault_args: &VaultArgs) -> Result<String, F
             companion.shutdown().await;
             return Err(Failure::input(format!("cannot listen: {why}")));
         };
-        for road in companion.roads() {
-            if road.road == Road::Extension {
-                eprintln!("{road}");
-            }
-        }
         println!("listening on http://{local}");
         let _ = std::io::stdout().flush();
         stopped().await;

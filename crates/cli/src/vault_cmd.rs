@@ -260,7 +260,7 @@ pub(crate) fn sign(p: &VaultSign<'_>, args: &VaultArgs) -> Result<String, Failur
         Issuance::Live(live) => (live, true),
         Issuance::Ask(ask) => {
             // The operator running the command is the one approving.
-            eprintln!("note: signing a new AuthSig: {}", ask.reason);
+            eprintln!("note: signing a new AuthSig: {ask}");
             let live = vault
                 .create_session(
                     &who,

@@ -25,7 +25,7 @@ pub use lit_companion_bridge::socket::DeepLinks;
 
 /// How often the maintenance tick runs, and what it does when.
 #[derive(Debug, Clone, Copy)]
-pub struct Maintenance {
+pub struct Tick {
     /// How often reuse counts are written (at most once per tick).
     pub flush_every: Duration,
     /// How often expired sessions are swept.
@@ -34,7 +34,7 @@ pub struct Maintenance {
     pub keychain_every: Duration,
 }
 
-impl Default for Maintenance {
+impl Default for Tick {
     fn default() -> Self {
         Self {
             flush_every: Duration::from_secs(1),
@@ -70,7 +70,7 @@ pub struct CompanionBuilder {
     socket: Option<PathBuf>,
     #[cfg(unix)]
     links: Arc<DeepLinks>,
-    maintenance: Maintenance,
+    tick: Tick,
 }
 
 /// A running companion.
@@ -79,8 +79,6 @@ pub struct Companion {
     engine: Arc<Engine>,
     roads: Vec<RoadStatus>,
     http_addr: Option<SocketAddr>,
-    #[cfg(unix)]
-    links: Arc<DeepLinks>,
     tasks: Vec<JoinHandle<()>>,
 }
 
@@ -100,13 +98,8 @@ impl Companion {
             } else {
                 opener
             })),
-            maintenance: Maintenance::default(),
+            tick: Tick::default(),
         }
-    }
-
-    /// The engine.
-    pub fn engine(&self) -> &Arc<Engine> {
-        &self.engine
     }
 
     /// One line per road.
@@ -117,12 +110,6 @@ impl Companion {
     /// Where loopback HTTP listens, when it does.
     pub fn http_addr(&self) -> Option<SocketAddr> {
         self.http_addr
-    }
-
-    /// How deep links are answered (single-use nonces, the callback opener).
-    #[cfg(unix)]
-    pub fn deep_links(&self) -> &Arc<DeepLinks> {
-        &self.links
     }
 
     /// Closes the roads, writes the last reuse counts and drops the keys held in memory.
@@ -162,8 +149,8 @@ impl CompanionBuilder {
     }
 
     /// The maintenance tick's periods.
-    pub fn maintenance(mut self, maintenance: Maintenance) -> Self {
-        self.maintenance = maintenance;
+    pub fn tick(mut self, tick: Tick) -> Self {
+        self.tick = tick;
         self
     }
 
@@ -205,8 +192,6 @@ impl CompanionBuilder {
             }
         }
         #[cfg(unix)]
-        let links = self.links.clone();
-        #[cfg(unix)]
         if let Some(path) = &self.socket {
             use lit_companion_bridge::socket;
             match socket::bind(path).await {
@@ -214,7 +199,7 @@ impl CompanionBuilder {
                     tasks.push(tokio::spawn(socket::serve(
                         listener,
                         self.engine.clone(),
-                        links.clone(),
+                        self.links.clone(),
                     )));
                     roads.push(RoadStatus {
                         road: Road::Extension,
@@ -239,7 +224,7 @@ impl CompanionBuilder {
         }
         tasks.push(tokio::spawn(maintain(
             self.engine.vault().clone(),
-            self.maintenance,
+            self.tick,
         )));
         for road in &roads {
             tracing::info!(road = %road, "road");
@@ -248,8 +233,6 @@ impl CompanionBuilder {
             engine: self.engine,
             roads,
             http_addr,
-            #[cfg(unix)]
-            links,
             tasks,
         }
     }
@@ -257,7 +240,7 @@ impl CompanionBuilder {
 
 /// The maintenance tick: reuse counts, sweep, keychain watch. Blocking work runs off the
 /// async threads.
-async fn maintain(vault: Arc<Vault>, m: Maintenance) {
+async fn maintain(vault: Arc<Vault>, m: Tick) {
     let mut tick = tokio::time::interval(m.flush_every.max(Duration::from_millis(50)));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut last_sweep = tokio::time::Instant::now();

@@ -209,9 +209,8 @@ impl PrivateKeyring {
         &self.root
     }
 
-    /// The `username` attributes of every item of `service` that holds a secret (wallets and
-    /// sessions), as secret-tool sees them: the keychain-status probe, which holds none, is
-    /// left out. A failing secret-tool run is retried, then reported with what it said.
+    /// The `username` attributes of every item of `service`, as secret-tool sees them. A
+    /// failing secret-tool run is retried, then reported with what it said.
     pub fn accounts(&self, service: &str) -> Vec<String> {
         self.ensure_daemon();
         let mut last = String::new();
@@ -233,7 +232,6 @@ impl PrivateKeyring {
                 let mut accounts: Vec<String> = (stdout + &stderr)
                     .lines()
                     .filter_map(|l| l.strip_prefix("attribute.username = "))
-                    .filter(|a| !a.starts_with("probe:"))
                     .map(str::to_owned)
                     .collect();
                 accounts.sort();

@@ -12,7 +12,8 @@ use zeroize::Zeroizing;
 /// The service name every item carries (Secret Service attribute `service`).
 pub const SERVICE: &str = "lit-companion";
 
-/// The account [`SecretStore::check`] reads (written once); it never holds a secret.
+/// The account [`SecretStore::check`] reads (written once, under `<service>.status`); it never
+/// holds a secret.
 pub const PROBE_ACCOUNT: &str = "probe:readable";
 
 /// How long to wait for the platform store to answer its first call before calling it
@@ -184,11 +185,15 @@ impl SecretStore for OsKeychain {
 
     fn check(&self) -> Result<(), KeychainError> {
         // Reading an item is what a locked keychain refuses, so probe by reading one that holds
-        // no secret. It is written once, the first time (a fresh keychain has nothing to read);
-        // every later check only reads.
-        match self.get(PROBE_ACCOUNT) {
+        // no secret, kept under a service of its own (`<service>.status`) so that it never
+        // mixes with the wallet and session items. It is written once, the first time (a fresh
+        // keychain has nothing to read); every later check only reads.
+        connect()?;
+        let probe = keyring::Entry::new(&format!("{}.status", self.service), PROBE_ACCOUNT)
+            .map_err(map_error)?;
+        match probe.get_secret().map_err(map_error) {
             Ok(_) => Ok(()),
-            Err(KeychainError::NotFound) => self.put(PROBE_ACCOUNT, b"probe"),
+            Err(KeychainError::NotFound) => probe.set_secret(b"probe").map_err(map_error),
             Err(e) => Err(e),
         }
     }

@@ -169,13 +169,8 @@ impl MetadataFile {
 
     /// Reads the file; a missing file is an empty index. A file that does not parse is copied
     /// to a backup (never overwritten) and reported; the original stays where it is.
-    pub fn load(&self, held: &Locked) -> Result<Metadata, VaultError> {
-        Ok(Metadata::clone(&*self.load_shared(held)?))
-    }
-
-    /// Like [`MetadataFile::load`], without copying: for readers on a hot path.
-    pub fn load_shared(&self, _held: &Locked) -> Result<std::sync::Arc<Metadata>, VaultError> {
-        self.read_shared()
+    pub fn load(&self, _held: &Locked) -> Result<Metadata, VaultError> {
+        Ok(Metadata::clone(&*self.read_shared()?))
     }
 
     /// The current version without taking the lock (writes are atomic renames), parsed only
@@ -233,12 +228,15 @@ impl MetadataFile {
         Ok(backup)
     }
 
-    /// Replaces the file atomically, then appends the edit's history lines.
-    pub fn store(&self, _held: &Locked, metadata: &Metadata) -> Result<(), VaultError> {
+    /// Replaces the file atomically, then appends the edit's history lines and takes them out
+    /// of `metadata`, so that an edit stored in several steps writes each line once.
+    pub fn store(&self, held: &Locked, metadata: &mut Metadata) -> Result<(), VaultError> {
         let json =
             serde_json::to_vec_pretty(metadata).map_err(|e| VaultError::Internal(e.to_string()))?;
         write_atomic(&self.dir, &self.path(), &json)?;
-        self.append_history(_held, &metadata.history)
+        self.append_history(held, &metadata.history)?;
+        metadata.history.clear();
+        Ok(())
     }
 
     /// Appends history lines without touching the metadata (no rewrite, no fsync: a crash of

@@ -19,7 +19,10 @@ use std::{sync::Arc, time::Duration};
 
 use lit_companion_net::LitNetClient;
 use lit_companion_session::{
-    explain::describe_requests, resource::list_requests, timefmt::truncate_millis, Address, Network,
+    explain::describe_requests,
+    resource::list_requests,
+    timefmt::{iso_millis, truncate_millis},
+    Address, Network,
 };
 use lit_companion_vault::{
     metadata::RecordState, Grantee, Issuance, LiveSession, NewSession, Revoke, SignRequest, Vault,
@@ -240,39 +243,34 @@ impl Engine {
         let origin = caller.grant_key();
         let wallet = match p.wallet {
             Some(w) => w,
-            None => self.default_wallet().await?,
+            None => self.default_wallet()?,
         };
-        let issuance = {
-            // A reused session must outlive the next minute to be worth handing out.
-            let until = now + time::Duration::minutes(1);
-            let who = Grantee {
-                origin: &origin,
-                network: p.network,
-                wallet,
-            };
-            // The cached path touches neither the keychain nor a file: answered on this task.
-            match self
-                .vault
-                .session_from_memory(&who, &p.requests, until)
-                .map_err(vault_error)?
-            {
-                Some(issuance) => issuance,
-                None => {
-                    let (origin, requests, network) =
-                        (origin.clone(), p.requests.clone(), p.network);
-                    self.blocking(move |v| {
-                        v.session_for(
-                            &Grantee {
-                                origin: &origin,
-                                network,
-                                wallet,
-                            },
-                            &requests,
-                            until,
-                        )
-                    })
-                    .await?
-                }
+        // A reused session must outlive the next minute to be worth handing out.
+        let until = now + time::Duration::minutes(1);
+        let who = Grantee {
+            origin: &origin,
+            network: p.network,
+            wallet,
+        };
+        // The cached path touches neither the keychain nor a file: answered on this task. Only
+        // a key not yet in memory is read from the keychain, off the async threads.
+        let cached = self
+            .vault
+            .session_from_memory(&who, &p.requests, until)
+            .map_err(vault_error)?;
+        let issuance = match cached {
+            Some(issuance) => issuance,
+            None => {
+                let (origin, requests, network) = (origin.clone(), p.requests.clone(), p.network);
+                self.blocking(move |v| {
+                    let who = Grantee {
+                        origin: &origin,
+                        network,
+                        wallet,
+                    };
+                    v.session_for(&who, &requests, until)
+                })
+                .await?
             }
         };
         let (live, reused) = match issuance {
@@ -298,16 +296,10 @@ impl Engine {
         if reused {
             self.vault.note_reuse(&live);
         }
-        let expiration = sigs
-            .entries()
-            .first()
-            .and_then(|(_, e)| serde_json::from_str::<Value>(&e.signed_message).ok())
-            .and_then(|v| {
-                v.get("expiration")
-                    .and_then(Value::as_str)
-                    .map(str::to_owned)
-            })
-            .unwrap_or_default();
+        let expiration = live
+            .expiration_for(p.expiration)
+            .and_then(|t| iso_millis(t).map_err(|e| VaultError::Internal(e.to_string())))
+            .map_err(vault_error)?;
         let result = json!({
             "sessionSigs": sigs,
             "wallet": wallet.to_checksum(),
@@ -374,15 +366,16 @@ impl Engine {
         .await
     }
 
-    async fn default_wallet(&self) -> Result<Address, BridgeError> {
-        let wallets = self.blocking(|v| v.wallets()).await?;
-        let first = wallets.first().ok_or_else(|| {
-            BridgeError::new(
-                ErrorCode::NoWallet,
-                "Lit Companion has no wallet yet: create or import one first",
-            )
-        })?;
-        Address::parse_any_case(&first.address).map_err(|e| internal("a stored wallet", &e))
+    fn default_wallet(&self) -> Result<Address, BridgeError> {
+        self.vault
+            .default_wallet()
+            .map_err(vault_error)?
+            .ok_or_else(|| {
+                BridgeError::new(
+                    ErrorCode::NoWallet,
+                    "Lit Companion has no wallet yet: create or import one first",
+                )
+            })
     }
 
     async fn list_grants(&self, caller: &Caller) -> Result<Handled, BridgeError> {

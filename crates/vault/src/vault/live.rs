@@ -55,13 +55,19 @@ impl LiveSession {
         parse_rfc3339(&self.record.expires_at)
     }
 
-    /// Signs sessionSigs for `r.nodes`: ed25519 over each node's exact `signedMessage` bytes.
-    /// The expiration is capped at the AuthSig's, and the requests must lie within the grant
-    /// (the core refuses otherwise).
-    pub fn sign(&self, r: &SignRequest<'_>) -> Result<SessionSigs, VaultError> {
+    /// The expiration the sessionSigs carry when `wanted` is asked for: capped at the
+    /// AuthSig's.
+    pub fn expiration_for(&self, wanted: OffsetDateTime) -> Result<OffsetDateTime, VaultError> {
         let cap = self
             .expires_at()
             .ok_or_else(|| VaultError::Internal("stored expiry does not parse".into()))?;
+        Ok(wanted.min(cap))
+    }
+
+    /// Signs sessionSigs for `r.nodes`: ed25519 over each node's exact `signedMessage` bytes.
+    /// The expiration is capped at the AuthSig's ([`LiveSession::expiration_for`]), and the
+    /// requests must lie within the grant (the core refuses otherwise).
+    pub fn sign(&self, r: &SignRequest<'_>) -> Result<SessionSigs, VaultError> {
         Ok(sign_session_sigs(&SessionParams {
             generation: r.network.generation(),
             session_key: &self.key,
@@ -69,7 +75,7 @@ impl LiveSession {
             wallet_auth_sig: &self.record.auth_sig,
             delegation_auth_sigs: r.delegations,
             issued_at: r.now,
-            expiration: r.expiration.min(cap),
+            expiration: self.expiration_for(r.expiration)?,
             node_urls: r.nodes,
             max_price_wei: r.max_price_wei,
         })?)
@@ -186,16 +192,14 @@ impl LiveKeys {
 
     /// Counts one reuse of `live`.
     pub(crate) fn count_reuse(&self, live: &LiveSession) {
-        let mut inner = self.lock();
-        inner
-            .reuse
-            .entry(live.record.public_key.clone())
-            .or_insert_with(|| Reuse {
-                grant_key: live.record.origin.clone(),
-                network: live.record.network.clone(),
-                count: 0,
-            })
-            .count += 1;
+        let r = &live.record;
+        add_reuse(
+            &mut self.lock().reuse,
+            &r.public_key,
+            &r.origin,
+            &r.network,
+            1,
+        );
     }
 
     /// Takes the counts gathered since the last call.
@@ -207,15 +211,29 @@ impl LiveKeys {
     pub(crate) fn restore_reuse(&self, counts: HashMap<String, Reuse>) {
         let mut inner = self.lock();
         for (key, r) in counts {
-            inner
-                .reuse
-                .entry(key)
-                .or_insert_with(|| Reuse {
-                    grant_key: r.grant_key.clone(),
-                    network: r.network.clone(),
-                    count: 0,
-                })
-                .count += r.count;
+            add_reuse(&mut inner.reuse, &key, &r.grant_key, &r.network, r.count);
         }
     }
+}
+
+fn add_reuse(
+    counts: &mut HashMap<String, Reuse>,
+    public_key: &str,
+    grant_key: &str,
+    network: &str,
+    n: u64,
+) {
+    // The common case (a session already counted) allocates nothing.
+    if let Some(r) = counts.get_mut(public_key) {
+        r.count += n;
+        return;
+    }
+    counts.insert(
+        public_key.to_owned(),
+        Reuse {
+            grant_key: grant_key.to_owned(),
+            network: network.to_owned(),
+            count: n,
+        },
+    );
 }

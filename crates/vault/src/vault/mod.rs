@@ -84,25 +84,13 @@ impl Vault {
     /// Checks that the keychain answers and is unlocked, without writing to it. A locked
     /// keychain also drops the session keys held in memory.
     pub fn check_keychain(&self) -> Result<(), VaultError> {
-        let status = self.store.check();
-        if matches!(
-            status,
-            Err(KeychainError::Locked | KeychainError::Unavailable(_))
-        ) {
-            self.live.forget_all();
-        }
-        Ok(status?)
+        self.store.check().map_err(|e| self.keychain_failed(e))
     }
 
     /// The history (every AuthSig signed, sessionSigs handed out, revocation …), oldest first.
     pub fn history(&self) -> Result<Vec<HistoryEntry>, VaultError> {
         let _held = self.file.lock()?;
         self.file.history_lines()
-    }
-
-    /// A read-only snapshot of the metadata.
-    pub fn snapshot(&self) -> Result<Metadata, VaultError> {
-        Ok(Metadata::clone(&*self.shared()?))
     }
 
     /// The metadata as last parsed, shared (no copy). Readers take no lock: every write
@@ -119,7 +107,7 @@ impl Vault {
         let held = self.file.lock()?;
         let mut m = self.file.load(&held)?;
         let out = f(&mut m, self.store.as_ref())?;
-        self.file.store(&held, &m)?;
+        self.file.store(&held, &mut m)?;
         Ok(out)
     }
 

@@ -51,15 +51,16 @@ impl Vault {
     }
 
     /// The name a token was issued to, compared in constant time against every stored digest.
+    /// Reads no keychain and writes nothing: cheap enough for every request.
     pub fn check_pairing(&self, token: &str) -> Result<Option<PairingRecord>, VaultError> {
         let digest = Sha256::digest(token.as_bytes());
         let mut found = None;
-        for p in self.snapshot()?.pairings {
+        for p in &self.shared()?.pairings {
             let Ok(stored) = hex::decode(&p.token_sha256) else {
                 continue;
             };
             if bool::from(stored.as_slice().ct_eq(digest.as_ref())) {
-                found = Some(p);
+                found = Some(p.clone());
             }
         }
         Ok(found)
@@ -67,7 +68,7 @@ impl Vault {
 
     /// The pairings (names and dates only).
     pub fn pairings(&self) -> Result<Vec<PairingRecord>, VaultError> {
-        Ok(self.snapshot()?.pairings)
+        Ok(self.shared()?.pairings.clone())
     }
 
     /// Withdraws a pairing token.

@@ -54,8 +54,7 @@ impl Vault {
             return Ok(done);
         }
         // Write the retirements first: if deleting keys fails below, nothing is lost.
-        self.file.store(&held, &m)?;
-        m.history.clear();
+        self.file.store(&held, &mut m)?;
         let mut keep_sessions = Vec::with_capacity(m.sessions.len());
         let sessions = std::mem::take(&mut m.sessions);
         for s in sessions {
@@ -89,7 +88,7 @@ impl Vault {
             }
         }
         done.finished -= done.expired.min(done.finished);
-        self.file.store(&held, &m)?;
+        self.file.store(&held, &mut m)?;
         Ok(done)
     }
 }

@@ -57,60 +57,79 @@ pub struct Ask {
 }
 
 impl Ask {
-    fn new(
-        reason: NeedReason,
-        granted: Vec<ResourceAbilityRequest>,
-        requests: &[ResourceAbilityRequest],
-    ) -> Self {
-        let new: Vec<ResourceAbilityRequest> = requests
-            .iter()
-            .filter(|r| !granted.contains(r))
-            .cloned()
-            .collect();
-        let mut grant = granted.clone();
-        grant.extend(new.iter().cloned());
-        let new = match &reason {
-            NeedReason::Escalation { missing } => missing.clone(),
-            _ => new,
-        };
+    /// A question about everything requested: there is no live grant to keep.
+    fn all(reason: NeedReason, requests: &[ResourceAbilityRequest]) -> Self {
+        let grant = merged(&[], requests);
         Self {
             reason,
-            granted,
-            new,
+            granted: Vec::new(),
+            new: grant.clone(),
             grant,
+        }
+    }
+
+    /// An escalation: the grant is kept, the user is asked only about what it does not cover.
+    fn escalation(
+        granted: &[ResourceAbilityRequest],
+        missing: Vec<ResourceAbilityRequest>,
+        requests: &[ResourceAbilityRequest],
+    ) -> Self {
+        Self {
+            reason: NeedReason::Escalation,
+            granted: granted.to_vec(),
+            new: missing,
+            grant: merged(granted, requests),
+        }
+    }
+}
+
+/// `granted` plus whatever of `requests` it does not list: an approval never shrinks a grant.
+fn merged(
+    granted: &[ResourceAbilityRequest],
+    requests: &[ResourceAbilityRequest],
+) -> Vec<ResourceAbilityRequest> {
+    let mut grant = granted.to_vec();
+    for r in requests {
+        if !grant.contains(r) {
+            grant.push(r.clone());
+        }
+    }
+    grant
+}
+
+/// "asks for more than was granted: pkp-signing on lit-pkp://…": the reason, and for an
+/// escalation what is new.
+impl fmt::Display for Ask {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.reason {
+            NeedReason::Escalation => write!(f, "{}: {}", self.reason, list_requests(&self.new)),
+            _ => self.reason.fmt(f),
         }
     }
 }
 
 /// Why a new AuthSig is needed.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum NeedReason {
     /// This origin has no session on this network with this wallet.
     NoSession,
     /// The session expired (or has less time left than asked for).
     Expired,
-    /// The request asks for more than was granted: these are new.
-    Escalation {
-        /// The requests the grant does not cover.
-        missing: Vec<ResourceAbilityRequest>,
-    },
+    /// The request asks for more than was granted ([`Ask::new`] says what).
+    Escalation,
     /// The session key vanished from the keychain; the record was marked dead.
     KeyMissing,
 }
 
 impl fmt::Display for NeedReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::NoSession => f.write_str("no session yet"),
-            Self::Expired => f.write_str("the session expired"),
-            Self::Escalation { missing } => write!(
-                f,
-                "asks for more than was granted: {}",
-                list_requests(missing)
-            ),
-            Self::KeyMissing => f.write_str("the session key is missing from the keychain"),
-        }
+        f.write_str(match self {
+            Self::NoSession => "no session yet",
+            Self::Expired => "the session expired",
+            Self::Escalation => "asks for more than was granted",
+            Self::KeyMissing => "the session key is missing from the keychain",
+        })
     }
 }
 
@@ -174,15 +193,15 @@ impl Vault {
         needed_until: OffsetDateTime,
         keychain: bool,
     ) -> Result<Option<Issuance>, VaultError> {
-        let ask = |reason, granted| Ok(Some(Issuance::Ask(Ask::new(reason, granted, requests))));
+        let ask = |reason| Ok(Some(Issuance::Ask(Ask::all(reason, requests))));
         let m = self.shared()?;
         let Some(record) = m.sessions.iter().find(|s| {
             matches_key(s, who.origin, who.network, &who.wallet) && s.state == RecordState::Live
         }) else {
-            return ask(NeedReason::NoSession, Vec::new());
+            return ask(NeedReason::NoSession);
         };
         if parse_rfc3339(&record.expires_at).is_none_or(|e| e < needed_until) {
-            return ask(NeedReason::Expired, Vec::new());
+            return ask(NeedReason::Expired);
         }
         let recap = self
             .live
@@ -191,7 +210,11 @@ impl Vault {
         let missing: Vec<ResourceAbilityRequest> =
             recap.missing(requests).into_iter().cloned().collect();
         if !missing.is_empty() {
-            return ask(NeedReason::Escalation { missing }, record.granted.clone());
+            return Ok(Some(Issuance::Ask(Ask::escalation(
+                &record.granted,
+                missing,
+                requests,
+            ))));
         }
         if let Some(live) = self.live.get(record) {
             return Ok(Some(Issuance::Live(live)));
@@ -227,7 +250,7 @@ impl Vault {
                     }
                     Ok(())
                 })?;
-                ask(NeedReason::KeyMissing, Vec::new())
+                ask(NeedReason::KeyMissing)
             }
             Err(e) => Err(self.keychain_failed(e)),
         }
@@ -278,7 +301,7 @@ impl Vault {
         let held = self.file.lock()?;
         let mut m = self.file.load(&held)?;
         m.sessions.push(record.clone());
-        self.file.store(&held, &m)?;
+        self.file.store(&held, &mut m)?;
         if let Err(e) = self
             .store
             .put(&session_account(&public_key), key.seed().as_bytes())
@@ -296,13 +319,12 @@ impl Vault {
                 replaced += 1;
             }
         }
-        m.history.clear();
         m.log(history::approved(
             &iso(p.now)?,
             &record,
             p.expiration - p.now,
         ));
-        self.file.store(&held, &m)?;
+        self.file.store(&held, &mut m)?;
         drop(held);
         if replaced > 0 {
             self.maintain(p.now)?;
@@ -404,7 +426,7 @@ impl Vault {
         for line in lines {
             m.log(line);
         }
-        self.file.store(&held, &m)?;
+        self.file.store(&held, &mut m)?;
         drop(held);
         self.maintain(now)?;
         Ok(count)

@@ -50,7 +50,7 @@ impl Vault {
             created_at: iso(now)?,
             state: RecordState::Pending,
         });
-        self.file.store(&held, &m)?;
+        self.file.store(&held, &mut m)?;
         let secret = Zeroizing::new(
             hex::decode(key.export_hex().as_str())
                 .map_err(|e| VaultError::Internal(e.to_string()))?,
@@ -72,7 +72,7 @@ impl Vault {
             format!("{verb} wallet {} ({label})", address.short()),
             format!("wallet {} ({label})", address.to_checksum()),
         ));
-        self.file.store(&held, &m)?;
+        self.file.store(&held, &mut m)?;
         Ok(address)
     }
 
@@ -87,6 +87,20 @@ impl Vault {
             .collect())
     }
 
+    /// The wallet a request that names none signs with: the first one created. Reads the
+    /// metadata only (a `stat` when it is unchanged).
+    pub fn default_wallet(&self) -> Result<Option<Address>, VaultError> {
+        self.shared()?
+            .wallets
+            .iter()
+            .find(|w| w.state == RecordState::Live)
+            .map(|w| {
+                Address::parse_any_case(&w.address)
+                    .map_err(|_| VaultError::KeyDamaged(w.address.clone()))
+            })
+            .transpose()
+    }
+
     /// Renames a wallet.
     pub fn label_wallet(&self, address: &Address, label: &str) -> Result<(), VaultError> {
         let label = clean_label(label)?;
@@ -99,8 +113,8 @@ impl Vault {
 
     /// The wallet's key, from the keychain.
     pub fn wallet_key(&self, address: &Address) -> Result<WalletKey, VaultError> {
-        let m = self.snapshot()?;
-        if !m
+        if !self
+            .shared()?
             .wallets
             .iter()
             .any(|w| w.state == RecordState::Live && w.address == address.to_checksum())
@@ -173,7 +187,7 @@ impl Vault {
             ),
             format!("wallet {checksum} removed with {revoked} session(s)"),
         ));
-        self.file.store(&held, &m)?;
+        self.file.store(&held, &mut m)?;
         drop(held);
         self.maintain(now)?;
         Ok(revoked)
