@@ -3,7 +3,8 @@
 //! byte order followed by that many bytes of UTF-8 JSON (Chrome "Native messaging", MDN "Native
 //! messaging"). Messages are capped at 1 MiB both ways (Chrome's own cap towards the browser).
 //!
-//! The blocking functions serve the host; [`codec`] gives async readers the same framing.
+//! The blocking functions serve the host; `codec` (feature `codec`) gives async readers the
+//! same framing.
 
 use std::io::{self, Read, Write};
 
@@ -87,6 +88,7 @@ pub fn write_json(w: &mut impl Write, value: &impl Serialize) -> Result<(), Fram
     write_frame(w, &body)
 }
 
+#[cfg(feature = "codec")]
 /// The same framing for async streams (`tokio_util::codec::FramedRead`): native-endian 32-bit
 /// lengths, frames over [`MAX_MESSAGE`] refused (see [`is_too_large`]).
 pub fn codec() -> tokio_util::codec::LengthDelimitedCodec {
@@ -97,6 +99,7 @@ pub fn codec() -> tokio_util::codec::LengthDelimitedCodec {
         .new_codec()
 }
 
+#[cfg(feature = "codec")]
 /// Whether a read error from [`codec`] means a frame over the limit.
 pub fn is_too_large(e: &io::Error) -> bool {
     e.get_ref()
