@@ -161,7 +161,10 @@ pub(crate) async fn history(s: State<'_, Services>) -> Answer<Value> {
         v.history()
     })
     .await?;
+    // Newest first, by when it happened (an approval carries the time it was asked for, and
+    // is written when the user answers).
     lines.reverse();
+    lines.sort_by(|a, b| b.at.cmp(&a.at));
     // Each line names its site the way the summaries do, for grouping.
     Ok(json!(lines
         .iter()

@@ -154,41 +154,89 @@ pub struct SessionParams<'a> {
 /// Signs one entry per node.
 ///
 /// Refuses to give the session key more than its AuthSig grants: every request must be covered
-/// by the wallet AuthSig's ReCap, and the AuthSig must name this session key.
+/// by the wallet AuthSig's ReCap, and the AuthSig must name this session key. Checks the
+/// AuthSig's signature each time; a signer of many requests checks it once with
+/// [`SessionGrant::check`] and signs with [`SessionGrant::sign`].
 pub fn sign_session_sigs(p: &SessionParams<'_>) -> Result<SessionSigs, SignError> {
-    if p.node_urls.is_empty() {
-        return Err(SignError::NoNodes);
-    }
-    for url in p.node_urls {
-        check_node_url(url)?;
-    }
-    for r in p.requests {
-        r.check_generation(p.generation)?;
-    }
-    let lifetime = p.expiration - p.issued_at;
-    if lifetime <= Duration::ZERO || lifetime > MAX_SESSION_LIFETIME {
-        return Err(SignError::Lifetime);
-    }
-    let max_price = match (p.generation, p.max_price_wei) {
-        (Generation::Naga, Some(wei)) => Some(format!("0x{wei:x}")),
-        (Generation::Datil, None) => None,
-        _ => return Err(SignError::MaxPrice),
-    };
-    let public_hex = p.session_key.public_key().to_hex();
-    let wallet = p.wallet_auth_sig.verify_signature()?;
-    let uri = session_uri(&public_hex);
-    if wallet.message.uri.as_str() != uri {
-        return Err(SignError::AuthSig(crate::error::AuthSigError::Uri {
-            expected: uri,
-            found: wallet.message.uri.to_string(),
-        }));
-    }
-    let missing = wallet.recap.missing(p.requests);
-    if !missing.is_empty() {
-        let names: Vec<String> = missing.iter().map(ToString::to_string).collect();
-        return Err(SignError::NotGranted(names.join(", ")));
+    SessionGrant::check(p.wallet_auth_sig, p.session_key)?.sign(p)
+}
+
+/// A wallet AuthSig checked once for the session key it empowers: its EIP-191 signature
+/// recovers, its `uri` names this key (`lit:session:<key>`), and its ReCap is decoded. Signing
+/// with it needs no signature recovery, only the coverage check against the ReCap.
+#[derive(Debug, Clone)]
+pub struct SessionGrant {
+    auth_sig: AuthSig,
+    session_key: String,
+    recap: crate::recap::Recap,
+}
+
+impl SessionGrant {
+    /// Checks `auth_sig` (signature, form, ReCap) and that it names `session_key`.
+    pub fn check(auth_sig: &AuthSig, session_key: &SessionKeyPair) -> Result<Self, SignError> {
+        let public_hex = session_key.public_key().to_hex();
+        let wallet = auth_sig.verify_signature()?;
+        let uri = session_uri(&public_hex);
+        if wallet.message.uri.as_str() != uri {
+            return Err(SignError::AuthSig(crate::error::AuthSigError::Uri {
+                expected: uri,
+                found: wallet.message.uri.to_string(),
+            }));
+        }
+        Ok(Self {
+            auth_sig: auth_sig.clone(),
+            session_key: public_hex,
+            recap: wallet.recap,
+        })
     }
 
+    /// Signs one entry per node ([`sign_session_sigs`]) with the AuthSig and session key this
+    /// grant was checked for; any other is refused.
+    pub fn sign(&self, p: &SessionParams<'_>) -> Result<SessionSigs, SignError> {
+        if p.wallet_auth_sig != &self.auth_sig {
+            return Err(SignError::NotGranted(
+                "an AuthSig other than the one checked".into(),
+            ));
+        }
+        let public_hex = p.session_key.public_key().to_hex();
+        if public_hex != self.session_key {
+            return Err(SignError::AuthSig(crate::error::AuthSigError::Uri {
+                expected: session_uri(&public_hex),
+                found: session_uri(&self.session_key),
+            }));
+        }
+        if p.node_urls.is_empty() {
+            return Err(SignError::NoNodes);
+        }
+        for url in p.node_urls {
+            check_node_url(url)?;
+        }
+        for r in p.requests {
+            r.check_generation(p.generation)?;
+        }
+        let lifetime = p.expiration - p.issued_at;
+        if lifetime <= Duration::ZERO || lifetime > MAX_SESSION_LIFETIME {
+            return Err(SignError::Lifetime);
+        }
+        let max_price = match (p.generation, p.max_price_wei) {
+            (Generation::Naga, Some(wei)) => Some(format!("0x{wei:x}")),
+            (Generation::Datil, None) => None,
+            _ => return Err(SignError::MaxPrice),
+        };
+        let missing = self.recap.missing(p.requests);
+        if !missing.is_empty() {
+            let names: Vec<String> = missing.iter().map(ToString::to_string).collect();
+            return Err(SignError::NotGranted(names.join(", ")));
+        }
+        sign_entries(p, &public_hex, max_price.as_deref())
+    }
+}
+
+fn sign_entries(
+    p: &SessionParams<'_>,
+    public_hex: &str,
+    max_price: Option<&str>,
+) -> Result<SessionSigs, SignError> {
     let wire: Vec<WireRequest<'_>> = p.requests.iter().map(|r| r.to_wire(p.generation)).collect();
     let mut capabilities: Vec<AuthSig> = p.delegation_auth_sigs.to_vec();
     capabilities.push(p.wallet_auth_sig.clone());
@@ -201,13 +249,13 @@ pub fn sign_session_sigs(p: &SessionParams<'_>) -> Result<SessionSigs, SignError
             continue;
         }
         let template = SigningTemplate {
-            session_key: &public_hex,
+            session_key: public_hex,
             resource_ability_requests: &wire,
             capabilities: &capabilities,
             issued_at: &issued_at,
             expiration: &expiration,
             node_address: url,
-            max_price: max_price.as_deref(),
+            max_price,
         };
         let signed_message = serde_json::to_string(&template).map_err(|e| {
             SignError::NodeUrl(format!("cannot serialise the session message: {e}"))
@@ -219,7 +267,7 @@ pub fn sign_session_sigs(p: &SessionParams<'_>) -> Result<SessionSigs, SignError
                 sig: hex::encode(sig),
                 derived_via: DERIVED_VIA_SESSION.to_owned(),
                 signed_message,
-                address: public_hex.clone(),
+                address: public_hex.to_owned(),
                 algo: Some(ALGO_ED25519.to_owned()),
             },
         ));

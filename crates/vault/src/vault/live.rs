@@ -16,7 +16,7 @@ use std::{
 };
 
 use lit_companion_session::{
-    session_sigs::{sign_session_sigs, SessionParams, SessionSigs},
+    session_sigs::{SessionGrant, SessionParams, SessionSigs},
     timefmt::parse_rfc3339,
     AuthSig, Network, Recap, ResourceAbilityRequest, SessionKeyPair,
 };
@@ -24,11 +24,12 @@ use time::OffsetDateTime;
 
 use crate::{error::VaultError, metadata::SessionRecord};
 
-/// A session ready to sign: its record and its key.
+/// A session ready to sign: its record, its key, and its AuthSig checked once for that key.
 pub struct LiveSession {
     /// The stored record.
     pub record: SessionRecord,
     key: SessionKeyPair,
+    grant: SessionGrant,
 }
 
 impl fmt::Debug for LiveSession {
@@ -41,8 +42,11 @@ impl fmt::Debug for LiveSession {
 }
 
 impl LiveSession {
-    pub(crate) fn new(record: SessionRecord, key: SessionKeyPair) -> Self {
-        Self { record, key }
+    /// Checks the record's AuthSig for `key` once (signature, `uri`, ReCap); every later
+    /// signature needs no recovery.
+    pub(crate) fn new(record: SessionRecord, key: SessionKeyPair) -> Result<Self, VaultError> {
+        let grant = SessionGrant::check(&record.auth_sig, &key)?;
+        Ok(Self { record, key, grant })
     }
 
     /// The session key.
@@ -68,7 +72,7 @@ impl LiveSession {
     /// The expiration is capped at the AuthSig's ([`LiveSession::expiration_for`]), and the
     /// requests must lie within the grant (the core refuses otherwise).
     pub fn sign(&self, r: &SignRequest<'_>) -> Result<SessionSigs, VaultError> {
-        Ok(sign_session_sigs(&SessionParams {
+        Ok(self.grant.sign(&SessionParams {
             generation: r.network.generation(),
             session_key: &self.key,
             requests: r.requests,
@@ -148,25 +152,29 @@ impl LiveKeys {
             .insert(live.record.public_key.clone(), live);
     }
 
-    /// The verified ReCap of a stored AuthSig, checked once per AuthSig.
-    pub(crate) fn recap(
+    /// What of `requests` a stored AuthSig does not grant. Its signature is checked once per
+    /// AuthSig; later calls only compare against the ReCap kept here.
+    pub(crate) fn missing(
         &self,
         record: &SessionRecord,
-    ) -> Result<Recap, lit_companion_session::AuthSigError> {
+        requests: &[ResourceAbilityRequest],
+    ) -> Result<Vec<ResourceAbilityRequest>, lit_companion_session::AuthSigError> {
+        let uncovered = |recap: &Recap| recap.missing(requests).into_iter().cloned().collect();
         if let Some(v) = self.lock().verified.get(&record.public_key) {
             if v.sig == record.auth_sig.sig {
-                return Ok(v.recap.clone());
+                return Ok(uncovered(&v.recap));
             }
         }
         let recap = record.auth_sig.verify_signature()?.recap;
+        let missing = uncovered(&recap);
         self.lock().verified.insert(
             record.public_key.clone(),
             Verified {
                 sig: record.auth_sig.sig.clone(),
-                recap: recap.clone(),
+                recap,
             },
         );
-        Ok(recap)
+        Ok(missing)
     }
 
     /// Drops one session's key.

@@ -203,12 +203,10 @@ impl Vault {
         if parse_rfc3339(&record.expires_at).is_none_or(|e| e < needed_until) {
             return ask(NeedReason::Expired);
         }
-        let recap = self
+        let missing = self
             .live
-            .recap(record)
+            .missing(record, requests)
             .map_err(|e| VaultError::Internal(format!("stored AuthSig no longer verifies: {e}")))?;
-        let missing: Vec<ResourceAbilityRequest> =
-            recap.missing(requests).into_iter().cloned().collect();
         if !missing.is_empty() {
             return Ok(Some(Issuance::Ask(Ask::escalation(
                 &record.granted,
@@ -234,7 +232,7 @@ impl Vault {
                 if key.public_key().to_hex() != record.public_key {
                     return Err(VaultError::KeyDamaged(record.public_key.clone()));
                 }
-                let live = Arc::new(LiveSession::new(record, key));
+                let live = Arc::new(LiveSession::new(record, key)?);
                 self.live.insert(live.clone());
                 Ok(Some(Issuance::Live(live)))
             }
@@ -297,6 +295,14 @@ impl Vault {
             state: RecordState::Pending,
             dead_reason: None,
         };
+        // What the caller gets back, checked before anything is stored.
+        let live = Arc::new(LiveSession::new(
+            SessionRecord {
+                state: RecordState::Live,
+                ..record.clone()
+            },
+            key,
+        )?);
 
         let held = self.file.lock()?;
         let mut m = self.file.load(&held)?;
@@ -304,7 +310,7 @@ impl Vault {
         self.file.store(&held, &mut m)?;
         if let Err(e) = self
             .store
-            .put(&session_account(&public_key), key.seed().as_bytes())
+            .put(&session_account(&public_key), live.key().seed().as_bytes())
         {
             return Err(self.keychain_failed(e));
         }
@@ -329,13 +335,6 @@ impl Vault {
         if replaced > 0 {
             self.maintain(p.now)?;
         }
-        let live = Arc::new(LiveSession::new(
-            SessionRecord {
-                state: RecordState::Live,
-                ..record
-            },
-            key,
-        ));
         self.live.insert(live.clone());
         Ok(live)
     }
