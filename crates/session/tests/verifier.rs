@@ -8,7 +8,7 @@ use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
 use common::*;
 use lit_companion_session::{
     authsig::{capacity_delegation, payment_delegation, DelegationParams},
-    session_sigs::{sign_session_sigs, SessionParams},
+    session_sigs::{sign_session_sigs, SessionGrant, SessionParams},
     verify::{verify_session_sig, NodeContext},
     Ability, AuthSigError, Generation, ResourcePrefix, SessionKeyPair, SessionSig, VerifyError,
     WalletKey,
@@ -442,6 +442,40 @@ fn signing_refuses_more_than_the_authsig_grants() {
         matches!(r, Err(lit_companion_session::SignError::NotGranted(_))),
         "{r:?}"
     );
+}
+
+#[test]
+fn a_checked_grant_signs_only_for_its_own_authsig_and_key() {
+    let reqs = [pkp_request()];
+    let auth = wallet_auth_sig(&wallet(), &session(), &reqs, Duration::hours(24));
+    let grant = SessionGrant::check(&auth, &session()).unwrap();
+    let nodes = [NODE.to_owned()];
+    let params = |auth_sig, key| SessionParams {
+        generation: Generation::Datil,
+        session_key: key,
+        requests: &reqs,
+        wallet_auth_sig: auth_sig,
+        delegation_auth_sigs: &[],
+        issued_at: t0(),
+        expiration: t0() + Duration::hours(1),
+        node_urls: &nodes,
+        max_price_wei: None,
+    };
+    // The grant signs what the one-off path signs, byte for byte.
+    let session = session();
+    assert_eq!(
+        grant.sign(&params(&auth, &session)).unwrap(),
+        sign_session_sigs(&params(&auth, &session)).unwrap()
+    );
+    // Another AuthSig (even one for the same key and grant) or another key: refused.
+    let other_auth = wallet_auth_sig(&wallet(), &session, &reqs, Duration::hours(2));
+    assert!(grant.sign(&params(&other_auth, &session)).is_err());
+    let other_key = lit_companion_session::SessionKeyPair::from_seed(
+        &lit_companion_session::SessionSeed::from_bytes([9; 32]),
+    );
+    assert!(grant.sign(&params(&auth, &other_key)).is_err());
+    // A grant is never checked for a key its AuthSig does not name.
+    assert!(SessionGrant::check(&auth, &other_key).is_err());
 }
 
 fn delegation_params(delegatees: &[lit_companion_session::Address]) -> DelegationParams<'_> {
