@@ -65,7 +65,10 @@ pub(crate) async fn status(s: State<'_, Services>) -> Answer<Value> {
         Ok(()) => json!({ "ok": true }),
         Err(e) => json!({ "ok": false, "code": e.code(), "message": e.to_string() }),
     };
-    let roads = s.roads.lock().map(|r| r.clone()).unwrap_or_default();
+    let roads: Vec<String> = match s.companion.lock().await.as_ref() {
+        Some(c) => c.roads().iter().map(ToString::to_string).collect(),
+        None => Vec::new(),
+    };
     Ok(json!({
         "keychain": keychain,
         "roads": roads,

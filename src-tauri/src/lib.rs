@@ -54,9 +54,6 @@ pub fn run() {
             tauri::async_runtime::spawn(async move {
                 let companion = companion.start().await;
                 if let Some(s) = handle.try_state::<Services>() {
-                    if let Ok(mut r) = s.roads.lock() {
-                        *r = companion.roads().iter().map(ToString::to_string).collect();
-                    }
                     *s.companion.lock().await = Some(companion);
                 }
                 let _ = handle.emit("status-changed", ());

@@ -29,9 +29,8 @@ pub(crate) struct Services {
     pub(crate) settings: Mutex<AppSettings>,
     /// Why the stored settings could not be read (the defaults are in use, the file is kept).
     pub(crate) settings_problem: Mutex<Option<String>>,
-    /// One line per road: where it listens, or why it could not.
-    pub(crate) roads: Mutex<Vec<String>>,
-    /// The running roads and maintenance tick, once started.
+    /// The running roads (each says where it listens, or why it could not) and the maintenance
+    /// tick, once started.
     pub(crate) companion: tokio::sync::Mutex<Option<Companion>>,
 }
 
@@ -81,7 +80,6 @@ impl Services {
             settings_file,
             settings: Mutex::new(settings),
             settings_problem: Mutex::new(problem),
-            roads: Mutex::new(Vec::new()),
             companion: tokio::sync::Mutex::new(None),
         };
         Ok((services, builder))
