@@ -136,8 +136,13 @@ pub async fn serve(
     result
 }
 
-/// The answer, with CORS for exactly the caller's origin.
-fn answer(status: StatusCode, body: Value, origin: Option<&HeaderValue>) -> HttpResponse {
+/// The answer, with CORS for exactly the caller's origin. The body is serialised once, straight
+/// to bytes.
+fn answer(
+    status: StatusCode,
+    body: &impl serde::Serialize,
+    origin: Option<&HeaderValue>,
+) -> HttpResponse {
     let mut resp = (status, axum::Json(body)).into_response();
     if let Some(o) = origin {
         resp.headers_mut()
@@ -150,10 +155,6 @@ fn answer(status: StatusCode, body: Value, origin: Option<&HeaderValue>) -> Http
     resp
 }
 
-fn envelope(resp: &Response) -> Value {
-    serde_json::to_value(resp).unwrap_or(Value::Null)
-}
-
 fn error_answer(
     e: &BridgeError,
     status: Option<StatusCode>,
@@ -162,7 +163,7 @@ fn error_answer(
     let status = status.unwrap_or_else(|| {
         StatusCode::from_u16(e.code.http_status()).unwrap_or(StatusCode::BAD_REQUEST)
     });
-    answer(status, envelope(&Response::err(Value::Null, e)), origin)
+    answer(status, &Response::err(Value::Null, e), origin)
 }
 
 fn response_answer(resp: &Response, origin: Option<&HeaderValue>) -> HttpResponse {
@@ -173,7 +174,7 @@ fn response_answer(resp: &Response, origin: Option<&HeaderValue>) -> HttpRespons
             StatusCode::from_u16(code.http_status()).ok()
         })
         .unwrap_or(StatusCode::OK);
-    answer(status, envelope(resp), origin)
+    answer(status, resp, origin)
 }
 
 /// `Host` must name our loopback listener: a page on a rebound DNS name sends its own name.
@@ -374,18 +375,20 @@ async fn wait_for(
     let done = tokio::time::timeout(state.config.wait, rx.wait_for(Option::is_some)).await;
     match done {
         Ok(Ok(resp)) => {
-            let resp = resp.clone();
-            if let Ok(mut tickets) = state.tickets.lock() {
-                tickets.remove(ticket);
-            }
-            match resp {
-                Some(r) => response_answer(&r, cors),
+            // Answered from the channel as it stands: no copy of the sessionSigs.
+            let answered = match &*resp {
+                Some(r) => response_answer(r, cors),
                 None => error_answer(
                     &BridgeError::new(ErrorCode::Internal, "internal error"),
                     None,
                     cors,
                 ),
+            };
+            drop(resp);
+            if let Ok(mut tickets) = state.tickets.lock() {
+                tickets.remove(ticket);
             }
+            answered
         }
         Ok(Err(_)) => error_answer(
             &BridgeError::new(ErrorCode::RequestExpired, "the request was withdrawn"),
@@ -400,7 +403,7 @@ async fn wait_for(
             }
             answer(
                 StatusCode::ACCEPTED,
-                json!({ "v": PROTOCOL_VERSION, "id": id, "pending": ticket }),
+                &json!({ "v": PROTOCOL_VERSION, "id": id, "pending": ticket }),
                 cors,
             )
         }
@@ -450,7 +453,7 @@ async fn status(State(state): State<Arc<HttpState>>, headers: HeaderMap) -> Http
         return error_answer(&e, Some(StatusCode::MISDIRECTED_REQUEST), None);
     }
     let body = json!({ "app": "lit-companion", "version": env!("CARGO_PKG_VERSION"), "protocol": [PROTOCOL_VERSION] });
-    answer(StatusCode::OK, body, headers.get(header::ORIGIN))
+    answer(StatusCode::OK, &body, headers.get(header::ORIGIN))
 }
 
 /// CORS preflight: exactly the asking origin, our methods and headers, and Chrome's Private
