@@ -215,9 +215,13 @@ pub(crate) fn answer_prompt(
 
 /// The settings in force, and why the stored ones could not be read, if so.
 #[tauri::command]
-pub(crate) fn settings(s: State<'_, Services>) -> Value {
-    let problem = s.settings_problem.lock().ok().and_then(|p| p.clone());
-    json!({ "settings": s.settings(), "problem": problem })
+pub(crate) async fn settings<R: Runtime>(app: AppHandle<R>) -> Answer<Value> {
+    services(&app, |s| {
+        let settings = s.settings();
+        let problem = s.settings_problem.lock().ok().and_then(|p| p.clone());
+        Ok(json!({ "settings": settings, "problem": problem }))
+    })
+    .await
 }
 
 /// Stores and applies new settings (the pause included).

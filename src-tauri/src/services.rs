@@ -10,7 +10,7 @@ use std::{
 use lit_companion_bridge::{
     ratelimit::RateLimit, socket::DeepLinks, Engine, EngineSettings, PromptQueue,
 };
-use lit_companion_net::LitNetClient;
+use lit_companion_net::{LitNetClient, Networks, NODE_SET_TTL};
 use lit_companion_runtime::{apply, AppSettings, Companion, CompanionBuilder, SettingsFile};
 use lit_companion_vault::{paths::default_data_dir, OsKeychain, Vault};
 use time::OffsetDateTime;
@@ -50,9 +50,10 @@ impl Services {
         let vault = Arc::new(vault);
         let prompts = Arc::new(PromptQueue::new(on_prompt));
         let net = LitNetClient::new(Duration::from_secs(5), 2).map_err(|e| e.to_string())?;
+        let networks = Arc::new(Networks::new(net, NODE_SET_TTL).map_err(|e| e.to_string())?);
         let engine = Arc::new(Engine::new(
             vault.clone(),
-            net,
+            networks,
             prompts.clone(),
             EngineSettings::default(),
         ));
@@ -71,7 +72,8 @@ impl Services {
                 std::net::SocketAddr::from(([127, 0, 0, 1], http_port())),
                 RateLimit::default(),
             )
-            .socket(lit_companion_wire::endpoint::default_socket_path());
+            .socket(lit_companion_wire::endpoint::default_socket_path())
+            .watch_settings(settings_file.clone());
         let services = Self {
             vault,
             engine,
@@ -101,7 +103,14 @@ impl Services {
     }
 
     /// The settings in force.
+    /// The stored settings (another process, `lit-companion network add`, may have changed
+    /// them), or the last good ones when the file does not load.
     pub(crate) fn settings(&self) -> AppSettings {
+        if let Ok(fresh) = self.settings_file.load() {
+            if let Ok(mut s) = self.settings.lock() {
+                *s = fresh;
+            }
+        }
         self.settings.lock().map(|s| s.clone()).unwrap_or_default()
     }
 

@@ -22,9 +22,9 @@ use lit_companion_bridge::{
     ratelimit::RateLimit,
     ApprovalRequest, Approver, Decision, Engine, EngineSettings,
 };
-use lit_companion_net::LitNetClient;
+use lit_companion_net::{LitNetClient, NetworkSpec, Networks};
 use lit_companion_node_sim::{spawn, NodeConfig};
-use lit_companion_session::Network;
+use lit_companion_session::{Generation, Network};
 use lit_companion_testkit::{unique_service, PrivateKeyring};
 use lit_companion_vault::{OsKeychain, Vault};
 use serde_json::{json, Value};
@@ -78,7 +78,13 @@ async fn main() {
     }
     let engine = Engine::new(
         Arc::new(vault),
-        LitNetClient::new(Duration::from_secs(2), 2).unwrap(),
+        Arc::new(
+            Networks::with_custom(
+                LitNetClient::new(Duration::from_secs(2), 2).unwrap(),
+                vec![NetworkSpec::custom("sim", Generation::Datil, &nodes, None).unwrap()],
+            )
+            .unwrap(),
+        ),
         Arc::new(Yes),
         EngineSettings::default(),
     );
@@ -100,7 +106,7 @@ async fn main() {
         .build()
         .unwrap();
     let body = json!({"v": 1, "id": "b", "method": "getSessionSigs", "params": {
-        "network": "datil-dev", "nodeUrls": nodes,
+        "network": "sim", "nodeUrls": nodes,
         "resourceAbilityRequests": [{"resource": {"resource": "0x1234", "resourcePrefix": "lit-pkp"}, "ability": "pkp-signing"}]}});
     let one = move |client: reqwest::Client, url: String, body: Value| async move {
         let started = Instant::now();

@@ -5,9 +5,10 @@
 
 use std::{future::Future, path::Path, pin::Pin, time::Duration};
 
+use lit_companion_net::NetworkName;
 use lit_companion_session::{
     explain::{CapabilityLine, RiskFlag},
-    LitResource, Network, ResourceAbilityRequest,
+    LitResource, ResourceAbilityRequest,
 };
 use serde::{Deserialize, Serialize};
 
@@ -56,6 +57,10 @@ pub struct ApprovalRequest {
     pub statement: String,
     /// The SIWE text to be signed (session key, nonce and times are set on approval).
     pub siwe_preview: String,
+    /// Naga: the most each request may pay, in wei (decimal).
+    pub max_price_wei: Option<String>,
+    /// "May spend up to 0.05 of your Lit balance per request".
+    pub price_text: Option<String>,
 }
 
 impl ApprovalRequest {
@@ -144,6 +149,10 @@ pub struct Rule {
     /// The longest session, in seconds (default 24 h; never more than 30 days).
     #[serde(default)]
     pub max_lifetime_seconds: Option<u64>,
+    /// Naga: the most a request may pay, in wei (a decimal string); any price up to the
+    /// network's cap when absent.
+    #[serde(default)]
+    pub max_price: Option<String>,
 }
 
 /// Why a policy could not be loaded.
@@ -195,8 +204,18 @@ impl Policy {
             }
             for network in rule.networks.iter().flatten() {
                 network
-                    .parse::<Network>()
+                    .parse::<NetworkName>()
                     .map_err(|e| PolicyError::Invalid(e.to_string()))?;
+            }
+            if let Some(price) = &rule.max_price {
+                if price.is_empty()
+                    || !price.bytes().all(|b| b.is_ascii_digit())
+                    || price.parse::<u128>().is_err()
+                {
+                    return Err(PolicyError::Invalid(format!(
+                        "maxPrice {price:?} is not a decimal number of wei"
+                    )));
+                }
             }
         }
         Ok(policy)
@@ -234,6 +253,21 @@ impl Rule {
         if let Some(networks) = &self.networks {
             if !networks.contains(&request.network) {
                 return Err(format!("network {} is not allowed", request.network));
+            }
+        }
+        let price = request
+            .max_price_wei
+            .as_deref()
+            .and_then(|p| p.parse::<u128>().ok());
+        let allowed = self
+            .max_price
+            .as_deref()
+            .and_then(|p| p.parse::<u128>().ok());
+        if let (Some(price), Some(allowed)) = (price, allowed) {
+            if price > allowed {
+                return Err(format!(
+                    "may pay up to {price} wei per request; the policy allows at most {allowed}"
+                ));
             }
         }
         for r in &request.new_requests {
@@ -429,6 +463,8 @@ mod tests {
             supplied_delegations: vec![],
             statement: String::new(),
             siwe_preview: String::new(),
+            max_price_wei: None,
+            price_text: None,
         }
     }
 

@@ -17,9 +17,9 @@ use lit_companion_bridge::{
     ratelimit::RateLimit,
     ApprovalRequest, Approver, Decision, Engine, EngineSettings, Policy, Road,
 };
-use lit_companion_net::LitNetClient;
+use lit_companion_net::{LitNetClient, NetworkSpec, Networks};
 use lit_companion_node_sim::{spawn, NodeConfig};
-use lit_companion_session::Network;
+use lit_companion_session::{Generation, Network};
 use lit_companion_testkit::{unique_service, PrivateKeyring};
 use lit_companion_vault::{OsKeychain, Vault};
 use serde_json::{json, Value};
@@ -27,6 +27,8 @@ use sha3::Digest;
 use time::OffsetDateTime;
 
 const ORIGIN: &str = "https://app.example.com";
+/// The network of the simulated nodes each test starts.
+const SIM: &str = "sim";
 const WALLET_KEY: &str = "0x4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318";
 
 fn keyring() -> &'static PrivateKeyring {
@@ -81,6 +83,7 @@ struct Bridge {
     url: String,
     port: u16,
     nodes: Vec<String>,
+    generation: Generation,
     approver: Arc<Scripted>,
     vault: Arc<Vault>,
     engine: Arc<Engine>,
@@ -132,9 +135,13 @@ async fn start_with(
         nodes.push(spawn(node.clone()).await.unwrap());
     }
     let net = LitNetClient::new(Duration::from_millis(800), 2).unwrap();
+    // The simulated nodes are the network `sim`, of the nodes' generation.
+    let generation = node.network.generation();
+    let sim = NetworkSpec::custom(SIM, generation, &nodes, None).unwrap();
+    let networks = Arc::new(Networks::with_custom(net, vec![sim]).unwrap());
     let engine = Engine::new(
         vault.clone(),
-        net,
+        networks,
         approver.clone(),
         EngineSettings::default(),
     );
@@ -149,6 +156,7 @@ async fn start_with(
         url: format!("http://127.0.0.1:{port}"),
         port,
         nodes,
+        generation,
         approver,
         vault,
         engine,
@@ -172,8 +180,20 @@ fn pkp(n: u8) -> (String, String) {
 }
 
 impl Bridge {
+    /// Adds networks of the bridge's generation beside `sim`.
+    fn add_networks(&self, more: &[(&str, &[String])]) {
+        let mut specs = vec![NetworkSpec::custom(SIM, self.generation, &self.nodes, None).unwrap()];
+        for (name, nodes) in more {
+            specs.push(NetworkSpec::custom(name, self.generation, nodes, None).unwrap());
+        }
+        self.engine
+            .networks()
+            .configure(specs, &std::collections::BTreeMap::new());
+    }
+
     fn body(&self, requests: Vec<Value>, extra: Value) -> Value {
-        let mut params = json!({ "network": "datil-dev", "resourceAbilityRequests": requests, "nodeUrls": self.nodes });
+        let mut params =
+            json!({ "network": SIM, "resourceAbilityRequests": requests, "nodeUrls": self.nodes });
         if let (Some(p), Some(e)) = (params.as_object_mut(), extra.as_object()) {
             for (k, v) in e {
                 p.insert(k.clone(), v.clone());
@@ -256,8 +276,17 @@ async fn first_request_prompts_then_reuses_then_escalates_only_for_what_is_new()
             "{preview}"
         );
         assert!(preview.contains("urn:recap:"), "{preview}");
-        assert!(preview.contains(lit_companion_node_sim::DEFAULT_BLOCKHASH));
+        // The nonce comes from the nodes once the user said yes.
+        assert!(
+            preview.contains("\nNonce: latestBlockHashFromTheNodes\n"),
+            "{preview}"
+        );
     }
+    let stored = &b.vault.sessions().unwrap()[0];
+    assert!(stored.auth_sig.signed_message.contains(&format!(
+        "\nNonce: {}\n",
+        lit_companion_node_sim::DEFAULT_BLOCKHASH
+    )));
     let sigs = v["result"]["sessionSigs"].clone();
     assert_eq!(sigs.as_object().unwrap().len(), 3);
     // Every simulated node accepts its entry for the granted PKP, and refuses another PKP.
@@ -363,13 +392,13 @@ async fn a_paused_bridge_or_a_road_turned_off_answers_4900_and_resumes() {
     assert_eq!(b.asked().await, 0);
 
     b.engine.set_road(Road::Http, true);
-    b.engine.set_network(Network::DatilDev, false);
-    assert!(b.engine.network_on(Network::Naga));
+    b.engine.set_network(SIM, false);
+    assert!(b.engine.network_on("naga"));
     let (_, v) = b.post_from(ORIGIN, &body).await;
     assert_eq!(code(&v), 4200, "{v}");
     assert_eq!(b.asked().await, 0);
 
-    b.engine.set_network(Network::DatilDev, true);
+    b.engine.set_network(SIM, true);
     let (status, v) = b.post_from(ORIGIN, &body).await;
     assert_eq!(status, 200, "{v}");
     assert_eq!(b.asked().await, 1);
@@ -471,8 +500,11 @@ async fn malformed_oversized_and_unsupported_requests_are_refused() {
             json!({"expiration": "2099-01-01T00:00:00Z"}),
             "a lifetime over 30 days",
         ),
-        (json!({"nodeUrls": []}), "no nodes"),
         (json!({"nodeUrls": ["ftp://x"]}), "a bad node URL"),
+        (
+            json!({"nodeUrls": ["http://10.0.0.1:7470"]}),
+            "plain http to another machine",
+        ),
         (json!({"network": "mainnet"}), "an unknown network"),
         (json!({"surprise": true}), "an unknown field"),
         (
@@ -668,10 +700,14 @@ async fn unreachable_or_disagreeing_nodes_are_a_network_error() {
         "http://127.0.0.1:9".to_owned(),
         "http://127.0.0.1:10".to_owned(),
     ];
+    b.add_networks(&[("dead", &dead)]);
     let (status, v) = b
         .post_from(
             ORIGIN,
-            &b.body(vec![pkp_request(&id)], json!({"nodeUrls": dead})),
+            &b.body(
+                vec![pkp_request(&id)],
+                json!({"network": "dead", "nodeUrls": []}),
+            ),
         )
         .await;
     assert_eq!((status, code(&v)), (502, 4504), "{v}");
@@ -689,10 +725,14 @@ async fn unreachable_or_disagreeing_nodes_are_a_network_error() {
     nodes.push(spawn(odd.clone()).await.unwrap());
     odd.blockhash = format!("0x{}", "77".repeat(32));
     nodes.push(spawn(odd).await.unwrap());
+    b.add_networks(&[("dead", &dead), ("odd", &nodes)]);
     let (_, v) = b
         .post_from(
             ORIGIN,
-            &b.body(vec![pkp_request(&id)], json!({"nodeUrls": nodes})),
+            &b.body(
+                vec![pkp_request(&id)],
+                json!({"network": "odd", "nodeUrls": nodes}),
+            ),
         )
         .await;
     assert_eq!(code(&v), 4504, "{v}");
@@ -715,11 +755,10 @@ async fn naga_sessions_carry_max_price_and_pass_naga_nodes() {
     )
     .await;
     let (pubkey, id) = pkp(5);
-    let mut body = b.body(
+    let body = b.body(
         vec![pkp_request(&id)],
         json!({"maxPrice": "5000000000000000"}),
     );
-    body["params"]["network"] = json!("naga-dev");
     let (status, v) = b.post_from(ORIGIN, &body).await;
     assert_eq!(status, 200, "{v}");
     let sigs = &v["result"]["sessionSigs"];
@@ -795,4 +834,263 @@ async fn ten_thousand_cached_requests_and_a_thousand_at_once_lose_nothing() {
         "every answer arrives, to the right request"
     );
     assert_eq!(b.asked().await, 1, "a cached grant never prompts");
+}
+
+/// A loopback server that counts the connections it gets and answers none: it must never be
+/// reached.
+async fn canary() -> (String, Arc<AtomicUsize>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let hits = Arc::new(AtomicUsize::new(0));
+    let seen = hits.clone();
+    tokio::spawn(async move {
+        while let Ok((socket, _)) = listener.accept().await {
+            seen.fetch_add(1, Ordering::SeqCst);
+            drop(socket);
+        }
+    });
+    (url, hits)
+}
+
+/// A "node" that answers every request with a 307 to `to`.
+async fn redirector(to: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let answer = format!(
+        "HTTP/1.1 307 Temporary Redirect\r\nLocation: {to}/web/handshake\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    );
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let mut buf = [0u8; 4096];
+            let _ = socket.read(&mut buf).await;
+            let _ = socket.write_all(answer.as_bytes()).await;
+        }
+    });
+    url
+}
+
+#[tokio::test]
+async fn node_urls_outside_the_network_reach_nothing() {
+    let b = start("outside", None, |_| {}).await;
+    let (_, id) = pkp(1);
+    let (canary_url, hits) = canary().await;
+    let mut nodes = b.nodes.clone();
+    nodes.push(canary_url.clone());
+    let (status, v) = b
+        .post_from(
+            ORIGIN,
+            &b.body(vec![pkp_request(&id)], json!({"nodeUrls": nodes})),
+        )
+        .await;
+    assert_eq!((status, code(&v)), (400, 4400), "{v}");
+    let message = v["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains(&canary_url) && message.contains("not a node of sim"),
+        "{message}"
+    );
+    assert_eq!(hits.load(Ordering::SeqCst), 0, "the canary was contacted");
+    assert_eq!(b.asked().await, 0, "nothing to ask about");
+    b.nothing_stored();
+
+    // A request that names no nodes gets sessionSigs for the whole set.
+    let (status, v) = b
+        .post_from(
+            ORIGIN,
+            &b.body(vec![pkp_request(&id)], json!({"nodeUrls": []})),
+        )
+        .await;
+    assert_eq!(status, 200, "{v}");
+    let mut signed: Vec<String> = v["result"]["sessionSigs"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
+    signed.sort();
+    let mut all = b.nodes.clone();
+    all.sort();
+    assert_eq!(signed, all);
+    assert_eq!(hits.load(Ordering::SeqCst), 0);
+}
+
+#[tokio::test]
+async fn a_refused_origin_reaches_no_node() {
+    let b = start("refused", Some(STRICT_POLICY), |_| {}).await;
+    let (_, id) = pkp(1);
+    let (canary_url, hits) = canary().await;
+    b.add_networks(&[("watched", &[canary_url])]);
+    let (status, v) = b
+        .post_from(
+            "https://stranger.example",
+            &b.body(
+                vec![pkp_request(&id)],
+                json!({"network": "watched", "nodeUrls": []}),
+            ),
+        )
+        .await;
+    assert_eq!((status, code(&v)), (403, 4001), "{v}");
+    assert_eq!(
+        hits.load(Ordering::SeqCst),
+        0,
+        "a refused request contacted a node"
+    );
+    b.nothing_stored();
+}
+
+#[tokio::test]
+async fn a_node_that_redirects_fails_and_gets_no_session_sigs() {
+    let b = start("redirect", None, |_| {}).await;
+    let (pubkey, id) = pkp(1);
+    let (canary_url, hits) = canary().await;
+    let hop = redirector(&canary_url).await;
+    // Two good nodes and one that redirects: a majority answers; the redirector gets nothing.
+    let mut nodes = b.nodes[..2].to_vec();
+    nodes.push(hop.clone());
+    b.add_networks(&[("hop", &nodes), ("only-hop", &[hop.clone()])]);
+    let (status, v) = b
+        .post_from(
+            ORIGIN,
+            &b.body(
+                vec![pkp_request(&id)],
+                json!({"network": "hop", "nodeUrls": []}),
+            ),
+        )
+        .await;
+    assert_eq!(status, 200, "{v}");
+    let sigs = &v["result"]["sessionSigs"];
+    assert!(
+        sigs.get(&hop).is_none(),
+        "sessionSigs for a node that never shook hands: {v}"
+    );
+    assert_eq!(sigs.as_object().unwrap().len(), 2);
+    assert_eq!(b.node_accepts(&nodes[0], sigs, &pubkey).await.0, 200);
+    // Reused: still only the nodes that completed a handshake.
+    let (_, v) = b
+        .post_from(
+            ORIGIN,
+            &b.body(
+                vec![pkp_request(&id)],
+                json!({"network": "hop", "nodeUrls": []}),
+            ),
+        )
+        .await;
+    assert_eq!(v["result"]["reused"], true, "{v}");
+    assert!(v["result"]["sessionSigs"].get(&hop).is_none());
+
+    let (status, v) = b
+        .post_from(
+            ORIGIN,
+            &b.body(
+                vec![pkp_request(&id)],
+                json!({"network": "only-hop", "nodeUrls": []}),
+            ),
+        )
+        .await;
+    assert_eq!((status, code(&v)), (502, 4504), "{v}");
+    assert!(
+        !v.to_string().contains(&hop[7..]),
+        "no per-node detail: {v}"
+    );
+    assert_eq!(hits.load(Ordering::SeqCst), 0, "a redirect was followed");
+}
+
+#[tokio::test]
+async fn naga_prices_are_capped_shown_and_never_raised_without_asking() {
+    let b = start_with(
+        "price",
+        None,
+        None,
+        |_| {},
+        2,
+        NodeConfig::new(Network::NagaDev),
+    )
+    .await;
+    let (_, id) = pkp(6);
+    let ask = |price: &str| b.body(vec![pkp_request(&id)], json!({ "maxPrice": price }));
+    for too_much in [u128::MAX.to_string(), "1000000000000000001".to_owned()] {
+        let (status, v) = b.post_from(ORIGIN, &ask(&too_much)).await;
+        assert_eq!((status, code(&v)), (400, 4400), "{v}");
+        let message = v["error"]["message"].as_str().unwrap();
+        assert!(
+            message.contains("above the cap of 1000000000000000000 wei"),
+            "{message}"
+        );
+    }
+    for malformed in ["-1", "1e18", "0x10", ""] {
+        let (_, v) = b.post_from(ORIGIN, &ask(malformed)).await;
+        assert_eq!(code(&v), 4400, "{malformed}: {v}");
+    }
+    assert_eq!(b.asked().await, 0);
+    b.nothing_stored();
+
+    // Approved at 0.005 per request: the prompt said so.
+    let (status, v) = b.post_from(ORIGIN, &ask("5000000000000000")).await;
+    assert_eq!(status, 200, "{v}");
+    {
+        let asked = b.approver.asked.lock().unwrap();
+        assert_eq!(
+            asked[0].price_text.as_deref(),
+            Some("May spend up to 0.005 of your Lit balance per request")
+        );
+        assert!(!asked[0]
+            .flags
+            .contains(&lit_companion_session::explain::RiskFlag::HighPrice));
+    }
+    // The same price or less: reused without a prompt.
+    let (_, v) = b.post_from(ORIGIN, &ask("4000000000000000")).await;
+    assert_eq!(v["result"]["reused"], true, "{v}");
+    assert_eq!(b.asked().await, 1);
+    // More: a new question, about the price alone.
+    let (status, v) = b.post_from(ORIGIN, &ask("600000000000000000")).await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["result"]["reused"], false, "{v}");
+    {
+        let asked = b.approver.asked.lock().unwrap();
+        assert_eq!(asked.len(), 2);
+        assert!(
+            asked[1].new.is_empty(),
+            "no new capability, only a higher price"
+        );
+        assert!(asked[1]
+            .flags
+            .contains(&lit_companion_session::explain::RiskFlag::HighPrice));
+        assert_eq!(
+            asked[1].max_price_wei.as_deref(),
+            Some("600000000000000000")
+        );
+    }
+    // No price given means the cap (1.0), more than was approved: asked again.
+    let (_, v) = b
+        .post_from(ORIGIN, &b.body(vec![pkp_request(&id)], json!({})))
+        .await;
+    assert_eq!(
+        v["result"]["reused"], false,
+        "the cap (1.0) is above what was approved: {v}"
+    );
+    assert_eq!(b.asked().await, 3);
+}
+
+#[tokio::test]
+async fn a_policy_caps_the_price() {
+    let policy = r#"{"version":1,"rules":[{"origin":"https://app.example.com","resources":["lit-pkp://*"],"maxPrice":"1000000000000000"}]}"#;
+    let b = start_with(
+        "policy-price",
+        Some(policy),
+        None,
+        |_| {},
+        2,
+        NodeConfig::new(Network::NagaDev),
+    )
+    .await;
+    let (_, id) = pkp(7);
+    let body = |price: &str| b.body(vec![pkp_request(&id)], json!({ "maxPrice": price }));
+    let (_, v) = b.post_from(ORIGIN, &body("2000000000000000")).await;
+    assert_eq!(code(&v), 4001, "{v}");
+    assert!(v["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("the policy allows at most 1000000000000000"));
+    let (status, v) = b.post_from(ORIGIN, &body("1000000000000000")).await;
+    assert_eq!(status, 200, "{v}");
 }

@@ -14,8 +14,8 @@ use clap::{Args, Subcommand};
 use lit_companion_bridge::{
     ratelimit::RateLimit, ApprovalRequest, Approver, Decision, Engine, EngineSettings, Policy, Road,
 };
-use lit_companion_net::LitNetClient;
-use lit_companion_runtime::Companion;
+use lit_companion_net::{LitNetClient, Networks, NODE_SET_TTL};
+use lit_companion_runtime::{apply_networks, Companion, SettingsFile};
 use serde_json::json;
 use time::OffsetDateTime;
 
@@ -187,13 +187,20 @@ pub(crate) fn serve(args: ServeArgs, vault_args: &VaultArgs) -> Result<String, F
         None => Arc::new(TerminalApprover),
     };
     let vault = Arc::new(vault_cmd::open(vault_args)?);
+    let settings_file = SettingsFile::new(&vault_cmd::data_dir(vault_args)?);
+    let app_settings = settings_file
+        .load()
+        .map_err(|e| Failure::input(e.to_string()))?;
     let net = LitNetClient::new(Duration::from_millis(args.node_timeout_ms), 2)
         .map_err(|e| Failure::input(e.to_string()))?;
+    let networks =
+        Arc::new(Networks::new(net, NODE_SET_TTL).map_err(|e| Failure::input(e.to_string()))?);
     let settings = EngineSettings {
         approval_timeout: Duration::from_secs(args.approval_timeout),
         ..EngineSettings::default()
     };
-    let engine = Arc::new(Engine::new(vault, net, approver, settings));
+    let engine = Arc::new(Engine::new(vault, networks, approver, settings));
+    apply_networks(&engine, &app_settings);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -212,6 +219,7 @@ pub(crate) fn serve(args: ServeArgs, vault_args: &VaultArgs) -> Result<String, F
                 },
             )
             .socket(socket)
+            .watch_settings(settings_file)
             .start()
             .await;
         let Some(local) = companion.http_addr() else {

@@ -4,11 +4,11 @@ use std::{path::PathBuf, sync::Arc};
 
 use clap::{Args, Subcommand};
 use lit_companion_session::{
-    explain::describe_requests, Address, Network, Origin, ResourceAbilityRequest,
+    explain::describe_requests, Address, Generation, Origin, ResourceAbilityRequest,
 };
 use lit_companion_vault::{
-    paths::default_data_dir, Grantee, Issuance, NewSession, OsKeychain, Revoke, SignRequest, Vault,
-    VaultError,
+    paths::default_data_dir, Grantee, Issuance, Need, NewSession, OsKeychain, Revoke, SignRequest,
+    Vault, VaultError,
 };
 use serde_json::json;
 use time::OffsetDateTime;
@@ -19,7 +19,7 @@ use crate::{
 };
 
 /// Where the vault lives.
-#[derive(Debug, Args)]
+#[derive(Debug, Args, Default)]
 pub(crate) struct VaultArgs {
     /// The data directory (default: the platform's, or $LIT_COMPANION_DATA_DIR).
     #[arg(long, global = true, value_name = "DIR")]
@@ -97,12 +97,17 @@ pub(crate) fn vault_error(e: VaultError) -> Failure {
 }
 
 /// Opens the vault (repairing and sweeping as it does).
-pub(crate) fn open(args: &VaultArgs) -> Result<Vault, Failure> {
-    let dir = match &args.data_dir {
-        Some(d) => d.clone(),
+/// The data directory: `--data-dir`, else the platform's.
+pub(crate) fn data_dir(args: &VaultArgs) -> Result<PathBuf, Failure> {
+    match &args.data_dir {
+        Some(d) => Ok(d.clone()),
         None => default_data_dir()
-            .ok_or_else(|| Failure::input("no data directory: set HOME or --data-dir"))?,
-    };
+            .ok_or_else(|| Failure::input("no data directory: set HOME or --data-dir")),
+    }
+}
+
+pub(crate) fn open(args: &VaultArgs) -> Result<Vault, Failure> {
+    let dir = data_dir(args)?;
     let (vault, _) = Vault::open(
         &dir,
         Arc::new(OsKeychain::from_env()),
@@ -219,7 +224,8 @@ pub(crate) struct VaultSign<'a> {
     pub(crate) wallet: &'a str,
     pub(crate) origin: &'a str,
     pub(crate) domain: Option<&'a str>,
-    pub(crate) network: Network,
+    pub(crate) network: &'a str,
+    pub(crate) generation: Generation,
     pub(crate) requests: &'a [ResourceAbilityRequest],
     pub(crate) statement: &'a str,
     pub(crate) nonce: &'a str,
@@ -252,11 +258,12 @@ pub(crate) fn sign(p: &VaultSign<'_>, args: &VaultArgs) -> Result<String, Failur
         wallet,
     };
     // A reused session must outlive the next minute to be worth handing out.
-    let needed_until = p.now + time::Duration::minutes(1);
-    let (live, reused) = match vault
-        .session_for(&who, p.requests, needed_until)
-        .map_err(vault_error)?
-    {
+    let need = Need {
+        requests: p.requests,
+        until: p.now + time::Duration::minutes(1),
+        max_price_wei: p.max_price_wei,
+    };
+    let (live, reused) = match vault.session_for(&who, &need).map_err(vault_error)? {
         Issuance::Live(live) => (live, true),
         Issuance::Ask(ask) => {
             // The operator running the command is the one approving.
@@ -271,6 +278,7 @@ pub(crate) fn sign(p: &VaultSign<'_>, args: &VaultArgs) -> Result<String, Failur
                         nonce: p.nonce,
                         now: p.now,
                         expiration: p.expiration,
+                        max_price_wei: p.max_price_wei,
                     },
                 )
                 .map_err(vault_error)?;
@@ -279,7 +287,7 @@ pub(crate) fn sign(p: &VaultSign<'_>, args: &VaultArgs) -> Result<String, Failur
     };
     let sigs = live
         .sign(&SignRequest {
-            network: p.network,
+            generation: p.generation,
             requests: p.requests,
             nodes: p.nodes,
             now: p.now,

@@ -15,9 +15,9 @@ use std::{
 use lit_companion_bridge::{
     ApprovalRequest, Approver, Caller, Decision, Engine, EngineSettings, Road,
 };
-use lit_companion_net::LitNetClient;
+use lit_companion_net::{LitNetClient, NetworkSpec, Networks};
 use lit_companion_node_sim::{spawn, NodeConfig};
-use lit_companion_session::{Network, Origin};
+use lit_companion_session::{Generation, Network, Origin};
 use lit_companion_testkit::{unique_service, PrivateKeyring};
 use lit_companion_vault::{OsKeychain, Vault};
 use serde_json::{json, Value};
@@ -79,6 +79,19 @@ async fn the_cli_and_the_engine_decide_alike_over_one_vault() {
         .unwrap()
         .to_owned();
     let node = spawn(NodeConfig::new(Network::DatilDev)).await.unwrap();
+    // A network of one simulated node, known to the CLI (through the settings) and the engine.
+    cli(
+        &[
+            "network",
+            "add",
+            "sim",
+            "--generation",
+            "datil",
+            "--node",
+            &node,
+        ],
+        "",
+    );
     let expiration = lit_companion_session::timefmt::iso_millis(
         time::OffsetDateTime::now_utc() + time::Duration::hours(2),
     )
@@ -98,7 +111,7 @@ async fn the_cli_and_the_engine_decide_alike_over_one_vault() {
             "--expiration",
             &expiration,
             "--network",
-            "datil-dev",
+            "sim",
         ];
         let (sigs, note) = cli(&args, &requests.to_string());
         (
@@ -117,14 +130,20 @@ async fn the_cli_and_the_engine_decide_alike_over_one_vault() {
     let asked = Arc::new(Asked::default());
     let engine = Engine::new(
         Arc::new(vault),
-        LitNetClient::new(Duration::from_secs(5), 1).unwrap(),
+        Arc::new(
+            Networks::with_custom(
+                LitNetClient::new(Duration::from_secs(5), 1).unwrap(),
+                vec![NetworkSpec::custom("sim", Generation::Datil, &[node.clone()], None).unwrap()],
+            )
+            .unwrap(),
+        ),
         asked.clone(),
         EngineSettings::default(),
     );
     let caller = Caller::verified(Origin::parse(ORIGIN).unwrap(), Road::Http);
     let engine_sign = |requests: Value| {
         let body = json!({"v": 1, "id": 1, "method": "getSessionSigs", "params": {
-            "network": "datil-dev", "resourceAbilityRequests": requests, "nodeUrls": [node],
+            "network": "sim", "resourceAbilityRequests": requests, "nodeUrls": [node],
             "expiration": expiration}});
         let engine = &engine;
         let caller = &caller;

@@ -41,6 +41,9 @@ pub enum NetError {
     /// The nodes disagree on the latest block hash.
     #[error("the Lit nodes disagree on the latest block hash ({0} different answers)")]
     Disagree(usize),
+    /// The node set could not be read from the chain.
+    #[error("the node set could not be read from the chain: {0}")]
+    Chain(String),
 }
 
 /// What a handshake tells us.
@@ -76,6 +79,7 @@ impl LitNetClient {
         let http = reqwest::Client::builder()
             .timeout(timeout)
             .connect_timeout(timeout)
+            .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("lit-companion/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| NetError::Unreachable {
@@ -89,7 +93,8 @@ impl LitNetClient {
         })
     }
 
-    /// One node's handshake, retried on transport errors.
+    /// One node's handshake, retried on transport errors and 5xx answers. Redirects are not
+    /// followed: a 3xx, like a 4xx, fails the node.
     pub async fn handshake(&self, node: &str) -> Result<Handshake, NetError> {
         let mut challenge = [0u8; 32];
         OsRng.fill_bytes(&mut challenge);
@@ -115,7 +120,7 @@ impl LitNetClient {
                         node: node.to_owned(),
                         reason: format!("HTTP {}", resp.status()),
                     };
-                    if resp.status().is_client_error() {
+                    if !resp.status().is_server_error() {
                         return Err(last);
                     }
                 }
@@ -135,58 +140,86 @@ impl LitNetClient {
         Err(last)
     }
 
-    /// The latest block hash the nodes agree on: every node is asked at once; the most common
-    /// answer is taken when more than half of the nodes asked give it.
-    pub async fn latest_blockhash(&self, nodes: &[String]) -> Result<String, NetError> {
-        if nodes.is_empty() {
-            return Err(NetError::NoNodes);
-        }
+    /// Asks every node at once for its handshake: which answered, which failed, and what
+    /// each said. [`Outcome::into_agreement`] decides.
+    pub async fn agree(&self, nodes: &[String]) -> Outcome {
         let mut tasks = tokio::task::JoinSet::new();
         for node in nodes {
             let client = self.clone();
             let node = node.clone();
-            tasks.spawn(async move { client.handshake(&node).await });
-        }
-        let mut answers: HashMap<String, usize> = HashMap::new();
-        let mut answered = 0;
-        let mut first_error = None;
-        while let Some(joined) = tasks.join_next().await {
-            match joined {
-                Ok(Ok(h)) => {
-                    answered += 1;
-                    *answers.entry(h.latest_blockhash).or_default() += 1;
-                }
-                Ok(Err(e)) => {
-                    first_error.get_or_insert(e);
-                }
-                Err(e) => {
-                    first_error.get_or_insert(NetError::Unreachable {
-                        node: String::new(),
-                        reason: e.to_string(),
-                    });
-                }
-            }
-        }
-        let needed = nodes.len() / 2 + 1;
-        if answered < needed {
-            return Err(match (answered, first_error) {
-                (0, Some(e)) if nodes.len() == 1 => e,
-                _ => NetError::TooFewNodes {
-                    asked: nodes.len(),
-                    answered,
-                    needed,
-                },
+            tasks.spawn(async move {
+                let r = client.handshake(&node).await;
+                (node, r)
             });
         }
-        let (best, count) = answers
+        let mut outcome = Outcome {
+            asked: nodes.len(),
+            ..Outcome::default()
+        };
+        while let Some(joined) = tasks.join_next().await {
+            match joined {
+                Ok((node, Ok(h))) => {
+                    outcome.answered.push(node.clone());
+                    outcome.hashes.push((node, h.latest_blockhash));
+                }
+                Ok((node, Err(e))) => {
+                    tracing::warn!(node = %node, error = %e, "Lit node handshake failed");
+                    outcome.failed.push(node);
+                }
+                Err(e) => tracing::error!(error = %e, "a handshake task failed"),
+            }
+        }
+        outcome
+    }
+}
+
+/// What the nodes answered to a round of handshakes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Outcome {
+    /// How many nodes were asked.
+    pub asked: usize,
+    /// Nodes that completed the handshake.
+    pub answered: Vec<String>,
+    /// Nodes that did not.
+    pub failed: Vec<String>,
+    /// Each answering node's latest block hash.
+    pub hashes: Vec<(String, String)>,
+}
+
+impl Outcome {
+    /// The block hash more than half of the nodes asked agree on, and the nodes that gave it
+    /// (a node that answered another hash gets no sessionSigs with this nonce).
+    pub fn into_agreement(self) -> Result<crate::Agreement, NetError> {
+        if self.asked == 0 {
+            return Err(NetError::NoNodes);
+        }
+        let needed = self.asked / 2 + 1;
+        if self.answered.len() < needed {
+            return Err(NetError::TooFewNodes {
+                asked: self.asked,
+                answered: self.answered.len(),
+                needed,
+            });
+        }
+        let mut counts: HashMap<&str, usize> = HashMap::new();
+        for (_, hash) in &self.hashes {
+            *counts.entry(hash).or_default() += 1;
+        }
+        let (best, count) = counts
             .iter()
             .max_by_key(|(_, c)| **c)
-            .map(|(h, c)| (h.clone(), *c))
+            .map(|(h, c)| ((*h).to_owned(), *c))
             .ok_or(NetError::NoNodes)?;
         if count < needed {
-            return Err(NetError::Disagree(answers.len()));
+            return Err(NetError::Disagree(counts.len()));
         }
-        Ok(best)
+        let nodes = self
+            .hashes
+            .into_iter()
+            .filter(|(_, h)| *h == best)
+            .map(|(n, _)| n)
+            .collect();
+        Ok(crate::Agreement { nonce: best, nodes })
     }
 }
 

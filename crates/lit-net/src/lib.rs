@@ -1,5 +1,6 @@
-//! The Lit network, as the companion needs it: which nodes a network has, and the SIWE nonce
-//! (the latest Ethereum block hash) from the nodes' handshake.
+//! The Lit network, as the companion needs it: which networks exist and which nodes each has
+//! ([`networks`], read from the chain by [`staking`]), and the SIWE nonce — the latest block
+//! hash — from the nodes' handshake ([`client`]).
 //!
 //! `POST <node>/web/handshake` with `{"clientPublicKey":"test","challenge":"<64 hex>"}` answers
 //! with `latestBlockhash` — as a bare object on Datil nodes, wrapped in `{"ok":…,"data":{…}}` on
@@ -7,7 +8,14 @@
 //! briefly differ; the most common answer wins when a majority of the nodes asked agree on it.
 
 pub mod client;
+pub mod networks;
 pub mod presets;
+pub mod staking;
 
-pub use client::{Handshake, LitNetClient, NetError};
+pub use client::{Handshake, LitNetClient, NetError, Outcome};
+pub use networks::{
+    node_url, presets, Agreement, NetworkError, NetworkName, NetworkSpec, Networks, NodeSet,
+    NodeSource, DEFAULT_PRICE_CAP_WEI, NODE_SET_TTL,
+};
 pub use presets::default_lifetime;
+pub use staking::StakingSource;

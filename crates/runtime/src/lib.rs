@@ -13,12 +13,11 @@ use lit_companion_bridge::{
     ratelimit::RateLimit,
     Engine, Road,
 };
-use lit_companion_session::Network;
 use lit_companion_vault::Vault;
 use time::OffsetDateTime;
 use tokio::task::JoinHandle;
 
-pub use settings::{AppSettings, SettingsError, SettingsFile};
+pub use settings::{AppSettings, CustomNetwork, SettingsError, SettingsFile};
 
 #[cfg(unix)]
 pub use lit_companion_bridge::socket::DeepLinks;
@@ -71,6 +70,7 @@ pub struct CompanionBuilder {
     #[cfg(unix)]
     links: Arc<DeepLinks>,
     tick: Tick,
+    settings: Option<SettingsFile>,
 }
 
 /// A running companion.
@@ -99,6 +99,7 @@ impl Companion {
                 opener
             })),
             tick: Tick::default(),
+            settings: None,
         }
     }
 
@@ -146,6 +147,13 @@ impl CompanionBuilder {
     #[cfg(unix)]
     pub fn deep_links(&self) -> Arc<DeepLinks> {
         self.links.clone()
+    }
+
+    /// Watches the settings file: when another process (`lit-companion network add`, the
+    /// app) changes it, its network part is put into force within about a second.
+    pub fn watch_settings(mut self, file: SettingsFile) -> Self {
+        self.settings = Some(file);
+        self
     }
 
     /// The maintenance tick's periods.
@@ -226,6 +234,9 @@ impl CompanionBuilder {
             self.engine.vault().clone(),
             self.tick,
         )));
+        if let Some(file) = self.settings {
+            tasks.push(tokio::spawn(watch_settings(self.engine.clone(), file)));
+        }
         for road in &roads {
             tracing::info!(road = %road, "road");
         }
@@ -234,6 +245,36 @@ impl CompanionBuilder {
             roads,
             http_addr,
             tasks,
+        }
+    }
+}
+
+/// Reapplies the network settings whenever the file's modification time or size changes.
+async fn watch_settings(engine: Arc<Engine>, file: SettingsFile) {
+    let stamp = |path: &std::path::Path| {
+        std::fs::metadata(path)
+            .ok()
+            .map(|m| (m.modified().ok(), m.len()))
+    };
+    let path = file.path();
+    let mut seen = stamp(&path);
+    let mut tick = tokio::time::interval(Duration::from_millis(500));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let now = stamp(&path);
+        if now == seen {
+            continue;
+        }
+        seen = now;
+        let file = file.clone();
+        match tokio::task::spawn_blocking(move || file.load()).await {
+            Ok(Ok(settings)) => {
+                apply_networks(&engine, &settings);
+                tracing::info!("network settings reloaded");
+            }
+            Ok(Err(e)) => tracing::warn!(error = %e, "settings changed but not applied"),
+            Err(e) => tracing::error!(error = %e, "settings reload failed"),
         }
     }
 }
@@ -286,7 +327,21 @@ pub fn apply(engine: &Engine, s: &AppSettings) {
     engine.set_road(Road::Http, s.roads.http);
     engine.set_road(Road::Extension, s.roads.extension);
     engine.set_road(Road::DeepLink, s.roads.deep_link);
-    for n in Network::ALL {
-        engine.set_network(n, s.serves(n));
+    apply_networks(engine, s);
+}
+
+/// Puts the network part of the settings into force: the user's networks, the price caps,
+/// and which networks are served. Settings that do not validate change nothing.
+pub fn apply_networks(engine: &Engine, s: &AppSettings) {
+    let (custom, caps) = match (s.custom_specs(), s.caps()) {
+        (Ok(custom), Ok(caps)) => (custom, caps),
+        (Err(e), _) | (_, Err(e)) => {
+            tracing::warn!(error = %e, "network settings not applied");
+            return;
+        }
+    };
+    engine.networks().configure(custom, &caps);
+    for n in engine.networks().list() {
+        engine.set_network(n.name.as_str(), s.serves(n.name.as_str()));
     }
 }

@@ -3,12 +3,14 @@
 //! never replaced until the user saves new settings.
 
 use std::{
+    collections::{BTreeMap, HashSet},
     fs,
     io::ErrorKind,
     path::{Path, PathBuf},
 };
 
-use lit_companion_session::Network;
+use lit_companion_net::{presets, NetworkSpec, DEFAULT_PRICE_CAP_WEI};
+use lit_companion_session::Generation;
 use serde::{Deserialize, Serialize};
 
 use lit_companion_vault::{metadata::write_atomic, VaultError};
@@ -50,6 +52,62 @@ pub struct Roads {
     pub deep_link: bool,
 }
 
+/// A network the user added: a name, a generation, and either a fixed list of nodes or the
+/// chain to read them from.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CustomNetwork {
+    /// Its name (lowercase letters, digits, `-`; not a preset's).
+    pub name: String,
+    /// `datil` (SDK v7 wire format) or `naga` (v8).
+    pub generation: String,
+    /// A fixed node list (`https://host:port`; plain http for this machine only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub nodes: Vec<String>,
+    /// Or: the chain's JSON-RPC URL …
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rpc: Option<String>,
+    /// … its Staking contract …
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub staking: Option<String>,
+    /// … the realm (Naga; 1 when absent) …
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub realm: Option<u64>,
+    /// … and the chain id the RPC must report (not checked when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chain_id: Option<u64>,
+}
+
+impl CustomNetwork {
+    /// The network it defines, checked.
+    pub fn spec(&self) -> Result<NetworkSpec, SettingsError> {
+        let generation = match self.generation.as_str() {
+            "datil" => Generation::Datil,
+            "naga" => Generation::Naga,
+            other => {
+                return Err(SettingsError::Invalid(format!(
+                    "network {}: generation {other:?} is neither \"datil\" nor \"naga\"",
+                    self.name
+                )))
+            }
+        };
+        let chain = match (&self.rpc, &self.staking) {
+            (Some(rpc), Some(staking)) => {
+                Some((rpc.as_str(), staking.as_str(), self.realm, self.chain_id))
+            }
+            (None, None) => None,
+            _ => {
+                return Err(SettingsError::Invalid(format!(
+                    "network {}: an RPC URL needs a Staking contract, and the other way round",
+                    self.name
+                )))
+            }
+        };
+        NetworkSpec::custom(&self.name, generation, &self.nodes, chain)
+            .map_err(|e| SettingsError::Invalid(e.to_string()))
+    }
+}
+
 /// The app's preferences.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -64,6 +122,12 @@ pub struct AppSettings {
     pub roads: Roads,
     /// Whether the bridge is paused.
     pub paused: bool,
+    /// Networks the user added.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub custom_networks: Vec<CustomNetwork>,
+    /// Naga: the most one request may pay, per network (decimal wei); 10^18 when absent.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub price_caps: BTreeMap<String, String>,
 }
 
 impl Default for AppSettings {
@@ -71,21 +135,64 @@ impl Default for AppSettings {
         Self {
             version: 1,
             default_lifetime_secs: 24 * 3600,
-            networks: Network::ALL.iter().map(|n| n.as_str().to_owned()).collect(),
+            networks: presets().iter().map(|n| n.name.to_string()).collect(),
             roads: Roads {
                 http: true,
                 extension: true,
                 deep_link: true,
             },
             paused: false,
+            custom_networks: Vec::new(),
+            price_caps: BTreeMap::new(),
         }
     }
 }
 
 impl AppSettings {
-    /// Whether `network` is served.
-    pub fn serves(&self, network: Network) -> bool {
-        self.networks.iter().any(|n| n == network.as_str())
+    /// Whether the network named `network` is served.
+    pub fn serves(&self, network: &str) -> bool {
+        self.networks.iter().any(|n| n == network)
+    }
+
+    /// The user's networks, checked.
+    pub fn custom_specs(&self) -> Result<Vec<NetworkSpec>, SettingsError> {
+        self.custom_networks
+            .iter()
+            .map(CustomNetwork::spec)
+            .collect()
+    }
+
+    /// The price caps, in wei.
+    pub fn caps(&self) -> Result<BTreeMap<String, u128>, SettingsError> {
+        self.price_caps
+            .iter()
+            .map(|(name, wei)| {
+                let ok = !wei.is_empty() && wei.bytes().all(|b| b.is_ascii_digit());
+                match wei.parse::<u128>() {
+                    Ok(w) if ok => Ok((name.clone(), w)),
+                    _ => Err(SettingsError::Invalid(format!(
+                        "the price cap for {name} ({wei:?}) is not a decimal number of wei"
+                    ))),
+                }
+            })
+            .collect()
+    }
+
+    /// The cap for `network` (wei per request).
+    pub fn cap(&self, network: &str) -> u128 {
+        self.caps()
+            .ok()
+            .and_then(|c| c.get(network).copied())
+            .unwrap_or(DEFAULT_PRICE_CAP_WEI)
+    }
+
+    /// Every network name the settings know: the presets' and the user's.
+    pub fn known_networks(&self) -> Vec<String> {
+        presets()
+            .iter()
+            .map(|p| p.name.to_string())
+            .chain(self.custom_networks.iter().map(|c| c.name.clone()))
+            .collect()
     }
 
     /// Checks values a hand-edited or hostile file could carry.
@@ -101,10 +208,21 @@ impl AppSettings {
                 "the default lifetime must be between one minute and 30 days".into(),
             ));
         }
-        for n in &self.networks {
-            n.parse::<Network>()
-                .map_err(|_| SettingsError::Invalid(format!("unknown network {n:?}")))?;
+        let specs = self.custom_specs()?;
+        let mut names = HashSet::new();
+        if let Some(twice) = specs.iter().find(|s| !names.insert(s.name.clone())) {
+            return Err(SettingsError::Invalid(format!(
+                "network {} is defined twice",
+                twice.name
+            )));
         }
+        let known = self.known_networks();
+        for n in self.networks.iter().chain(self.price_caps.keys()) {
+            if !known.contains(n) {
+                return Err(SettingsError::Invalid(format!("unknown network {n:?}")));
+            }
+        }
+        self.caps()?;
         Ok(())
     }
 }
@@ -184,8 +302,8 @@ mod tests {
         s.roads.deep_link = false;
         file.store(&s).unwrap();
         assert_eq!(file.load().unwrap(), s);
-        assert!(!file.load().unwrap().serves(Network::Datil));
-        assert!(file.load().unwrap().serves(Network::Naga));
+        assert!(!file.load().unwrap().serves("datil"));
+        assert!(file.load().unwrap().serves("naga"));
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;

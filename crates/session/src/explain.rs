@@ -49,6 +49,23 @@ pub enum RiskFlag {
     LifetimeOverLimit,
     /// A resource or ability this app does not know.
     Unknown,
+    /// May pay more per request than [`HIGH_PRICE_WEI`].
+    HighPrice,
+}
+
+/// A per-request price above this (0.1 of the network's token) is shown as a risk.
+pub const HIGH_PRICE_WEI: u128 = 100_000_000_000_000_000;
+
+/// "May spend up to 0.05 of your Lit balance per request", and a flag when that is a lot.
+pub fn describe_price(max_price_wei: u128) -> (String, Option<RiskFlag>) {
+    let text = format!(
+        "May spend up to {} of your Lit balance per request",
+        format_units(max_price_wei)
+    );
+    (
+        text,
+        (max_price_wei > HIGH_PRICE_WEI).then_some(RiskFlag::HighPrice),
+    )
 }
 
 /// One sentence: what a grant lets the holder do.
@@ -179,13 +196,24 @@ fn describe_one(resource: &str, ability: &str, caveats: &Caveats) -> CapabilityL
             ),
             Risk::Caution,
         ),
+        // Any of the user's credits or payment delegations: dangerous, so Reject is the default.
         (Some(ResourcePrefix::RateLimitIncrease), "Auth/Auth") => {
             flags.push(RiskFlag::SpendsFunds);
-            (describe_capacity(id, caveats, &mut flags), Risk::Caution)
+            let risk = if wildcard {
+                Risk::Danger
+            } else {
+                Risk::Caution
+            };
+            (describe_capacity(id, caveats, &mut flags), risk)
         }
         (Some(ResourcePrefix::PaymentDelegation), "Auth/Auth") => {
             flags.push(RiskFlag::SpendsFunds);
-            (describe_payment(caveats, &mut flags), Risk::Caution)
+            let risk = if wildcard {
+                Risk::Danger
+            } else {
+                Risk::Caution
+            };
+            (describe_payment(caveats, &mut flags), risk)
         }
         _ => {
             flags.push(RiskFlag::Unknown);

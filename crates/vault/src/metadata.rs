@@ -78,6 +78,9 @@ pub struct SessionRecord {
     /// Why the record is dead, if it is.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dead_reason: Option<String>,
+    /// Naga: the most a request may pay (decimal wei), as the user approved it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_price_wei: Option<String>,
 }
 
 /// The whole file.

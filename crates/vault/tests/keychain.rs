@@ -5,13 +5,13 @@
 use std::sync::{Arc, OnceLock};
 
 use lit_companion_session::{
-    timefmt::parse_rfc3339, Ability, Address, LitResource, Network, ResourceAbilityRequest,
+    timefmt::parse_rfc3339, Ability, Address, Generation, LitResource, ResourceAbilityRequest,
     ResourcePrefix,
 };
 use lit_companion_testkit::{unique_service, PrivateKeyring};
 use lit_companion_vault::{
-    metadata::RecordState, Grantee, Issuance, LiveSession, NeedReason, NewSession, OsKeychain,
-    Revoke, SignRequest, Vault, VaultError,
+    metadata::RecordState, Grantee, Issuance, LiveSession, Need, NeedReason, NewSession,
+    OsKeychain, Revoke, SignRequest, Vault, VaultError,
 };
 use time::{Duration, OffsetDateTime};
 
@@ -66,8 +66,16 @@ fn pkp(id: &str) -> ResourceAbilityRequest {
 fn grantee(wallet: Address) -> Grantee<'static> {
     Grantee {
         origin: ORIGIN,
-        network: Network::DatilDev,
+        network: "datil-dev",
         wallet,
+    }
+}
+
+fn need(requests: &[ResourceAbilityRequest], until: OffsetDateTime) -> Need<'_> {
+    Need {
+        requests,
+        until,
+        max_price_wei: None,
     }
 }
 
@@ -78,6 +86,7 @@ fn new_session(hours: i64) -> NewSession<'static> {
         nonce: NONCE,
         now: t0(),
         expiration: t0() + Duration::hours(hours),
+        max_price_wei: None,
     }
 }
 
@@ -160,7 +169,9 @@ fn a_session_is_reused_until_it_expires_or_is_asked_for_more() {
     let wallet = f.vault.import_wallet(&"22".repeat(32), "", t0()).unwrap();
     let one = [pkp("0x01")];
     let lookup = |reqs: &[ResourceAbilityRequest], at: OffsetDateTime| {
-        f.vault.session_for(&grantee(wallet), reqs, at).unwrap()
+        f.vault
+            .session_for(&grantee(wallet), &need(reqs, at))
+            .unwrap()
     };
     assert_eq!(asked(lookup(&one, t0())).reason, NeedReason::NoSession);
 
@@ -182,17 +193,17 @@ fn a_session_is_reused_until_it_expires_or_is_asked_for_more() {
     // The same answer from memory alone: no keychain needed for a reuse.
     assert!(matches!(
         f.vault
-            .session_from_memory(&grantee(wallet), &one, t0())
+            .session_from_memory(&grantee(wallet), &need(&one, t0()))
             .unwrap(),
         Some(Issuance::Live(_))
     ));
     // Other network or origin: nothing.
     let datil = Grantee {
-        network: Network::Datil,
+        network: "datil",
         ..grantee(wallet)
     };
     assert_eq!(
-        asked(f.vault.session_for(&datil, &one, t0()).unwrap()).reason,
+        asked(f.vault.session_for(&datil, &need(&one, t0())).unwrap()).reason,
         NeedReason::NoSession
     );
 
@@ -226,7 +237,7 @@ fn a_session_is_reused_until_it_expires_or_is_asked_for_more() {
     let nodes = vec!["https://127.0.0.1:7470".to_owned()];
     let now = t0() + Duration::minutes(1);
     let req = |requests| SignRequest {
-        network: Network::DatilDev,
+        generation: Generation::Datil,
         requests,
         nodes: &nodes,
         now,
@@ -343,7 +354,9 @@ fn a_key_missing_from_the_keychain_marks_the_session_dead() {
     // process) reads the keychain and finds it gone.
     let (fresh, _) =
         Vault::open(&f.dir, Arc::new(OsKeychain::with_service(&f.service)), t0()).unwrap();
-    let r = fresh.session_for(&grantee(wallet), &grant, t0()).unwrap();
+    let r = fresh
+        .session_for(&grantee(wallet), &need(&grant, t0()))
+        .unwrap();
     assert_eq!(asked(r).reason, NeedReason::KeyMissing);
     let sessions = f.vault.sessions().unwrap();
     assert_eq!(sessions.len(), 1);

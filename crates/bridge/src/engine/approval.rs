@@ -4,7 +4,9 @@
 use std::{collections::HashMap, sync::Mutex, time::Duration};
 
 use lit_companion_session::{
-    explain::{describe_duration, describe_recap, describe_requests, not_granted, RiskFlag},
+    explain::{
+        describe_duration, describe_price, describe_recap, describe_requests, not_granted, RiskFlag,
+    },
     message::SessionMessage,
     Address, Recap,
 };
@@ -20,6 +22,8 @@ use crate::{
 
 /// What the preview's `uri` shows in place of the session key, which is made on approval.
 const PREVIEW_SESSION_KEY: &str = "new-session-key";
+/// What the preview shows in place of the nonce: the nodes are asked for it on approval.
+const PREVIEW_NONCE: &str = "latestBlockHashFromTheNodes";
 
 /// Prompts waiting, per grant key.
 #[derive(Debug, Default)]
@@ -73,7 +77,8 @@ impl Pending {
 
 impl Engine {
     /// The question for the user: who asks, what is already granted, what is new, for how
-    /// long, and the exact message the wallet will sign (`nonce` from the nodes).
+    /// long, what it may cost, and the message the wallet will sign (its session key and
+    /// nonce are filled in on approval).
     pub(crate) fn approval_request(
         &self,
         caller: &Caller,
@@ -81,7 +86,6 @@ impl Engine {
         wallet: Address,
         ask: &Ask,
         now: OffsetDateTime,
-        nonce: &str,
     ) -> ApprovalRequest {
         let lifetime = p.expiration - now;
         let (duration_text, mut flags): (String, Vec<RiskFlag>) =
@@ -97,6 +101,11 @@ impl Engine {
                     .map(move |l| format!("Your requests may be paid by {owner}: {}", l.sentence))
             })
             .collect();
+        let price_text = p.max_price_wei.map(|wei| {
+            let (text, flag) = describe_price(wei);
+            flags.extend(flag);
+            text
+        });
         flags.sort();
         flags.dedup();
         let siwe_preview = SessionMessage {
@@ -104,7 +113,7 @@ impl Engine {
             address: wallet,
             statement: &p.statement,
             session_key: PREVIEW_SESSION_KEY,
-            nonce,
+            nonce: PREVIEW_NONCE,
             issued_at: now,
             expiration: p.expiration,
             grant: &ask.grant,
@@ -117,8 +126,8 @@ impl Engine {
             origin: caller.grant_key(),
             verified: caller.is_verified(),
             road: caller.road.to_string(),
-            network: p.network.as_str().to_owned(),
-            network_label: p.network.label().to_owned(),
+            network: p.network.name.to_string(),
+            network_label: p.network.label.clone(),
             wallet: wallet.to_checksum(),
             already_granted: describe_requests(&ask.granted),
             new: describe_requests(&ask.new),
@@ -131,21 +140,24 @@ impl Engine {
             supplied_delegations: supplied,
             statement: p.statement.clone(),
             siwe_preview,
+            max_price_wei: p.max_price_wei.map(|w| w.to_string()),
+            price_text,
         }
     }
 
-    /// Queues the question, one prompt at a time, within the pending limits and the timeout;
-    /// answers the lifetime the user chose.
-    pub(crate) async fn ask(
-        &self,
-        caller: &Caller,
-        request: ApprovalRequest,
-    ) -> Result<Duration, BridgeError> {
-        let _slot = self.pending.take(
+    /// A place among the prompts waiting, or 4429 when all, or this caller's, are taken.
+    /// Taken before anything is contacted for the request.
+    pub(crate) fn pending_slot(&self, caller: &Caller) -> Result<PendingSlot<'_>, BridgeError> {
+        self.pending.take(
             caller.grant_key(),
             self.settings.max_pending,
             self.settings.max_pending_per_caller,
-        )?;
+        )
+    }
+
+    /// Queues the question, one prompt at a time, within the timeout; answers the lifetime
+    /// the user chose.
+    pub(crate) async fn ask(&self, request: ApprovalRequest) -> Result<Duration, BridgeError> {
         let wait = async {
             let _turn = self.queue.lock().await;
             self.approver.approve(request).await

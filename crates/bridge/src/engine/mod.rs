@@ -17,16 +17,16 @@ mod switches;
 
 use std::{sync::Arc, time::Duration};
 
-use lit_companion_net::LitNetClient;
+use lit_companion_net::Networks;
 use lit_companion_session::{
     explain::describe_requests,
     resource::list_requests,
     timefmt::{iso_millis, truncate_millis},
-    Address, Network,
+    Address,
 };
 use lit_companion_vault::{
-    metadata::RecordState, Grantee, Issuance, LiveSession, NewSession, Revoke, SignRequest, Vault,
-    VaultError,
+    metadata::RecordState, Grantee, Issuance, LiveSession, Need, NewSession, Revoke, SignRequest,
+    Vault, VaultError,
 };
 use lit_companion_wire::{BridgeError, ErrorCode, Request, Response};
 use serde_json::{json, Value};
@@ -50,8 +50,6 @@ pub struct EngineSettings {
     pub max_pending: usize,
     /// Prompts waiting at once, per caller.
     pub max_pending_per_caller: usize,
-    /// Naga `maxPrice` when the dapp gives none (wei).
-    pub default_max_price_wei: u128,
     /// Whether the bridge starts paused (every request gets 4900); see [`Engine::set_paused`].
     pub paused: bool,
 }
@@ -63,7 +61,6 @@ impl Default for EngineSettings {
             approval_timeout: Duration::from_secs(300),
             max_pending: 16,
             max_pending_per_caller: 2,
-            default_max_price_wei: 1_000_000_000_000_000_000,
             paused: false,
         }
     }
@@ -72,7 +69,7 @@ impl Default for EngineSettings {
 /// The engine.
 pub struct Engine {
     vault: Arc<Vault>,
-    net: LitNetClient,
+    networks: Arc<Networks>,
     approver: Arc<dyn Approver>,
     settings: EngineSettings,
     switches: switches::Switches,
@@ -97,10 +94,10 @@ struct Handled {
 }
 
 impl Engine {
-    /// An engine over a vault, a network client and an approver.
+    /// An engine over a vault, the network registry and an approver.
     pub fn new(
         vault: Arc<Vault>,
-        net: LitNetClient,
+        networks: Arc<Networks>,
         approver: Arc<dyn Approver>,
         settings: EngineSettings,
     ) -> Self {
@@ -108,7 +105,7 @@ impl Engine {
         switches.set_paused(settings.paused);
         Self {
             vault,
-            net,
+            networks,
             approver,
             settings,
             switches,
@@ -141,14 +138,19 @@ impl Engine {
         self.switches.road_on(road)
     }
 
-    /// Serves or refuses (4200) requests for `network`.
-    pub fn set_network(&self, network: Network, on: bool) {
+    /// Serves or refuses (4200) requests for the network named `network`.
+    pub fn set_network(&self, network: &str, on: bool) {
         self.switches.set_network(network, on);
     }
 
-    /// Whether requests for `network` are served.
-    pub fn network_on(&self, network: Network) -> bool {
+    /// Whether requests for the network named `network` are served.
+    pub fn network_on(&self, network: &str) -> bool {
         self.switches.network_on(network)
+    }
+
+    /// The network registry.
+    pub fn networks(&self) -> &Arc<Networks> {
+        &self.networks
     }
 
     /// The vault.
@@ -228,14 +230,14 @@ impl Engine {
         params: Value,
     ) -> Result<Handled, BridgeError> {
         let now = truncate_millis(OffsetDateTime::now_utc());
-        let p = ValidParams::parse(params, now, &self.settings)?;
-        if !self.network_on(p.network) {
+        let p = ValidParams::parse(params, now, &self.settings, &self.networks)?;
+        let network = p.network.name.as_str();
+        if !self.network_on(network) {
             return Err(BridgeError::new(
                 ErrorCode::Unsupported,
                 format!(
-                    "the companion is set not to serve {} ({}); the user can change this in its settings",
-                    p.network.label(),
-                    p.network
+                    "the companion is set not to serve {} ({network}); the user can change this in its settings",
+                    p.network.label,
                 ),
             ));
         }
@@ -249,44 +251,64 @@ impl Engine {
         let until = now + time::Duration::minutes(1);
         let who = Grantee {
             origin: &origin,
-            network: p.network,
+            network,
             wallet,
+        };
+        let need = Need {
+            requests: &p.requests,
+            until,
+            max_price_wei: p.max_price_wei,
         };
         // The cached path touches neither the keychain nor a file: answered on this task. Only
         // a key not yet in memory is read from the keychain, off the async threads.
         let cached = self
             .vault
-            .session_from_memory(&who, &p.requests, until)
+            .session_from_memory(&who, &need)
             .map_err(vault_error)?;
         let issuance = match cached {
             Some(issuance) => issuance,
             None => {
-                let (origin, requests, network) = (origin.clone(), p.requests.clone(), p.network);
+                let (origin, requests, network) =
+                    (origin.clone(), p.requests.clone(), network.to_owned());
+                let price = p.max_price_wei;
                 self.blocking(move |v| {
                     let who = Grantee {
                         origin: &origin,
-                        network,
+                        network: &network,
                         wallet,
                     };
-                    v.session_for(&who, &requests, until)
+                    let need = Need {
+                        requests: &requests,
+                        until,
+                        max_price_wei: price,
+                    };
+                    v.session_for(&who, &need)
                 })
                 .await?
             }
         };
-        let (live, reused) = match issuance {
-            Issuance::Live(live) => (live, true),
+        let (live, nodes, reused) = match issuance {
+            Issuance::Live(live) => {
+                let nodes = self.member_nodes(&p).await?;
+                let ready = self
+                    .networks
+                    .reachable(&p.network, &nodes)
+                    .await
+                    .map_err(net_error)?;
+                (live, ready, true)
+            }
             Issuance::Ask(ask) => {
-                let live = self
+                let (live, nodes) = self
                     .approve_and_create(caller, &p, wallet, ask, now)
                     .await?;
-                (live, false)
+                (live, nodes, false)
             }
         };
         let sigs = live
             .sign(&SignRequest {
-                network: p.network,
+                generation: p.network.generation,
                 requests: &p.requests,
-                nodes: &p.nodes,
+                nodes: &nodes,
                 now,
                 expiration: p.expiration,
                 delegations: &p.delegations,
@@ -314,9 +336,36 @@ impl Engine {
         })
     }
 
-    /// Asks the user about what is new, then creates the session they approved. The nodes are
-    /// asked before the user is: a network that is down fails at once instead of after a
-    /// prompt, and the prompt shows the real message.
+    /// The nodes a request is signed for: those it names, each a member of the network's
+    /// current set (refused with 4400 otherwise, before anything is contacted but the
+    /// network's own RPC), or the whole set.
+    async fn member_nodes(&self, p: &ValidParams) -> Result<Vec<String>, BridgeError> {
+        let set = self
+            .networks
+            .node_set(&p.network)
+            .await
+            .map_err(net_error)?;
+        if p.nodes.is_empty() {
+            return Ok(set.nodes.clone());
+        }
+        if let Some(stranger) = p.nodes.iter().find(|n| !set.nodes.contains(n)) {
+            return Err(BridgeError::new(
+                ErrorCode::BadRequest,
+                format!(
+                    "{stranger} is not a node of {} ({} nodes{}); leave nodeUrls out to use the network's nodes",
+                    p.network.name,
+                    set.nodes.len(),
+                    set.epoch.map(|e| format!(", epoch {e}")).unwrap_or_default(),
+                ),
+            ));
+        }
+        Ok(p.nodes.clone())
+    }
+
+    /// Asks the user about what is new, then creates the session they approved. The pending
+    /// limits come first and the nodes are contacted only once the user said yes: a request
+    /// that is refused reaches nothing but (when its node set is stale) the network's RPC.
+    /// Answers the new session and the nodes that completed the handshake.
     async fn approve_and_create(
         &self,
         caller: &Caller,
@@ -324,46 +373,49 @@ impl Engine {
         wallet: Address,
         ask: lit_companion_vault::Ask,
         now: OffsetDateTime,
-    ) -> Result<Arc<LiveSession>, BridgeError> {
-        let preview_nonce = self
-            .net
-            .latest_blockhash(&p.nodes)
-            .await
-            .map_err(net_error)?;
-        let request = self.approval_request(caller, p, wallet, &ask, now, &preview_nonce);
+    ) -> Result<(Arc<LiveSession>, Vec<String>), BridgeError> {
+        let slot = self.pending_slot(caller)?;
+        let nodes = self.member_nodes(p).await?;
+        let request = self.approval_request(caller, p, wallet, &ask, now);
         let asked = p.expiration - now;
-        let approved = self.ask(caller, request).await?;
+        let approved = self.ask(request).await?;
+        drop(slot);
         let approved = time::Duration::try_from(approved).unwrap_or(asked);
         let expiration = now + approved.min(asked);
-        let nonce = self
-            .net
-            .latest_blockhash(&p.nodes)
+        let agreement = self
+            .networks
+            .agree(&p.network, &nodes)
             .await
             .map_err(net_error)?;
-        let (origin, domain, statement, network) = (
+        let (origin, domain, statement, network, price) = (
             caller.grant_key(),
             caller.siwe_domain(),
             p.statement.clone(),
-            p.network,
+            p.network.name.to_string(),
+            p.max_price_wei,
         );
-        self.blocking(move |v| {
-            v.create_session(
-                &Grantee {
-                    origin: &origin,
-                    network,
-                    wallet,
-                },
-                &ask.grant,
-                &NewSession {
-                    domain: &domain,
-                    statement: &statement,
-                    nonce: &nonce,
-                    now,
-                    expiration,
-                },
-            )
-        })
-        .await
+        let nonce = agreement.nonce;
+        let live = self
+            .blocking(move |v| {
+                v.create_session(
+                    &Grantee {
+                        origin: &origin,
+                        network: &network,
+                        wallet,
+                    },
+                    &ask.grant,
+                    &NewSession {
+                        domain: &domain,
+                        statement: &statement,
+                        nonce: &nonce,
+                        now,
+                        expiration,
+                        max_price_wei: price,
+                    },
+                )
+            })
+            .await?;
+        Ok((live, agreement.nodes))
     }
 
     fn default_wallet(&self) -> Result<Address, BridgeError> {

@@ -1,13 +1,14 @@
 //! A `getSessionSigs` request's parameters, checked: bad input is refused here with its reason
 //! (4400), before anything else happens.
 
-use lit_companion_net::default_lifetime;
+use std::sync::Arc;
+
+use lit_companion_net::{default_lifetime, node_url, NetworkSpec, Networks};
 use lit_companion_session::{
     authsig::AuthSig,
     message::DELEGATION_URI,
-    session_sigs::check_node_url,
     timefmt::{iso_millis, parse_rfc3339},
-    Address, Generation, Network, ResourceAbilityRequest,
+    Address, Generation, ResourceAbilityRequest,
 };
 use lit_companion_wire::{BridgeError, ErrorCode, GetSessionSigsParams};
 use serde_json::Value;
@@ -22,8 +23,10 @@ const MAX_NODES: usize = 100;
 
 /// Parameters after validation.
 pub(crate) struct ValidParams {
-    pub(crate) network: Network,
+    pub(crate) network: Arc<NetworkSpec>,
     pub(crate) requests: Vec<ResourceAbilityRequest>,
+    /// The nodes the caller named (normalised); the network's whole set when empty. Checked
+    /// against the set before anything is contacted.
     pub(crate) nodes: Vec<String>,
     pub(crate) expiration: OffsetDateTime,
     pub(crate) delegations: Vec<AuthSig>,
@@ -37,14 +40,19 @@ impl ValidParams {
         params: Value,
         now: OffsetDateTime,
         settings: &EngineSettings,
+        networks: &Networks,
     ) -> Result<Self, BridgeError> {
         let bad = |m: String| BridgeError::new(ErrorCode::BadRequest, m);
         let p: GetSessionSigsParams =
             serde_json::from_value(params).map_err(|e| bad(format!("invalid params: {e}")))?;
-        let network: Network = p
-            .network
-            .parse()
-            .map_err(|e: lit_companion_session::ResourceError| bad(e.to_string()))?;
+        let network = networks.get(&p.network).ok_or_else(|| {
+            let known: Vec<String> = networks.list().iter().map(|n| n.name.to_string()).collect();
+            bad(format!(
+                "unknown network {:?} (the companion knows {})",
+                p.network,
+                known.join(", ")
+            ))
+        })?;
         let requests = ResourceAbilityRequest::parse_list(&p.resource_ability_requests.to_string())
             .map_err(|e| bad(e.to_string()))?;
         if requests.len() > MAX_REQUESTS {
@@ -53,25 +61,24 @@ impl ValidParams {
             )));
         }
         for r in &requests {
-            r.check_generation(network.generation())
+            r.check_generation(network.generation)
                 .map_err(|e| bad(e.to_string()))?;
-        }
-        if p.node_urls.is_empty() {
-            return Err(bad(
-                "nodeUrls is required: pass the nodes your Lit client is connected to".into(),
-            ));
         }
         if p.node_urls.len() > MAX_NODES {
             return Err(bad(format!("at most {MAX_NODES} node URLs")));
         }
+        let mut nodes: Vec<String> = Vec::with_capacity(p.node_urls.len());
         for url in &p.node_urls {
-            check_node_url(url).map_err(|e| bad(e.to_string()))?;
+            let url = node_url(url).map_err(|e| bad(format!("nodeUrls: {e}")))?;
+            if !nodes.contains(&url) {
+                nodes.push(url);
+            }
         }
         let expiration = match &p.expiration {
             Some(t) => parse_rfc3339(t)
                 .ok_or_else(|| bad(format!("expiration {t:?} is not an RFC 3339 time")))?,
             None => {
-                now + time::Duration::try_from(default_lifetime(network))
+                now + time::Duration::try_from(default_lifetime(network.generation))
                     .unwrap_or(time::Duration::HOUR)
             }
         };
@@ -102,16 +109,24 @@ impl ValidParams {
         if statement.len() > 500 || statement.contains(['\n', '\r']) {
             return Err(bad("statement: at most 500 characters on one line".into()));
         }
-        let max_price_wei = match (network.generation(), p.max_price) {
+        let max_price_wei = match (network.generation, p.max_price) {
             (Generation::Datil, None) => None,
             (Generation::Datil, Some(_)) => {
                 return Err(bad("maxPrice applies to Naga networks only".into()))
             }
-            (Generation::Naga, Some(s)) => Some(
-                s.parse::<u128>()
-                    .map_err(|_| bad("maxPrice must be a decimal number of wei".into()))?,
-            ),
-            (Generation::Naga, None) => Some(settings.default_max_price_wei),
+            (Generation::Naga, Some(s)) => {
+                let price = parse_wei(&s)
+                    .ok_or_else(|| bad("maxPrice must be a decimal number of wei".into()))?;
+                if price > network.price_cap_wei {
+                    return Err(bad(format!(
+                        "maxPrice {price} wei is above the cap of {} wei per request set for {} in Lit Companion",
+                        network.price_cap_wei, network.name
+                    )));
+                }
+                Some(price)
+            }
+            // The dapp names no price: the user's cap for the network, shown in the prompt.
+            (Generation::Naga, None) => Some(network.price_cap_wei),
         };
         let wallet = p
             .wallet
@@ -121,7 +136,7 @@ impl ValidParams {
         Ok(Self {
             network,
             requests,
-            nodes: p.node_urls,
+            nodes,
             expiration,
             delegations,
             statement,
@@ -129,4 +144,12 @@ impl ValidParams {
             wallet,
         })
     }
+}
+
+/// A decimal number of wei: digits only (no sign, no exponent, no `0x`), at most 2^128 − 1.
+fn parse_wei(s: &str) -> Option<u128> {
+    if s.is_empty() || s.len() > 39 || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    s.parse().ok()
 }

@@ -1,9 +1,13 @@
 //! What the user switches while the engine runs (the tray's "Pause", the settings screen's
 //! roads and networks). Read on every request.
 
-use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
-
-use lit_companion_session::Network;
+use std::{
+    collections::HashSet,
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        RwLock,
+    },
+};
 
 use crate::caller::Road;
 
@@ -15,13 +19,8 @@ pub(crate) struct Switches {
     http_off: AtomicBool,
     extension_off: AtomicBool,
     deep_link_off: AtomicBool,
-    /// One bit per [`Network::ALL`] entry: set means off.
-    networks_off: AtomicU8,
-}
-
-fn network_bit(network: Network) -> u8 {
-    let i = Network::ALL.iter().position(|n| *n == network).unwrap_or(0);
-    1 << i
+    /// Networks switched off, by name.
+    networks_off: RwLock<HashSet<String>>,
 }
 
 impl Switches {
@@ -49,16 +48,20 @@ impl Switches {
         !self.road_flag(road).load(Ordering::SeqCst)
     }
 
-    pub(crate) fn set_network(&self, network: Network, on: bool) {
-        let bit = network_bit(network);
+    pub(crate) fn set_network(&self, network: &str, on: bool) {
+        let mut off = self.networks_off.write().unwrap_or_else(|p| p.into_inner());
         if on {
-            self.networks_off.fetch_and(!bit, Ordering::SeqCst);
+            off.remove(network);
         } else {
-            self.networks_off.fetch_or(bit, Ordering::SeqCst);
+            off.insert(network.to_owned());
         }
     }
 
-    pub(crate) fn network_on(&self, network: Network) -> bool {
-        self.networks_off.load(Ordering::SeqCst) & network_bit(network) == 0
+    pub(crate) fn network_on(&self, network: &str) -> bool {
+        !self
+            .networks_off
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(network)
     }
 }

@@ -18,7 +18,7 @@ use std::{
 use lit_companion_session::{
     session_sigs::{SessionGrant, SessionParams, SessionSigs},
     timefmt::parse_rfc3339,
-    AuthSig, Network, Recap, ResourceAbilityRequest, SessionKeyPair,
+    AuthSig, Generation, Recap, ResourceAbilityRequest, SessionKeyPair,
 };
 use time::OffsetDateTime;
 
@@ -73,7 +73,7 @@ impl LiveSession {
     /// requests must lie within the grant (the core refuses otherwise).
     pub fn sign(&self, r: &SignRequest<'_>) -> Result<SessionSigs, VaultError> {
         Ok(self.grant.sign(&SessionParams {
-            generation: r.network.generation(),
+            generation: r.generation,
             session_key: &self.key,
             requests: r.requests,
             wallet_auth_sig: &self.record.auth_sig,
@@ -89,8 +89,8 @@ impl LiveSession {
 /// What [`LiveSession::sign`] signs.
 #[derive(Debug, Clone)]
 pub struct SignRequest<'a> {
-    /// The network (its generation picks the format).
-    pub network: Network,
+    /// The network's generation (it picks the format).
+    pub generation: Generation,
     /// What the dapp asks for; must lie within the grant.
     pub requests: &'a [ResourceAbilityRequest],
     /// Node URLs.

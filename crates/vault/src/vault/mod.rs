@@ -21,7 +21,7 @@ pub mod wallets;
 
 use std::{fmt, path::Path, sync::Arc};
 
-use lit_companion_session::{timefmt::iso_millis, Address, Network};
+use lit_companion_session::{timefmt::iso_millis, Address};
 use time::OffsetDateTime;
 
 use crate::{
@@ -32,7 +32,7 @@ use crate::{
 
 pub use live::{LiveSession, SignRequest};
 pub use recovery::Maintenance;
-pub use sessions::{Ask, Grantee, Issuance, NeedReason, NewSession, Revoke};
+pub use sessions::{Ask, Grantee, Issuance, Need, NeedReason, NewSession, Revoke};
 
 /// The keychain account of a wallet key.
 pub fn wallet_account(address: &Address) -> String {
@@ -121,8 +121,8 @@ impl Vault {
     }
 }
 
-fn matches_key(s: &SessionRecord, origin: &str, network: Network, wallet: &Address) -> bool {
-    s.origin == origin && s.network == network.as_str() && s.wallet == wallet.to_checksum()
+fn matches_key(s: &SessionRecord, origin: &str, network: &str, wallet: &Address) -> bool {
+    s.origin == origin && s.network == network && s.wallet == wallet.to_checksum()
 }
 
 fn find_wallet<'m>(

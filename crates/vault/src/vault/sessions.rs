@@ -9,8 +9,8 @@ use std::{fmt, sync::Arc};
 
 use lit_companion_session::{
     message::SessionMessage, resource::list_requests, session_sigs::MAX_SESSION_LIFETIME,
-    timefmt::parse_rfc3339, Address, AuthSig, Network, ResourceAbilityRequest, SessionKeyPair,
-    SessionSeed, SignError,
+    timefmt::parse_rfc3339, Address, AuthSig, ResourceAbilityRequest, SessionKeyPair, SessionSeed,
+    SignError,
 };
 use time::OffsetDateTime;
 
@@ -28,10 +28,21 @@ use crate::{
 pub struct Grantee<'a> {
     /// The grant key.
     pub origin: &'a str,
-    /// The network.
-    pub network: Network,
+    /// The network's name.
+    pub network: &'a str,
     /// The signing wallet.
     pub wallet: Address,
+}
+
+/// What a request needs from a session.
+#[derive(Debug, Clone, Copy)]
+pub struct Need<'a> {
+    /// The capabilities asked for.
+    pub requests: &'a [ResourceAbilityRequest],
+    /// The session must last at least until then.
+    pub until: OffsetDateTime,
+    /// Naga: the most a request may pay (wei); a session approved for less must ask again.
+    pub max_price_wei: Option<u128>,
 }
 
 /// What [`Vault::session_for`] decided.
@@ -120,6 +131,8 @@ pub enum NeedReason {
     Escalation,
     /// The session key vanished from the keychain; the record was marked dead.
     KeyMissing,
+    /// The request may pay more per request than the user approved.
+    Price,
 }
 
 impl fmt::Display for NeedReason {
@@ -129,6 +142,7 @@ impl fmt::Display for NeedReason {
             Self::Expired => "the session expired",
             Self::Escalation => "asks for more than was granted",
             Self::KeyMissing => "the session key is missing from the keychain",
+            Self::Price => "may pay more per request than was approved",
         })
     }
 }
@@ -146,6 +160,8 @@ pub struct NewSession<'a> {
     pub now: OffsetDateTime,
     /// When the grant ends (at most 30 days on).
     pub expiration: OffsetDateTime,
+    /// Naga: the most a request may pay (wei), as approved.
+    pub max_price_wei: Option<u128>,
 }
 
 /// Which sessions to revoke.
@@ -159,18 +175,25 @@ pub enum Revoke<'a> {
     All,
 }
 
+/// Whether a request paying up to `asked` stays within the `approved` price (decimal wei).
+/// A session approved without a price (Datil, or an older record) covers only requests that
+/// pay nothing.
+fn price_within(asked: Option<u128>, approved: Option<&str>) -> bool {
+    match asked {
+        None => true,
+        Some(asked) => approved
+            .and_then(|a| a.parse::<u128>().ok())
+            .is_some_and(|approved| asked <= approved),
+    }
+}
+
 impl Vault {
     /// Reuse, or ask: the live session of `who` when it covers `requests` until at least
     /// `needed_until`, else what to ask the user. A covering session's key comes from memory
     /// when it is there, else from the keychain (once); a key missing there marks the session
     /// dead. No file is written on the way to a reuse.
-    pub fn session_for(
-        &self,
-        who: &Grantee<'_>,
-        requests: &[ResourceAbilityRequest],
-        needed_until: OffsetDateTime,
-    ) -> Result<Issuance, VaultError> {
-        self.decide(who, requests, needed_until, true)?
+    pub fn session_for(&self, who: &Grantee<'_>, need: &Need<'_>) -> Result<Issuance, VaultError> {
+        self.decide(who, need, true)?
             .ok_or_else(|| VaultError::Internal("no decision without the keychain".into()))
     }
 
@@ -180,19 +203,18 @@ impl Vault {
     pub fn session_from_memory(
         &self,
         who: &Grantee<'_>,
-        requests: &[ResourceAbilityRequest],
-        needed_until: OffsetDateTime,
+        need: &Need<'_>,
     ) -> Result<Option<Issuance>, VaultError> {
-        self.decide(who, requests, needed_until, false)
+        self.decide(who, need, false)
     }
 
     fn decide(
         &self,
         who: &Grantee<'_>,
-        requests: &[ResourceAbilityRequest],
-        needed_until: OffsetDateTime,
+        need: &Need<'_>,
         keychain: bool,
     ) -> Result<Option<Issuance>, VaultError> {
+        let (requests, needed_until) = (need.requests, need.until);
         let ask = |reason| Ok(Some(Issuance::Ask(Ask::all(reason, requests))));
         let m = self.shared()?;
         let Some(record) = m.sessions.iter().find(|s| {
@@ -213,6 +235,14 @@ impl Vault {
                 missing,
                 requests,
             ))));
+        }
+        if !price_within(need.max_price_wei, record.max_price_wei.as_deref()) {
+            return Ok(Some(Issuance::Ask(Ask {
+                reason: NeedReason::Price,
+                granted: record.granted.clone(),
+                new: Vec::new(),
+                grant: record.granted.clone(),
+            })));
         }
         if let Some(live) = self.live.get(record) {
             return Ok(Some(Issuance::Live(live)));
@@ -286,7 +316,7 @@ impl Vault {
         let record = SessionRecord {
             public_key: public_key.clone(),
             origin: who.origin.to_owned(),
-            network: who.network.as_str().to_owned(),
+            network: who.network.to_owned(),
             wallet: who.wallet.to_checksum(),
             granted: grant.to_vec(),
             auth_sig,
@@ -294,6 +324,7 @@ impl Vault {
             expires_at: iso(p.expiration)?,
             state: RecordState::Pending,
             dead_reason: None,
+            max_price_wei: p.max_price_wei.map(|w| w.to_string()),
         };
         // What the caller gets back, checked before anything is stored.
         let live = Arc::new(LiveSession::new(

@@ -1,0 +1,260 @@
+//! `lit-companion network …`: the networks the companion serves. Presets are built in; the
+//! user's own networks and the price caps live in the settings file (atomic, 0600), which a
+//! running `serve` or app picks up within a second.
+
+use std::{sync::Arc, time::Duration};
+
+use clap::{Args, Subcommand};
+use lit_companion_net::{LitNetClient, NetworkSpec, Networks, NodeSource, NODE_SET_TTL};
+use lit_companion_runtime::{AppSettings, CustomNetwork, SettingsFile};
+use serde_json::{json, Value};
+
+use crate::{
+    cmd::Failure,
+    vault_cmd::{self, VaultArgs},
+};
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum NetworkCommand {
+    /// Add a network: a fixed list of nodes, or the chain to read them from.
+    Add(AddArgs),
+    /// List the networks: built in, and added.
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove a network you added (its sessions stay until they expire or are revoked).
+    Remove {
+        /// The network's name.
+        name: String,
+    },
+    /// Read a network's nodes now and print them (from the chain, or the fixed list).
+    Refresh {
+        /// The network's name.
+        name: String,
+    },
+    /// Set the most one request may pay on a Naga network, in wei.
+    Cap {
+        /// The network's name.
+        name: String,
+        /// Wei per request (a decimal number; 10^18 is 1.0 of the network's token).
+        wei: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct AddArgs {
+    /// The name requests and policy rules use (lowercase letters, digits, '-').
+    name: String,
+    /// The wire format its nodes speak: datil (SDK v7) or naga (SDK v8).
+    #[arg(long, value_parser = ["datil", "naga"])]
+    generation: String,
+    /// A node (`https://host:port`; plain http only on this machine). Repeat for each node.
+    #[arg(long = "node", value_name = "URL", conflicts_with_all = ["rpc", "staking"])]
+    nodes: Vec<String>,
+    /// The chain's JSON-RPC URL, to read the node set from its Staking contract.
+    #[arg(long, value_name = "URL", requires = "staking")]
+    rpc: Option<String>,
+    /// The Staking contract's address.
+    #[arg(long, value_name = "0xADDR", requires = "rpc")]
+    staking: Option<String>,
+    /// Naga: the realm (1 when absent).
+    #[arg(long, requires = "rpc")]
+    realm: Option<u64>,
+    /// The chain id the RPC must report.
+    #[arg(long, requires = "rpc")]
+    chain_id: Option<u64>,
+}
+
+pub(crate) fn network(cmd: NetworkCommand, vault: &VaultArgs) -> Result<String, Failure> {
+    let file = SettingsFile::new(&vault_cmd::data_dir(vault)?);
+    let load = || file.load().map_err(|e| Failure::input(e.to_string()));
+    let store = |s: &AppSettings| file.store(s).map_err(|e| Failure::input(e.to_string()));
+    match cmd {
+        NetworkCommand::Add(a) => {
+            let mut s = load()?;
+            let custom = CustomNetwork {
+                name: a.name.clone(),
+                generation: a.generation,
+                nodes: a.nodes,
+                rpc: a.rpc,
+                staking: a.staking,
+                realm: a.realm,
+                chain_id: a.chain_id,
+            };
+            let spec = custom.spec().map_err(|e| Failure::input(e.to_string()))?;
+            if s.custom_networks.iter().any(|c| c.name == a.name) {
+                return Err(Failure::input(format!(
+                    "network {} exists; remove it first to change it",
+                    a.name
+                )));
+            }
+            s.custom_networks.push(custom);
+            if !s.networks.contains(&a.name) {
+                s.networks.push(a.name.clone());
+            }
+            store(&s)?;
+            Ok(describe(&spec, &s).to_string())
+        }
+        NetworkCommand::List { json } => {
+            let s = load()?;
+            let specs = specs(&s)?;
+            if json {
+                let all: Vec<Value> = specs.iter().map(|n| describe(n, &s)).collect();
+                return Ok(serde_json::to_string_pretty(&all).unwrap_or_default());
+            }
+            Ok(specs
+                .iter()
+                .map(|n| line(n, &s))
+                .collect::<Vec<_>>()
+                .join("\n"))
+        }
+        NetworkCommand::Remove { name } => {
+            let mut s = load()?;
+            if lit_companion_net::presets()
+                .iter()
+                .any(|p| p.name.as_str() == name)
+            {
+                return Err(Failure::input(format!(
+                    "{name} is built in; turn it off in the app's settings instead"
+                )));
+            }
+            let before = s.custom_networks.len();
+            s.custom_networks.retain(|c| c.name != name);
+            if s.custom_networks.len() == before {
+                return Err(Failure::input(format!("no network {name} was added")));
+            }
+            s.networks.retain(|n| *n != name);
+            s.price_caps.remove(&name);
+            store(&s)?;
+            Ok(json!({ "removed": name }).to_string())
+        }
+        NetworkCommand::Refresh { name } => refresh(&load()?, &name),
+        NetworkCommand::Cap { name, wei } => {
+            let mut s = load()?;
+            let spec = specs(&s)?
+                .into_iter()
+                .find(|n| n.name.as_str() == name)
+                .ok_or_else(|| Failure::input(format!("unknown network {name}")))?;
+            if spec.generation != lit_companion_session::Generation::Naga {
+                return Err(Failure::input(format!(
+                    "{name} is a Datil network: its requests carry no price"
+                )));
+            }
+            s.price_caps.insert(name, wei);
+            store(&s)?;
+            Ok(describe(&spec, &s).to_string())
+        }
+    }
+}
+
+/// Every network the settings make: presets, then the user's.
+fn specs(s: &AppSettings) -> Result<Vec<NetworkSpec>, Failure> {
+    let custom = s
+        .custom_specs()
+        .map_err(|e| Failure::input(e.to_string()))?;
+    Ok(lit_companion_net::presets()
+        .into_iter()
+        .chain(custom)
+        .collect())
+}
+
+fn describe(n: &NetworkSpec, s: &AppSettings) -> Value {
+    let mut v = json!({
+        "name": n.name.as_str(),
+        "label": n.label,
+        "generation": n.generation.to_string().to_lowercase(),
+        "builtIn": n.preset,
+        "served": s.serves(n.name.as_str()),
+    });
+    if n.generation == lit_companion_session::Generation::Naga {
+        v["maxPriceWei"] = json!(s.cap(n.name.as_str()).to_string());
+    }
+    match &n.source {
+        NodeSource::Fixed(nodes) => v["nodes"] = json!(nodes),
+        NodeSource::Chain(c) => {
+            v["rpc"] = json!(c.rpc.as_str());
+            v["staking"] = json!(format!("0x{}", hex::encode(c.staking)));
+            if let Some(realm) = c.realm {
+                v["realm"] = json!(realm);
+            }
+            if let Some(chain) = c.chain_id {
+                v["chainId"] = json!(chain);
+            }
+        }
+    }
+    v
+}
+
+fn line(n: &NetworkSpec, s: &AppSettings) -> String {
+    let source = match &n.source {
+        NodeSource::Fixed(nodes) => format!("{} fixed node(s)", nodes.len()),
+        NodeSource::Chain(c) => format!(
+            "nodes from {} (Staking 0x{})",
+            c.rpc,
+            hex::encode(c.staking)
+        ),
+    };
+    let served = if s.serves(n.name.as_str()) {
+        ""
+    } else {
+        ", not served"
+    };
+    format!("{}\t{}\t{}{served}", n.name, n.label, source)
+}
+
+fn refresh(s: &AppSettings, name: &str) -> Result<String, Failure> {
+    let spec = specs(s)?
+        .into_iter()
+        .find(|n| n.name.as_str() == name)
+        .ok_or_else(|| Failure::input(format!("unknown network {name}")))?;
+    let client =
+        LitNetClient::new(Duration::from_secs(10), 1).map_err(|e| Failure::input(e.to_string()))?;
+    let networks =
+        Arc::new(Networks::new(client, NODE_SET_TTL).map_err(|e| Failure::input(e.to_string()))?);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::input(format!("cannot start: {e}")))?;
+    let set = runtime
+        .block_on(networks.refresh(&spec))
+        .map_err(|e| Failure {
+            message: format!("{name}: {e}"),
+            exit_code: 1,
+        })?;
+    Ok(json!({
+        "network": name,
+        "nodes": set.nodes,
+        "epoch": set.epoch,
+        "minNodeCount": set.min_node_count,
+        "readAt": lit_companion_session::timefmt::iso_millis(set.read_at).unwrap_or_default(),
+    })
+    .to_string())
+}
+
+/// The generation of the network named `name`: a preset's, or one added in the settings of
+/// the data directory.
+pub(crate) fn generation_of(
+    name: &str,
+    vault: &VaultArgs,
+) -> Result<lit_companion_session::Generation, Failure> {
+    if let Some(p) = lit_companion_net::presets()
+        .into_iter()
+        .find(|p| p.name.as_str() == name)
+    {
+        return Ok(p.generation);
+    }
+    let s = SettingsFile::new(&vault_cmd::data_dir(vault)?)
+        .load()
+        .map_err(|e| Failure::input(e.to_string()))?;
+    specs(&s)?
+        .into_iter()
+        .find(|n| n.name.as_str() == name)
+        .map(|n| n.generation)
+        .ok_or_else(|| {
+            Failure::input(format!(
+                "--network: unknown network {name:?} (see lit-companion network list)"
+            ))
+        })
+}
