@@ -12,7 +12,8 @@ export declare const MAX_REQUEST_BYTES: number;
 /** Sessions may last at most 30 days. */
 export declare const MAX_LIFETIME_MS: number;
 
-export type LitNetwork = 'datil-dev' | 'datil-test' | 'datil' | 'naga-dev' | 'naga-test' | 'naga';
+/** A built-in network, or one the user added to Lit Companion (`lit-companion network add`). */
+export type LitNetwork = 'datil-dev' | 'datil-test' | 'datil' | 'naga-dev' | 'naga-test' | 'naga' | (string & {});
 export type Transport = 'extension' | 'http' | 'deeplink';
 
 /** The SDK's resource-ability request; SDK resource class instances (LitPKPResource, …) fit. */

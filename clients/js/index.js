@@ -9,7 +9,10 @@ export const DEFAULT_PORT = 41410;
 export const DEFAULT_HOST = '127.0.0.1';
 export const DEFAULT_TIMEOUT_MS = 5 * 60 * 1000;
 export const DEFAULT_TRANSPORTS = Object.freeze(['extension', 'http', 'deeplink']);
+/** The networks built into the companion; the user may add their own (any name like `my-net`). */
 export const NETWORKS = Object.freeze(['datil-dev', 'datil-test', 'datil', 'naga-dev', 'naga-test', 'naga']);
+/** What a network name looks like: the companion decides whether it knows it. */
+const NETWORK_NAME = /^[a-z][a-z0-9-]{0,31}$/;
 /** The largest request body the companion accepts, in bytes. */
 export const MAX_REQUEST_BYTES = 64 * 1024;
 /** Sessions may last at most 30 days (the nodes refuse longer ones). */
@@ -118,8 +121,8 @@ function normalizeSessionParams(params) {
   for (const key of PARAM_KEYS) if (params[key] !== undefined) p[key] = params[key];
   const out = {};
 
-  if (!NETWORKS.includes(p.network)) {
-    throw badRequest(`network must be one of ${NETWORKS.join(', ')}.`);
+  if (typeof p.network !== 'string' || !NETWORK_NAME.test(p.network)) {
+    throw badRequest(`network must be a network name: one of ${NETWORKS.join(', ')} or one added in Lit Companion.`);
   }
   out.network = p.network;
 

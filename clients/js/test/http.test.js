@@ -550,7 +550,7 @@ describe('client-side validation → 4400 bad_request, nothing sent', () => {
     ['no params', undefined],
     ['params not an object', 'datil'],
     ['missing network', { ...params(), network: undefined }],
-    ['unknown network', { ...params(), network: 'mainnet' }],
+    ['a network name no network can have', { ...params(), network: 'Main Net' }],
     ['unknown field', { ...params(), expiry: future() }],
     ['missing resourceAbilityRequests', { ...params(), resourceAbilityRequests: undefined }],
     ['empty resourceAbilityRequests', { ...params(), resourceAbilityRequests: [] }],

@@ -8,7 +8,6 @@ use lit_companion_session::{
     explain::{describe_recap, explain_siwe},
     keys::{SessionKeyPair, SessionSeed},
     message::SessionMessage,
-    network::Network,
     recap::Recap,
     resource::{Ability, LitResource, ResourceAbilityRequest},
     session_sigs::{sign_session_sigs, SessionParams, SessionSigs},
@@ -86,6 +85,12 @@ enum Command {
     /// Sessions the vault keeps (one per origin, network and wallet).
     #[command(subcommand)]
     Sessions(SessionsCommand),
+    /// An app's own items in the OS keychain (the Lit SDK's storage for Node.js programs).
+    #[command(subcommand)]
+    Store(crate::store_cmd::StoreCommand),
+    /// The Lit networks the companion serves: built in, and your own.
+    #[command(subcommand)]
+    Network(crate::network_cmd::NetworkCommand),
     /// Serve sessionSigs to dapps over loopback HTTP, headless.
     Serve(ServeArgs),
     /// Pairing tokens for local programs without an origin.
@@ -209,6 +214,8 @@ pub(crate) fn run(cli: Cli) -> Result<String, Failure> {
         Command::Siwe(SiweCommand::Explain { json }) => siwe_explain(json),
         Command::Wallet(cmd) => vault_cmd::wallet(cmd, &cli.vault),
         Command::Sessions(cmd) => vault_cmd::sessions(cmd, &cli.vault),
+        Command::Store(cmd) => crate::store_cmd::store(cmd),
+        Command::Network(cmd) => crate::network_cmd::network(cmd, &cli.vault),
         Command::Serve(args) => serve_cmd::serve(args, &cli.vault),
         Command::Pair(cmd) => serve_cmd::pair(cmd, &cli.vault),
         Command::InstallBrowserHost(args) => browser_cmd::install_host(&args),
@@ -226,8 +233,7 @@ fn parse_time(text: &str, what: &str) -> Result<OffsetDateTime, Failure> {
 }
 
 fn sign(args: SignArgs, vault_args: &VaultArgs) -> Result<String, Failure> {
-    let network: Network = args.network.parse().map_err(input_err("--network"))?;
-    let generation = network.generation();
+    let generation = crate::network_cmd::generation_of(&args.network, vault_args)?;
     let requests =
         ResourceAbilityRequest::parse_list(&read_stdin()?).map_err(input_err("stdin"))?;
     for r in &requests {
@@ -246,7 +252,8 @@ fn sign(args: SignArgs, vault_args: &VaultArgs) -> Result<String, Failure> {
                 wallet,
                 origin,
                 domain: args.domain.as_deref(),
-                network,
+                network: &args.network,
+                generation,
                 requests: &requests,
                 statement: &args.statement,
                 nonce: &args.nonce,
@@ -344,10 +351,7 @@ fn verify(args: VerifyArgs) -> Result<String, Failure> {
         _ => None,
     };
     let generation = match &args.network {
-        Some(n) => n
-            .parse::<Network>()
-            .map_err(input_err("--network"))?
-            .generation(),
+        Some(n) => crate::network_cmd::generation_of(n, &VaultArgs::default())?,
         None => infer_generation(&map, &args.node),
     };
     let ctx = NodeContext {

@@ -17,7 +17,9 @@ mod browser_cmd;
 mod cmd;
 mod input;
 mod link_cmd;
+mod network_cmd;
 mod serve_cmd;
+mod store_cmd;
 mod vault_cmd;
 
 fn main() -> ExitCode {

@@ -3,6 +3,7 @@
 //! string (`wallet:<address>`, `session:<public key>`) under one service name.
 
 use std::{
+    collections::HashMap,
     sync::{mpsc, OnceLock},
     time::Duration,
 };
@@ -87,10 +88,68 @@ impl OsKeychain {
         }
     }
 
+    /// The service name this keychain's items carry.
+    pub fn service(&self) -> &str {
+        &self.service
+    }
+
     fn entry(&self, account: &str) -> Result<keyring::Entry, KeychainError> {
         connect()?;
         keyring::Entry::new(&self.service, account).map_err(map_error)
     }
+
+    /// The accounts of every item under this service, sorted. Only names are read, never a
+    /// secret. Each platform store searches in its own terms: Secret Service and the macOS
+    /// Keychain by the `service` attribute, the Windows Credential Manager by a pattern over
+    /// its target names (`<account>.<service>`).
+    pub fn accounts(&self) -> Result<Vec<String>, KeychainError> {
+        connect()?;
+        let pattern = format!("\\.{}$", regex_escape(&self.service));
+        let spec: HashMap<&str, &str> = if cfg!(windows) {
+            HashMap::from([("pattern", pattern.as_str())])
+        } else {
+            HashMap::from([("service", self.service.as_str())])
+        };
+        let mut accounts = Vec::new();
+        for entry in keyring_core::Entry::search(&spec).map_err(map_error)? {
+            if let Some(account) = account_of(&entry, &self.service)? {
+                accounts.push(account);
+            }
+        }
+        accounts.sort();
+        accounts.dedup();
+        Ok(accounts)
+    }
+}
+
+/// The account of an item a search found, if it is under `service`.
+fn account_of(entry: &keyring_core::Entry, service: &str) -> Result<Option<String>, KeychainError> {
+    if cfg!(target_os = "macos") {
+        // The Keychain store builds found entries from the item's own service and account.
+        return Ok(entry
+            .get_specifiers()
+            .and_then(|(s, account)| (s == service).then_some(account)));
+    }
+    // Secret Service: read the attributes (this reports a locked item, where the specifiers
+    // would silently be missing). Windows: the pattern matched the service; the credential's
+    // user name is the account.
+    let attributes = entry.get_attributes().map_err(map_error)?;
+    if !cfg!(windows) && attributes.get("service").map(String::as_str) != Some(service) {
+        return Ok(None);
+    }
+    Ok(attributes.get("username").cloned())
+}
+
+/// Escapes the characters a regular expression treats specially (those `regex::escape` does).
+fn regex_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() * 2);
+    for c in text.chars() {
+        if "\\.+*?()|[]{}^$#&-~".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// Initialises the platform store once, with a deadline.

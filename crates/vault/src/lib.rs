@@ -5,7 +5,11 @@
 //!
 //! A session is kept per (origin, network, wallet) and reused until it expires or a request
 //! asks for more than its AuthSig grants: [`Vault::session_for`] decides, for every caller.
+//!
+//! Programs that use the Lit SDK themselves keep their SDK storage in an [`AppStore`]: one
+//! keychain item per key, namespaced by app, so that no session key lands in a file.
 
+pub mod app_store;
 pub mod error;
 pub mod history;
 pub mod keychain;
@@ -13,9 +17,10 @@ pub mod metadata;
 pub mod paths;
 pub mod vault;
 
+pub use app_store::{AppName, AppStore, AppStoreError};
 pub use error::VaultError;
 pub use keychain::{KeychainError, OsKeychain, SecretStore};
 pub use vault::{
-    Ask, Grantee, Issuance, LiveSession, Maintenance, NeedReason, NewSession, Revoke, SignRequest,
-    Vault,
+    Ask, Grantee, Issuance, LiveSession, Maintenance, Need, NeedReason, NewSession, Revoke,
+    SignRequest, Vault,
 };
