@@ -42,6 +42,7 @@ const FLAG_TEXT = {
   long_lifetime: 'Lasts more than 7 days',
   lifetime_over_limit: 'Longer than 30 days: Lit nodes refuse it',
   unknown: 'Something Lit Companion does not recognise',
+  high_price: 'May spend more than 0.1 of your Lit balance per request',
 };
 
 async function refreshStatus() {
@@ -159,21 +160,69 @@ async function renderHistory() {
   if (rows.length === 0) list.append(el('p', { className: 'muted', textContent: 'Nothing yet.' }));
 }
 
-const NETWORKS = [['datil-dev', 'Datil dev'], ['datil-test', 'Datil test'], ['datil', 'Datil (main network)'], ['naga-dev', 'Naga dev'], ['naga-test', 'Naga test'], ['naga', 'Naga (main network)']];
+// The settings as last loaded: saving changes only what the screen edits.
+let loadedSettings = null;
+
+function networkRow(n) {
+  const box = el('input', { type: 'checkbox', checked: n.served, id: `set-net-${n.name}` });
+  box.dataset.network = n.name;
+  box.onchange = saveSettings;
+  const count = (n.nodes || []).length;
+  const where = n.readAt
+    ? `${count} node${count === 1 ? '' : 's'}, read ${new Date(n.readAt).toLocaleString()}${n.epoch !== undefined ? ` (epoch ${n.epoch})` : ''}`
+    : n.rpc ? 'Nodes are read from its chain when first needed' : `${count} node${count === 1 ? '' : 's'} you listed`;
+  const price = n.maxPriceWei ? ` · pays at most ${formatUnits(n.maxPriceWei)} per request` : '';
+  const parts = [
+    el('label', { className: 'check' }, box, ` Serve ${n.label}`),
+    el('div', { className: 'muted network-where', textContent: where + price }),
+  ];
+  if (count > 0) {
+    parts.push(el('details', { className: 'technical' }, el('summary', { textContent: 'Nodes' }),
+      el('ul', { className: 'plain mono' }, ...n.nodes.map((u) => el('li', { textContent: u })))));
+  }
+  if (!n.builtIn) {
+    const remove = el('button', { className: 'danger-outline', textContent: 'Remove' });
+    remove.onclick = async () => {
+      try { await invoke('remove_network', { name: n.name }); } catch (e) { showError('settings-problem', e); }
+      renderSettings();
+    };
+    parts.push(remove);
+  }
+  return el('li', { className: 'network', id: `network-${n.name}` }, ...parts);
+}
+
+/** "0.05" from a decimal string of wei. */
+function formatUnits(wei) {
+  const digits = String(wei).padStart(19, '0');
+  const whole = digits.slice(0, -18).replace(/^0+(?=\d)/, '');
+  const frac = digits.slice(-18).replace(/0+$/, '');
+  return frac ? `${whole}.${frac}` : whole;
+}
+
+async function addNetwork() {
+  const nodes = $('net-nodes').value.split('\n').map((l) => l.trim()).filter(Boolean);
+  const rpc = $('net-rpc').value.trim();
+  const network = { name: $('net-name').value.trim(), generation: $('net-generation').value, nodes };
+  if (rpc) { network.rpc = rpc; network.staking = $('net-staking').value.trim(); }
+  try {
+    await invoke('add_network', { network });
+    showError('net-problem', null);
+    for (const id of ['net-name', 'net-nodes', 'net-rpc', 'net-staking']) $(id).value = '';
+    renderSettings();
+  } catch (e) {
+    showError('net-problem', e);
+  }
+}
 
 async function renderSettings() {
   await refreshStatus();
   const { settings, problem } = await invoke('settings');
+  loadedSettings = settings;
   showError('settings-problem', problem && `Your saved settings could not be read (${problem}); defaults are in use until you change something.`);
   defaultLifetime = settings.defaultLifetimeSecs;
   $('set-paused').checked = settings.paused;
   for (const r of ['http', 'extension', 'deepLink']) $(`set-road-${r}`).checked = settings.roads[r];
-  $('set-networks').replaceChildren(...NETWORKS.map(([id, name]) => {
-    const box = el('input', { type: 'checkbox', checked: settings.networks.includes(id), id: `set-net-${id}` });
-    box.dataset.network = id;
-    box.onchange = saveSettings;
-    return el('label', { className: 'check' }, box, ` Serve ${name}`);
-  }));
+  $('set-networks').replaceChildren(...(await invoke('networks')).map(networkRow));
   $('set-lifetime').value = String(settings.defaultLifetimeSecs);
   const pairings = await invoke('pairings');
   $('pairing-list').replaceChildren(...pairings.map((p) => {
@@ -185,6 +234,7 @@ async function renderSettings() {
 
 async function saveSettings() {
   const settings = {
+    ...(loadedSettings || {}),
     version: 1,
     defaultLifetimeSecs: Number($('set-lifetime').value),
     networks: [...document.querySelectorAll('#set-networks input')].filter((b) => b.checked).map((b) => b.dataset.network),
@@ -193,6 +243,7 @@ async function saveSettings() {
   };
   try {
     await invoke('save_settings', { settings });
+    loadedSettings = settings;
     defaultLifetime = settings.defaultLifetimeSecs;
     showError('settings-problem', null);
     $('settings-saved').hidden = false;
@@ -244,6 +295,12 @@ async function renderPrompt() {
   $('prompt-not').replaceChildren(...r.not_granted.map((l) => el('li', { textContent: l })));
   $('prompt-paid').hidden = r.supplied_delegations.length === 0;
   $('prompt-paid').textContent = r.supplied_delegations.join(' ');
+  // What each request may cost (Naga), red when it is a lot; the exact wei behind the disclosure.
+  $('prompt-price').hidden = !r.price_text;
+  $('prompt-price').textContent = r.price_text || '';
+  $('prompt-price').className = flags.has('high_price') ? 'price high' : 'price';
+  $('prompt-price-wei').hidden = !r.max_price_wei;
+  $('prompt-price-wei').textContent = r.max_price_wei ? `maxPrice: ${r.max_price_wei} wei per request` : '';
   const asked = r.lifetime.secs;
   const preselect = asked > defaultLifetime ? lifetimeChoices(asked).filter(([s]) => s <= defaultLifetime).pop()?.[0] ?? asked : asked;
   $('prompt-lifetime').replaceChildren(...lifetimeChoices(asked).map(([s, t]) => el('option', { value: String(s), textContent: t, selected: s === preselect })));
@@ -314,6 +371,7 @@ $('revoke-all').onclick = async () => {
   if (confirm('Revoke every session of every site?')) { await invoke('revoke', {}); renderSessions(); }
 };
 for (const id of ['set-paused', 'set-road-http', 'set-road-extension', 'set-road-deepLink', 'set-lifetime']) $(id).onchange = saveSettings;
+$('net-add').onclick = addNetwork;
 $('pairing-new').onclick = async () => {
   try {
     const token = await invoke('create_pairing', { name: $('pairing-name').value });

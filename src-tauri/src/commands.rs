@@ -5,7 +5,7 @@ use std::{path::PathBuf, time::Duration};
 
 use lit_companion_bridge::Decision;
 use lit_companion_native_host::install::{self, Browser};
-use lit_companion_runtime::AppSettings;
+use lit_companion_runtime::{network_view, AppSettings, CustomNetwork};
 use lit_companion_session::{explain::describe_requests, Address};
 use lit_companion_vault::{history::site_label, Revoke, Vault, VaultError};
 use serde::Serialize;
@@ -241,6 +241,56 @@ pub(crate) async fn set_paused<R: Runtime>(app: AppHandle<R>, paused: bool) -> A
     services(&app, move |s| s.set_paused(paused)).await?;
     crate::tray::state_changed(&app);
     Ok(())
+}
+
+/// Every network, with the nodes last read for it.
+#[tauri::command]
+pub(crate) async fn networks<R: Runtime>(app: AppHandle<R>) -> Answer<Value> {
+    services(&app, |s| {
+        let settings = s.settings();
+        let registry = s.engine.networks();
+        Ok(json!(registry
+            .list()
+            .iter()
+            .map(|n| network_view(n, &settings, registry.cached(n.name.as_str()).as_deref()))
+            .collect::<Vec<_>>()))
+    })
+    .await
+}
+
+/// Adds the user's network (served from now on).
+#[tauri::command]
+pub(crate) async fn add_network<R: Runtime>(
+    app: AppHandle<R>,
+    network: CustomNetwork,
+) -> Answer<()> {
+    services(&app, move |s| {
+        let mut settings = s.settings();
+        settings.add_network(network).map_err(say)?;
+        s.save_settings(settings)
+    })
+    .await
+}
+
+/// Removes one of the user's networks.
+#[tauri::command]
+pub(crate) async fn remove_network<R: Runtime>(app: AppHandle<R>, name: String) -> Answer<()> {
+    services(&app, move |s| {
+        let mut settings = s.settings();
+        settings.remove_network(&name).map_err(say)?;
+        s.save_settings(settings)
+    })
+    .await
+}
+
+/// Reads a network's nodes now (from its chain, or its fixed list).
+#[tauri::command]
+pub(crate) async fn refresh_network(s: State<'_, Services>, name: String) -> Answer<()> {
+    let registry = s.engine.networks().clone();
+    let spec = registry
+        .get(&name)
+        .ok_or_else(|| format!("unknown network {name}"))?;
+    registry.refresh(&spec).await.map(|_| ()).map_err(say)
 }
 
 #[tauri::command]

@@ -61,7 +61,7 @@ function keychainAccounts() {
 }
 
 /** A request from a web page at `origin`, as a browser would send it (Origin, Fetch Metadata). */
-function ask(requests, { origin = ORIGIN, network = 'datil-dev' } = {}) {
+function ask(requests, { origin = ORIGIN, network = 'sim-datil' } = {}) {
   const browserFetch = (url, init) => fetch(url, {
     ...init,
     headers: { ...init.headers, origin, 'sec-fetch-site': 'cross-site', 'sec-fetch-mode': 'cors' },
@@ -107,7 +107,8 @@ async function pendingPrompts() {
 before(async () => {
   assert.ok(existsSync(APP), `${APP} is missing: cargo build -p lit-companion-app`);
   const display = await startXvfb();
-  await stack.startNodes();
+  // The simulated networks are added once the app runs: it picks up `network add` by itself.
+  await stack.startNodes({ networks: false });
   datil = stack.datil;
   port = await freePort();
   service = stack.env.LIT_COMPANION_KEYCHAIN_SERVICE;
@@ -134,6 +135,7 @@ before(async () => {
   driver.on('error', (e) => console.error(`tauri-driver did not start (${e.message}): scripts/tools installs it`));
   wd.base = `http://127.0.0.1:${driverPort}`;
   await wd.start(APP);
+  stack.addNetworks();
 });
 
 after(async () => {
@@ -167,7 +169,7 @@ test('a request over loopback HTTP prompts in plain words; approving gives sigs 
   const pending = ask([pkpRequest(id)]);
   const p = await waitForPrompt();
   assert.equal(p.who, 'app.example.com — verified by your browser');
-  assert.match(p.where, /^On Datil dev \(test network\), as 0x[0-9a-fA-F]{4}…[0-9a-fA-F]{4} \(Main\) · via loopback HTTP$/);
+  assert.match(p.where, /^On sim-datil \(your Datil network\), as 0x[0-9a-fA-F]{4}…[0-9a-fA-F]{4} \(Main\) · via loopback HTTP$/);
   assert.equal(p.will.length, 1);
   assert.match(p.will[0].text, /^Sign messages and transactions with your PKP 0x[0-9a-f]{4}…[0-9a-f]{4}/);
   assert.ok(p.will[0].danger, 'signing with a PKP is marked dangerous');
@@ -242,7 +244,7 @@ test('a prompt whose caller goes away closes itself (the extension road)', async
   const host = spawn(HOST, ['chrome-extension://ilaebllfbkgdbaeahkmhkdhchcamhekg/'], { env, stdio: ['pipe', 'ignore', 'inherit'] });
   children.push(host);
   const body = Buffer.from(JSON.stringify({ origin: 'https://gone.example', envelope: { v: 1, id: 'ext-gone', method: 'getSessionSigs',
-    params: { network: 'datil-dev', resourceAbilityRequests: [pkpRequest(pkp(13).id)], nodeUrls: datil } } }));
+    params: { network: 'sim-datil', resourceAbilityRequests: [pkpRequest(pkp(13).id)], nodeUrls: datil } } }));
   const len = Buffer.alloc(4);
   len.writeUInt32LE(body.length); // native byte order on x86-64 and arm64
   host.stdin.write(Buffer.concat([len, body]));
@@ -327,11 +329,39 @@ test('pausing in the settings turns requests away with 4900 until resumed', asyn
   await wd.until(`return document.getElementById('paused-badge').hidden;`, 'the badge to go');
 });
 
+test('the settings list each network with its nodes; a network added there is stored, served and removable', async () => {
+  await wd.click('.tab[data-screen="settings"]');
+  // Added with `lit-companion network add` while the app ran: shown with exactly its nodes.
+  await wd.until(visible('#network-sim-datil'), 'the sim-datil network');
+  const row = await wd.text('#network-sim-datil');
+  assert.match(row, /Serve sim-datil \(your Datil network\)/);
+  const all = await wd.exec(`return document.querySelector('#network-sim-datil').textContent;`);
+  for (const node of datil) assert.ok(all.includes(node), `${node} in ${all}`);
+  assert.match(await wd.text('#network-naga'), /Naga \(main network\)/);
+  await shot('settings-networks');
+
+  await wd.click('#network-add summary');
+  await wd.type('#net-name', 'typed-net');
+  await wd.type('#net-nodes', 'http://10.0.0.1:7470');
+  await wd.click('#net-add');
+  await wd.until(visible('#net-problem'), 'the refusal');
+  assert.match(await wd.text('#net-problem'), /plain http is allowed only for nodes on this machine/);
+  await wd.type('#net-nodes', 'https://203.0.113.5:7470');
+  await wd.click('#net-add');
+  await wd.until(visible('#network-typed-net'), 'the new network');
+  const saved = JSON.parse(readFileSync(join(stack.env.LIT_COMPANION_DATA_DIR, 'settings.json'), 'utf8'));
+  assert.deepEqual(saved.customNetworks.find((n) => n.name === 'typed-net').nodes, ['https://203.0.113.5:7470']);
+  assert.ok(saved.networks.includes('typed-net'));
+  assert.ok(saved.customNetworks.some((n) => n.name === 'sim-datil'), 'the networks added elsewhere are kept');
+  await wd.click('#network-typed-net button');
+  await wd.until(`return !document.getElementById('network-typed-net');`, 'the network to go');
+});
+
 test('a deep link opened through the OS reaches the running app as an unverified prompt', async () => {
   const q = spawnSync('xdg-mime', ['query', 'default', 'x-scheme-handler/lit-companion'], { env, encoding: 'utf8' });
   assert.match(q.stdout.trim(), /\.desktop$/, 'the app registered itself for lit-companion://');
   const callbackOrigin = 'https://links.example';
-  const envelope = { v: 1, id: 'link-1', method: 'getSessionSigs', params: { network: 'datil-dev', resourceAbilityRequests: [pkpRequest(pkp(7).id)], nodeUrls: datil } };
+  const envelope = { v: 1, id: 'link-1', method: 'getSessionSigs', params: { network: 'sim-datil', resourceAbilityRequests: [pkpRequest(pkp(7).id)], nodeUrls: datil } };
   const url = deepLink(envelope, { origin: callbackOrigin, callback: `${callbackOrigin}/done` });
   const opened = spawnSync('gio', ['open', url], { env, encoding: 'utf8' });
   assert.equal(opened.status, 0, opened.stderr);

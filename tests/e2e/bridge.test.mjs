@@ -39,7 +39,7 @@ await fetch(page, { method: 'POST', body: fragment });
 `);
   chmodSync(opener, 0o755);
   await stack.start([{
-    origin: 'pairing:e2e', networks: ['datil-dev', 'naga-dev'],
+    origin: 'pairing:e2e', networks: ['sim-datil', 'sim-naga', 'my-two'],
     resources: ['lit-pkp://*', 'lit-litaction://*'], maxLifetimeSeconds: 86400,
   }, {
     origin: 'https://app.example.com', resources: ['lit-pkp://*'], maxLifetimeSeconds: 86400,
@@ -59,7 +59,7 @@ const opts = () => ({ transports: ['http'], port, token, timeoutMs: 30000 });
 
 test('a Node script gets sessionSigs the SDK and the nodes accept, then reuses them', async () => {
   const { pubkey, id } = pkp(1);
-  const first = await requestSessionSigs({ network: 'datil-dev', resourceAbilityRequests: [pkpRequest(id)], nodeUrls: datil }, opts());
+  const first = await requestSessionSigs({ network: 'sim-datil', resourceAbilityRequests: [pkpRequest(id)], nodeUrls: datil }, opts());
   assert.equal(first.reused, false);
   assert.deepEqual(Object.keys(first.sessionSigs).sort(), [...datil].sort());
   for (const node of datil) {
@@ -68,7 +68,7 @@ test('a Node script gets sessionSigs the SDK and the nodes accept, then reuses t
     assert.equal((await nodeSigns(node, first.sessionSigs, pubkey)).status, 200);
     assert.equal((await nodeSigns(node, first.sessionSigs, pkp(2).pubkey)).status, 401, 'another PKP is not granted');
   }
-  const again = await requestSessionSigs({ network: 'datil-dev', resourceAbilityRequests: [pkpRequest(id)], nodeUrls: datil }, opts());
+  const again = await requestSessionSigs({ network: 'sim-datil', resourceAbilityRequests: [pkpRequest(id)], nodeUrls: datil }, opts());
   assert.equal(again.reused, true);
   assert.equal(again.sessionKey, first.sessionKey);
 });
@@ -76,7 +76,7 @@ test('a Node script gets sessionSigs the SDK and the nodes accept, then reuses t
 test('an escalation is approved anew and covers old and new', async () => {
   const one = pkp(1);
   const two = pkp(3);
-  const r = await requestSessionSigs({ network: 'datil-dev', resourceAbilityRequests: [pkpRequest(one.id), pkpRequest(two.id)], nodeUrls: datil }, opts());
+  const r = await requestSessionSigs({ network: 'sim-datil', resourceAbilityRequests: [pkpRequest(one.id), pkpRequest(two.id)], nodeUrls: datil }, opts());
   assert.equal(r.reused, false);
   for (const { pubkey } of [one, two]) assert.equal((await nodeSigns(datil[0], r.sessionSigs, pubkey)).status, 200);
   const decisions = serveLog.filter((l) => l.includes('getSessionSigs')).map((l) => /decision=(\w+)/.exec(l)?.[1]);
@@ -85,18 +85,18 @@ test('an escalation is approved anew and covers old and new', async () => {
 
 test('what the policy does not allow is rejected with 4001 and a plain reason', async () => {
   await assert.rejects(
-    requestSessionSigs({ network: 'datil-dev', resourceAbilityRequests: [pkpRequest('*')], nodeUrls: datil }, opts()),
+    requestSessionSigs({ network: 'sim-datil', resourceAbilityRequests: [pkpRequest('*')], nodeUrls: datil }, opts()),
     (e) => e instanceof CompanionError && e.code === 4001 && /wildcard/.test(e.message),
   );
   await assert.rejects(
-    requestSessionSigs({ network: 'datil-dev', resourceAbilityRequests: [pkpRequest(pkp(4).id)], nodeUrls: datil }, { ...opts(), token: 'lcp_wrong' }),
+    requestSessionSigs({ network: 'sim-datil', resourceAbilityRequests: [pkpRequest(pkp(4).id)], nodeUrls: datil }, { ...opts(), token: 'lcp_wrong' }),
     (e) => e instanceof CompanionError && e.code === 4100,
   );
 });
 
 test('Naga sessions carry maxPrice and pass the SDK and Naga nodes', async () => {
   const { pubkey, id } = pkp(5);
-  const r = await requestSessionSigs({ network: 'naga-dev', resourceAbilityRequests: [pkpRequest(id)], nodeUrls: naga, maxPrice: 10n ** 16n }, opts());
+  const r = await requestSessionSigs({ network: 'sim-naga', resourceAbilityRequests: [pkpRequest(id)], nodeUrls: naga, maxPrice: 10n ** 16n }, opts());
   for (const node of naga) {
     const c = sdkCheck(r.sessionSigs, 'naga-dev', node, `lit-pkp://${id}`, 'pkp-signing');
     assert.equal(c.status, 0, c.stderr);
@@ -128,13 +128,13 @@ function throughHost(message) {
 test('the native-messaging host relays an extension request; the SIWE domain is the page origin', async () => {
   const { pubkey, id } = pkp(7);
   const answer = throughHost({ origin: 'https://app.example.com', envelope: { v: 1, id: 'ext-1', method: 'getSessionSigs',
-    params: { network: 'datil-dev', resourceAbilityRequests: [pkpRequest(id)], nodeUrls: datil } } });
+    params: { network: 'sim-datil', resourceAbilityRequests: [pkpRequest(id)], nodeUrls: datil } } });
   assert.equal(answer.id, 'ext-1');
   await assertAccepted(answer, { id, pubkey, host: 'app.example.com' });
   assert.ok(serveLog.some((l) => l.includes('https://app.example.com via browser extension')));
   // An origin the policy does not know gets its own answer: rejected.
   const other = throughHost({ origin: 'https://evil.example', envelope: { v: 1, id: 'ext-2', method: 'getSessionSigs',
-    params: { network: 'datil-dev', resourceAbilityRequests: [pkpRequest(id)], nodeUrls: datil } } });
+    params: { network: 'sim-datil', resourceAbilityRequests: [pkpRequest(id)], nodeUrls: datil } } });
   assert.equal(other.error.code, 4001);
 });
 
@@ -159,7 +159,7 @@ test('a deep link opened through the OS reaches the running companion; the answe
   assert.equal(q.stdout.trim(), 'lit-companion-url.desktop');
 
   const { pubkey, id } = pkp(9);
-  const envelope = { v: 1, id: 'link-1', method: 'getSessionSigs', params: { network: 'datil-dev', resourceAbilityRequests: [pkpRequest(id)], nodeUrls: datil } };
+  const envelope = { v: 1, id: 'link-1', method: 'getSessionSigs', params: { network: 'sim-datil', resourceAbilityRequests: [pkpRequest(id)], nodeUrls: datil } };
   const url = deepLink(envelope);
   const opened = spawnSync('gio', ['open', url], { env: desktopEnv, encoding: 'utf8' });
   assert.equal(opened.status, 0, opened.stderr);
@@ -185,4 +185,32 @@ test('a deep link opened through the OS reaches the running companion; the answe
 
   const unreg = spawnSync(BIN, ['unregister-url-handler'], { env: desktopEnv, encoding: 'utf8' });
   assert.equal(unreg.status, 0, unreg.stderr);
+});
+
+test('a custom network added with `network add` while serve runs: sessionSigs for exactly its nodes, no nodeUrls needed', async () => {
+  // A third network of two of the simulated Datil nodes, added while `serve` is running.
+  const mine = datil.slice(0, 2);
+  cli(['network', 'add', 'my-two', '--generation', 'datil', ...mine.flatMap((n) => ['--node', n])]);
+  const listed = JSON.parse(cli(['network', 'list', '--json'])).find((n) => n.name === 'my-two');
+  assert.deepEqual(listed.nodes, mine);
+  assert.equal(listed.builtIn, false);
+  const { pubkey, id } = pkp(31);
+  let r;
+  for (let i = 0; i < 40; i++) { // serve applies the settings within a second
+    r = await requestSessionSigs({ network: 'my-two', resourceAbilityRequests: [pkpRequest(id)] }, opts()).catch((e) => e);
+    if (!(r instanceof CompanionError)) break;
+    await new Promise((ok) => setTimeout(ok, 100));
+  }
+  assert.ok(!(r instanceof CompanionError), String(r));
+  assert.deepEqual(Object.keys(r.sessionSigs).sort(), [...mine].sort());
+  for (const node of mine) {
+    const c = sdkCheck(r.sessionSigs, 'datil-dev', node, `lit-pkp://${id}`, 'pkp-signing');
+    assert.equal(c.status, 0, c.stderr);
+    assert.equal((await nodeSigns(node, r.sessionSigs, pubkey)).status, 200);
+  }
+  // The third node is not the network's: naming it is refused, and nothing is signed for it.
+  const e = await requestSessionSigs({ network: 'my-two', resourceAbilityRequests: [pkpRequest(id)], nodeUrls: datil }, opts()).catch((x) => x);
+  assert.equal(e.code, 4400, String(e));
+  assert.match(e.message, /is not a node of my-two/);
+  cli(['network', 'remove', 'my-two']);
 });

@@ -80,7 +80,7 @@ const ask = (page, params) =>
 test('a page gets sessionSigs through the extension; the SIWE domain is its host', async () => {
   const { pubkey, id } = pkp(21);
   const page = await open(A);
-  const r = await ask(page, { network: 'datil-dev', resourceAbilityRequests: [pkpRequest(id)], nodeUrls: stack.datil });
+  const r = await ask(page, { network: 'sim-datil', resourceAbilityRequests: [pkpRequest(id)], nodeUrls: stack.datil });
   assert.ok(r.result, JSON.stringify(r));
   const sigs = r.result.sessionSigs;
   for (const node of stack.datil) {
@@ -95,7 +95,7 @@ test('a page gets sessionSigs through the extension; the SIWE domain is its host
   // The JS client in the page finds the extension first and reuses the grant.
   const viaClient = await page.evaluate(async ({ id, nodes }) => {
     const { requestSessionSigs } = await import('/client.js');
-    return requestSessionSigs({ network: 'datil-dev', resourceAbilityRequests: [
+    return requestSessionSigs({ network: 'sim-datil', resourceAbilityRequests: [
       { resource: { resource: id, resourcePrefix: 'lit-pkp' }, ability: 'pkp-signing' }], nodeUrls: nodes },
     { transports: ['extension'] });
   }, { id, nodes: stack.datil });
@@ -120,7 +120,7 @@ test("another origin cannot see or use the first origin's session, whatever it w
   assert.deepEqual(spoofed.result.grants, [], 'B sees none of A\'s grants');
 
   const { id } = pkp(22);
-  const r = await ask(b, { network: 'datil-dev', resourceAbilityRequests: [pkpRequest(id)], nodeUrls: stack.datil });
+  const r = await ask(b, { network: 'sim-datil', resourceAbilityRequests: [pkpRequest(id)], nodeUrls: stack.datil });
   assert.ok(r.result, JSON.stringify(r));
   assert.notEqual(r.result.sessionKey, aGrants.result.grants[0].sessionKey);
   const siwe = JSON.parse(r.result.sessionSigs[stack.datil[0]].signedMessage).capabilities.at(-1).signedMessage;
@@ -133,7 +133,7 @@ test('without the host manifest the page gets a typed error and the popup shows 
     const page = await bare.newPage();
     await page.goto(`${A}/`);
     await page.waitForFunction(() => Boolean(window.litCompanion));
-    const r = await ask(page, { network: 'datil-dev', resourceAbilityRequests: [pkpRequest(pkp(23).id)], nodeUrls: stack.datil });
+    const r = await ask(page, { network: 'sim-datil', resourceAbilityRequests: [pkpRequest(pkp(23).id)], nodeUrls: stack.datil });
     assert.equal(r.error.code, 4900, JSON.stringify(r));
     assert.match(r.error.message, /install-browser-host/);
     const popup = await bare.newPage();

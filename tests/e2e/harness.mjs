@@ -73,10 +73,21 @@ export class Stack {
     });
   }
 
-  /** Simulated nodes: 3 Datil, 2 Naga. */
-  async startNodes() {
+  /**
+   * Simulated nodes — 3 Datil, 2 Naga — added to the companion as the custom networks
+   * `sim-datil` and `sim-naga` (`lit-companion network add`), the only nodes it will contact.
+   */
+  async startNodes({ networks = true } = {}) {
     this.datil = await Promise.all([1, 2, 3].map(() => this.startListening(SIM, ['--network', 'datil-dev'])));
     this.naga = await Promise.all([1, 2].map(() => this.startListening(SIM, ['--network', 'naga-dev'])));
+    if (networks) this.addNetworks();
+  }
+
+  /** `lit-companion network add` for the simulated nodes (a running companion picks it up). */
+  addNetworks() {
+    for (const [name, generation, nodes] of [['sim-datil', 'datil', this.datil], ['sim-naga', 'naga', this.naga]]) {
+      this.cli(['network', 'add', name, '--generation', generation, ...nodes.flatMap((n) => ['--node', n])]);
+    }
   }
 
   /** A wallet, simulated nodes and `serve` with `rules` as its policy. */

@@ -947,7 +947,7 @@ async fn a_node_that_redirects_fails_and_gets_no_session_sigs() {
     // Two good nodes and one that redirects: a majority answers; the redirector gets nothing.
     let mut nodes = b.nodes[..2].to_vec();
     nodes.push(hop.clone());
-    b.add_networks(&[("hop", &nodes), ("only-hop", &[hop.clone()])]);
+    b.add_networks(&[("hop", &nodes), ("only-hop", std::slice::from_ref(&hop))]);
     let (status, v) = b
         .post_from(
             ORIGIN,
@@ -1093,4 +1093,46 @@ async fn a_policy_caps_the_price() {
         .contains("the policy allows at most 1000000000000000"));
     let (status, v) = b.post_from(ORIGIN, &body("1000000000000000")).await;
     assert_eq!(status, 200, "{v}");
+}
+
+#[tokio::test]
+async fn a_chain_that_cannot_be_read_signs_nothing() {
+    let b = start("chain-down", None, |_| {}).await;
+    let (_, id) = pkp(8);
+    let sim = NetworkSpec::custom(SIM, b.generation, &b.nodes, None).unwrap();
+    let down = NetworkSpec::custom(
+        "down",
+        b.generation,
+        &[],
+        Some((
+            "http://127.0.0.1:9/",
+            "0x21d636d95eE71150c0c3Ffa79268c989a329d1CE",
+            None,
+            None,
+        )),
+    )
+    .unwrap();
+    b.engine
+        .networks()
+        .configure(vec![sim, down], &std::collections::BTreeMap::new());
+    let (status, v) = b
+        .post_from(
+            ORIGIN,
+            &b.body(
+                vec![pkp_request(&id)],
+                json!({"network": "down", "nodeUrls": []}),
+            ),
+        )
+        .await;
+    assert_eq!((status, code(&v)), (502, 4504), "{v}");
+    assert_eq!(
+        v["error"]["message"],
+        "the Lit network could not be reached"
+    );
+    assert_eq!(
+        b.asked().await,
+        0,
+        "no prompt for a network that cannot be read"
+    );
+    b.nothing_stored();
 }

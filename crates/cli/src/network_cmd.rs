@@ -6,7 +6,7 @@ use std::{sync::Arc, time::Duration};
 
 use clap::{Args, Subcommand};
 use lit_companion_net::{LitNetClient, NetworkSpec, Networks, NodeSource, NODE_SET_TTL};
-use lit_companion_runtime::{AppSettings, CustomNetwork, SettingsFile};
+use lit_companion_runtime::{network_view, AppSettings, CustomNetwork, SettingsFile};
 use serde_json::{json, Value};
 
 use crate::{
@@ -83,17 +83,9 @@ pub(crate) fn network(cmd: NetworkCommand, vault: &VaultArgs) -> Result<String, 
                 realm: a.realm,
                 chain_id: a.chain_id,
             };
-            let spec = custom.spec().map_err(|e| Failure::input(e.to_string()))?;
-            if s.custom_networks.iter().any(|c| c.name == a.name) {
-                return Err(Failure::input(format!(
-                    "network {} exists; remove it first to change it",
-                    a.name
-                )));
-            }
-            s.custom_networks.push(custom);
-            if !s.networks.contains(&a.name) {
-                s.networks.push(a.name.clone());
-            }
+            let spec = s
+                .add_network(custom)
+                .map_err(|e| Failure::input(e.to_string()))?;
             store(&s)?;
             Ok(describe(&spec, &s).to_string())
         }
@@ -161,30 +153,7 @@ fn specs(s: &AppSettings) -> Result<Vec<NetworkSpec>, Failure> {
 }
 
 fn describe(n: &NetworkSpec, s: &AppSettings) -> Value {
-    let mut v = json!({
-        "name": n.name.as_str(),
-        "label": n.label,
-        "generation": n.generation.to_string().to_lowercase(),
-        "builtIn": n.preset,
-        "served": s.serves(n.name.as_str()),
-    });
-    if n.generation == lit_companion_session::Generation::Naga {
-        v["maxPriceWei"] = json!(s.cap(n.name.as_str()).to_string());
-    }
-    match &n.source {
-        NodeSource::Fixed(nodes) => v["nodes"] = json!(nodes),
-        NodeSource::Chain(c) => {
-            v["rpc"] = json!(c.rpc.as_str());
-            v["staking"] = json!(format!("0x{}", hex::encode(c.staking)));
-            if let Some(realm) = c.realm {
-                v["realm"] = json!(realm);
-            }
-            if let Some(chain) = c.chain_id {
-                v["chainId"] = json!(chain);
-            }
-        }
-    }
-    v
+    network_view(n, s, None)
 }
 
 fn line(n: &NetworkSpec, s: &AppSettings) -> String {
@@ -223,14 +192,9 @@ fn refresh(s: &AppSettings, name: &str) -> Result<String, Failure> {
             message: format!("{name}: {e}"),
             exit_code: 1,
         })?;
-    Ok(json!({
-        "network": name,
-        "nodes": set.nodes,
-        "epoch": set.epoch,
-        "minNodeCount": set.min_node_count,
-        "readAt": lit_companion_session::timefmt::iso_millis(set.read_at).unwrap_or_default(),
-    })
-    .to_string())
+    let mut view = network_view(&spec, s, Some(&set));
+    view["minNodeCount"] = json!(set.min_node_count);
+    Ok(view.to_string())
 }
 
 /// The generation of the network named `name`: a preset's, or one added in the settings of

@@ -133,7 +133,13 @@ async fn the_cli_and_the_engine_decide_alike_over_one_vault() {
         Arc::new(
             Networks::with_custom(
                 LitNetClient::new(Duration::from_secs(5), 1).unwrap(),
-                vec![NetworkSpec::custom("sim", Generation::Datil, &[node.clone()], None).unwrap()],
+                vec![NetworkSpec::custom(
+                    "sim",
+                    Generation::Datil,
+                    std::slice::from_ref(&node),
+                    None,
+                )
+                .unwrap()],
             )
             .unwrap(),
         ),

@@ -171,7 +171,7 @@ impl NetworkSpec {
             }
         }
         Ok(Self {
-            label: name.0.clone(),
+            label: format!("{name} (your {generation} network)"),
             name,
             generation,
             source,

@@ -186,6 +186,41 @@ impl AppSettings {
             .unwrap_or(DEFAULT_PRICE_CAP_WEI)
     }
 
+    /// Adds the user's network `n` (checked), served from now on.
+    pub fn add_network(&mut self, n: CustomNetwork) -> Result<NetworkSpec, SettingsError> {
+        let spec = n.spec()?;
+        if self.custom_networks.iter().any(|c| c.name == n.name) {
+            return Err(SettingsError::Invalid(format!(
+                "network {} exists; remove it first to change it",
+                n.name
+            )));
+        }
+        if !self.networks.contains(&n.name) {
+            self.networks.push(n.name.clone());
+        }
+        self.custom_networks.push(n);
+        Ok(spec)
+    }
+
+    /// Removes the user's network `name` (presets can only be switched off).
+    pub fn remove_network(&mut self, name: &str) -> Result<(), SettingsError> {
+        if presets().iter().any(|p| p.name.as_str() == name) {
+            return Err(SettingsError::Invalid(format!(
+                "{name} is built in: it can be switched off, not removed"
+            )));
+        }
+        let before = self.custom_networks.len();
+        self.custom_networks.retain(|c| c.name != name);
+        if self.custom_networks.len() == before {
+            return Err(SettingsError::Invalid(format!(
+                "no network {name} was added"
+            )));
+        }
+        self.networks.retain(|n| n != name);
+        self.price_caps.remove(name);
+        Ok(())
+    }
+
     /// Every network name the settings know: the presets' and the user's.
     pub fn known_networks(&self) -> Vec<String> {
         presets()
