@@ -627,6 +627,38 @@ mod tests {
         recap.add("lit-paymentdelegation://*", RecapAbility::AUTH_AUTH, caveat);
         let line = &describe_recap(&recap)[0];
         assert_eq!(line.sentence, "Let 0x7099…79C8 spend up to 1.0 per request of your Lit balance on PKP signing, Lit Actions");
+        // Any of the user's payment delegations: dangerous, so Reject is the default.
+        assert_eq!(line.risk, Risk::Danger);
+        assert!(line.flags.contains(&RiskFlag::WildcardResource));
+    }
+
+    #[test]
+    fn wildcard_capacity_is_dangerous_and_one_credit_is_not() {
+        for (resource, risk) in [
+            ("lit-ratelimitincrease://*", Risk::Danger),
+            ("lit-ratelimitincrease://24529", Risk::Caution),
+            ("lit-paymentdelegation://*", Risk::Danger),
+        ] {
+            let mut recap = Recap::new();
+            recap.add(resource, RecapAbility::AUTH_AUTH, Map::new());
+            assert_eq!(describe_recap(&recap)[0].risk, risk, "{resource}");
+        }
+    }
+
+    #[test]
+    fn prices_in_plain_words_flagged_above_a_tenth() {
+        assert_eq!(
+            describe_price(50_000_000_000_000_000),
+            (
+                "May spend up to 0.05 of your Lit balance per request".to_owned(),
+                None
+            )
+        );
+        assert_eq!(
+            describe_price(HIGH_PRICE_WEI + 1).1,
+            Some(RiskFlag::HighPrice)
+        );
+        assert_eq!(describe_price(HIGH_PRICE_WEI).1, None);
     }
 
     #[test]
