@@ -11,7 +11,7 @@ use std::{
 
 use axum::{
     body::{to_bytes, Body},
-    extract::{Path, State},
+    extract::{ConnectInfo, Path, State},
     http::{header, HeaderMap, HeaderValue, Method, StatusCode},
     response::{IntoResponse, Response as HttpResponse},
     routing::{get, post},
@@ -26,6 +26,7 @@ use tokio::sync::watch;
 use crate::{
     caller::{Caller, Identity, Road},
     engine::Engine,
+    peer::{Connection, PeerTable, PeerUser},
     ratelimit::{RateLimit, RateLimiter},
 };
 
@@ -70,6 +71,7 @@ pub struct HttpState {
     config: HttpConfig,
     limiter: RateLimiter,
     tickets: Mutex<HashMap<String, Ticket>>,
+    peers: PeerTable,
 }
 
 impl std::fmt::Debug for HttpState {
@@ -89,6 +91,7 @@ impl HttpState {
             config,
             limiter,
             tickets: Mutex::new(HashMap::new()),
+            peers: PeerTable::default(),
         })
     }
 
@@ -131,7 +134,8 @@ pub async fn serve(
             reaper.reap();
         }
     });
-    let result = axum::serve(listener, router(state.clone())).await;
+    let app = router(state.clone()).into_make_service_with_connect_info::<Connection>();
+    let result = axum::serve(listener, app).await;
     reap_task.abort();
     result
 }
@@ -225,12 +229,44 @@ fn browser_origin(headers: &HeaderMap) -> Result<Option<Origin>, BridgeError> {
     Ok(Some(origin))
 }
 
+/// Which OS user the connection comes from; none known when the transport gave no
+/// connection (a router used without [`serve`]).
+async fn peer_user(state: &HttpState, conn: Option<&ConnectInfo<Connection>>) -> PeerUser {
+    match conn {
+        Some(ConnectInfo(conn)) => state.peers.user(conn).await,
+        None => PeerUser::Unknown,
+    }
+}
+
 async fn caller(
     state: &HttpState,
     headers: &HeaderMap,
+    conn: Option<&ConnectInfo<Connection>>,
 ) -> Result<Caller, (BridgeError, Option<StatusCode>)> {
+    // Before anything else: another OS user's process is refused whatever it sends.
+    let user = peer_user(state, conn).await;
+    if let PeerUser::Other(uid) = user {
+        tracing::warn!(uid, "a connection from another OS user was refused");
+        return Err((
+            BridgeError::new(
+                ErrorCode::Unauthorized,
+                "this companion serves only the OS user it runs as",
+            ),
+            Some(StatusCode::FORBIDDEN),
+        ));
+    }
     check_host(state, headers).map_err(|e| (e, Some(StatusCode::MISDIRECTED_REQUEST)))?;
     if let Some(origin) = browser_origin(headers).map_err(|e| (e, None))? {
+        if user != PeerUser::Same {
+            // Headers prove nothing from a process whose user cannot be told.
+            return Err((
+                BridgeError::new(
+                    ErrorCode::Unauthorized,
+                    "the companion cannot tell which OS user is calling; use a pairing token",
+                ),
+                None,
+            ));
+        }
         return Ok(Caller::verified(origin, Road::Http));
     }
     let token = headers
@@ -276,9 +312,10 @@ async fn caller(
 async fn authenticate(
     state: &HttpState,
     headers: &HeaderMap,
+    conn: Option<&ConnectInfo<Connection>>,
 ) -> Result<(Caller, Option<HeaderValue>), HttpResponse> {
     let origin_header = headers.get(header::ORIGIN).cloned();
-    match caller(state, headers).await {
+    match caller(state, headers, conn).await {
         Ok(c) => Ok((c, origin_header)),
         Err((e, status)) => {
             let cors = if status.is_some() {
@@ -293,8 +330,9 @@ async fn authenticate(
 
 async fn request(State(state): State<Arc<HttpState>>, req: axum::extract::Request) -> HttpResponse {
     let (parts, body) = req.into_parts();
+    let conn = parts.extensions.get::<ConnectInfo<Connection>>().cloned();
     let headers = parts.headers;
-    let (caller, origin_header) = match authenticate(&state, &headers).await {
+    let (caller, origin_header) = match authenticate(&state, &headers, conn.as_ref()).await {
         Ok(found) => found,
         Err(refusal) => return refusal,
     };
@@ -413,9 +451,11 @@ async fn wait_for(
 async fn pending(
     State(state): State<Arc<HttpState>>,
     Path(ticket): Path<String>,
-    headers: HeaderMap,
+    req: axum::extract::Request,
 ) -> HttpResponse {
-    let (caller, origin_header) = match authenticate(&state, &headers).await {
+    let conn = req.extensions().get::<ConnectInfo<Connection>>().cloned();
+    let headers = req.headers();
+    let (caller, origin_header) = match authenticate(&state, headers, conn.as_ref()).await {
         Ok(found) => found,
         Err(refusal) => return refusal,
     };

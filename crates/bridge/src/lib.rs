@@ -7,6 +7,7 @@ pub mod caller;
 pub mod deeplink;
 pub mod engine;
 pub mod http;
+pub mod peer;
 pub mod ratelimit;
 #[cfg(unix)]
 pub mod socket;

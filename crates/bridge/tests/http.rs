@@ -1136,3 +1136,105 @@ async fn a_chain_that_cannot_be_read_signs_nothing() {
     );
     b.nothing_stored();
 }
+
+/// Runs curl as the OS user `nobody` (needs root, as CI has): the answer's status and body.
+async fn curl_as_nobody(args: Vec<String>, body: Option<String>) -> (u16, Value) {
+    tokio::task::spawn_blocking(move || {
+        use std::io::Write;
+        let mut cmd = std::process::Command::new("runuser");
+        cmd.args(["-u", "nobody", "--", "curl", "-s", "-w", "\n%{http_code}"])
+            .args(&args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped());
+        if body.is_some() {
+            cmd.args(["--data-binary", "@-"]);
+        }
+        let mut child = cmd.spawn().expect("runuser and curl");
+        let mut stdin = child.stdin.take().unwrap();
+        if let Some(b) = body {
+            stdin.write_all(b.as_bytes()).unwrap();
+        }
+        drop(stdin);
+        let out = child.wait_with_output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        // The body, then the status code on its own line (curl's `-w`).
+        let (body, status) = text.rsplit_once('\n').unwrap();
+        let json = body.get(body.find('{').unwrap_or(0)..).unwrap_or_default();
+        (
+            status.trim().parse().unwrap(),
+            serde_json::from_str(json).unwrap_or_else(|_| json!({ "raw": body })),
+        )
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn another_os_user_is_refused_whatever_it_sends() {
+    if lit_companion_wire::endpoint::current_uid() != 0 {
+        eprintln!("skipped: switching to the OS user `nobody` needs root (CI runs as root)");
+        return;
+    }
+    let b = start("other-user", None, |_| {}).await;
+    let (_, id) = pkp(9);
+    // The user's own browser gets its grant.
+    let (status, v) = b
+        .post_from(ORIGIN, &b.body(vec![pkp_request(&id)], json!({})))
+        .await;
+    assert_eq!(status, 200, "{v}");
+    let token = b
+        .vault
+        .create_pairing("mine", OffsetDateTime::now_utc())
+        .unwrap();
+    let url = format!("{}/v1/request", b.url);
+    let forged = |extra: &[&str]| {
+        let mut args: Vec<String> = [
+            "-H",
+            "Origin: https://app.example.com",
+            "-H",
+            "Sec-Fetch-Mode: cors",
+            "-H",
+            "Sec-Fetch-Site: cross-site",
+            "-H",
+            "Content-Type: application/json",
+        ]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+        args.extend(extra.iter().map(|s| (*s).to_owned()));
+        args.push(url.clone());
+        args
+    };
+    let methods = [
+        b.body(vec![pkp_request(&id)], json!({})),
+        json!({"v": 1, "id": 2, "method": "listGrants"}),
+        json!({"v": 1, "id": 3, "method": "disconnect"}),
+    ];
+    let bearer = format!("Authorization: Bearer {}", token.as_str());
+    for extra in [vec![], vec![bearer.as_str()]] {
+        for body in &methods {
+            let (status, v) = curl_as_nobody(forged(&extra), Some(body.to_string())).await;
+            assert_eq!((status, code(&v)), (403, 4100), "{body}: {v}");
+            assert!(v.get("result").is_none(), "{v}");
+        }
+    }
+    // Nothing was listed, nothing revoked, nothing new asked.
+    let live: Vec<_> = b
+        .vault
+        .sessions()
+        .unwrap()
+        .into_iter()
+        .filter(|s| s.state == lit_companion_vault::metadata::RecordState::Live)
+        .collect();
+    assert_eq!(live.len(), 1);
+    assert_eq!(b.asked().await, 1);
+    // The same forged headers from the user's own process still work: the refusal is the user's.
+    let (status, v) = b
+        .post_from(ORIGIN, &b.body(vec![pkp_request(&id)], json!({})))
+        .await;
+    assert_eq!(
+        (status, v["result"]["reused"].clone()),
+        (200, json!(true)),
+        "{v}"
+    );
+}

@@ -1,0 +1,169 @@
+//! Which OS user is on the other end of a loopback TCP connection: the one decision the HTTP
+//! road makes before anything else. Any local process can send `Origin` and Fetch Metadata
+//! headers, so a browser origin is believed only from a connection of the companion's own OS
+//! user; another user's connection is refused, and one whose user cannot be told is served only
+//! with a pairing token.
+//!
+//! Linux: the client's end of the connection is the socket whose local address is our peer and
+//! whose remote address is our listener, in `/proc/net/tcp` and `tcp6` (read with `procfs`);
+//! its `uid` is the answer. A table read is shared by the connections accepted before it (a
+//! burst of a thousand costs a few reads), and never used for a connection accepted after it.
+//! Other platforms: not decided here yet ([`PeerUser::Unknown`]).
+
+use std::{
+    collections::HashMap,
+    net::SocketAddr,
+    sync::{Arc, Mutex},
+    time::Instant,
+};
+
+use axum::{extract::connect_info::Connected, serve::IncomingStream};
+use tokio::{net::TcpListener, sync::OnceCell};
+
+/// Who the peer is, relative to the companion's OS user.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PeerUser {
+    /// The companion's own user.
+    Same,
+    /// Another OS user (their uid).
+    Other(u32),
+    /// The platform cannot tell.
+    Unknown,
+}
+
+/// One accepted connection: its addresses, when it was accepted, and its peer's user once
+/// looked up (at most once per connection).
+#[derive(Clone, Debug)]
+pub struct Connection {
+    peer: SocketAddr,
+    local: Option<SocketAddr>,
+    accepted: Instant,
+    user: Arc<OnceCell<PeerUser>>,
+}
+
+impl Connected<IncomingStream<'_, TcpListener>> for Connection {
+    fn connect_info(stream: IncomingStream<'_, TcpListener>) -> Self {
+        Self {
+            peer: *stream.remote_addr(),
+            local: stream.io().local_addr().ok(),
+            accepted: Instant::now(),
+            user: Arc::new(OnceCell::new()),
+        }
+    }
+}
+
+/// Looks peers up, sharing table reads between connections.
+#[derive(Debug, Default)]
+pub struct PeerTable {
+    snapshot: Mutex<Option<Arc<Snapshot>>>,
+    reading: tokio::sync::Mutex<()>,
+}
+
+#[derive(Debug)]
+struct Snapshot {
+    taken: Instant,
+    /// (client address, server address) → uid of the client's socket.
+    owners: HashMap<(SocketAddr, SocketAddr), u32>,
+}
+
+impl PeerTable {
+    /// The user on the other end of `conn`.
+    pub async fn user(&self, conn: &Connection) -> PeerUser {
+        *conn.user.get_or_init(|| self.look_up(conn)).await
+    }
+
+    async fn look_up(&self, conn: &Connection) -> PeerUser {
+        let Some(local) = conn.local else {
+            return PeerUser::Unknown;
+        };
+        if !cfg!(target_os = "linux") {
+            return PeerUser::Unknown;
+        }
+        let key = (conn.peer, local);
+        if let Some(found) = self.from_snapshot(conn, key) {
+            return found;
+        }
+        let _one = self.reading.lock().await;
+        if let Some(found) = self.from_snapshot(conn, key) {
+            return found;
+        }
+        let taken = Instant::now();
+        let owners = tokio::task::spawn_blocking(read_owners)
+            .await
+            .unwrap_or_default();
+        let snapshot = Arc::new(Snapshot { taken, owners });
+        if let Ok(mut s) = self.snapshot.lock() {
+            *s = Some(snapshot.clone());
+        }
+        classify(snapshot.owners.get(&key).copied())
+    }
+
+    /// The answer from the last table read, when that read came after the connection was
+    /// accepted (an older read may describe an earlier connection from the same port).
+    fn from_snapshot(&self, conn: &Connection, key: (SocketAddr, SocketAddr)) -> Option<PeerUser> {
+        let snapshot = self.snapshot.lock().ok()?.clone()?;
+        if snapshot.taken < conn.accepted {
+            return None;
+        }
+        Some(classify(snapshot.owners.get(&key).copied()))
+    }
+}
+
+#[cfg(unix)]
+fn classify(uid: Option<u32>) -> PeerUser {
+    match uid {
+        Some(uid) if uid == lit_companion_wire::endpoint::current_uid() => PeerUser::Same,
+        Some(uid) => PeerUser::Other(uid),
+        None => PeerUser::Unknown,
+    }
+}
+
+#[cfg(not(unix))]
+fn classify(_uid: Option<u32>) -> PeerUser {
+    PeerUser::Unknown
+}
+
+#[cfg(target_os = "linux")]
+fn read_owners() -> HashMap<(SocketAddr, SocketAddr), u32> {
+    let mut owners = HashMap::new();
+    let tables = [procfs::net::tcp(), procfs::net::tcp6()];
+    for entry in tables.into_iter().flatten().flatten() {
+        owners.insert((entry.local_address, entry.remote_address), entry.uid);
+    }
+    owners
+}
+
+#[cfg(not(target_os = "linux"))]
+fn read_owners() -> HashMap<(SocketAddr, SocketAddr), u32> {
+    HashMap::new()
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn our_own_connection_is_ours() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let client = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let (server_side, peer) = listener.accept().await.unwrap();
+        let conn = Connection {
+            peer,
+            local: server_side.local_addr().ok(),
+            accepted: Instant::now(),
+            user: Arc::new(OnceCell::new()),
+        };
+        let table = PeerTable::default();
+        assert_eq!(table.user(&conn).await, PeerUser::Same);
+        // A connection that is not in the table cannot be told.
+        let stranger = Connection {
+            peer: "127.0.0.1:9".parse().unwrap(),
+            accepted: Instant::now(),
+            user: Arc::new(OnceCell::new()),
+            ..conn
+        };
+        assert_eq!(table.user(&stranger).await, PeerUser::Unknown);
+        drop(client);
+    }
+}
