@@ -143,9 +143,9 @@ pub struct Rule {
     /// May requests name wildcard resources (`lit-pkp://*`)?
     #[serde(default)]
     pub allow_wildcards: bool,
-    /// May a deep link's unverified claim of this origin use the rule?
-    #[serde(default)]
-    pub allow_unverified: bool,
+    /// May a deep link's unverified claim of this origin use the rule (`"unverified": true`)?
+    #[serde(default, alias = "allowUnverified")]
+    pub unverified: bool,
     /// The longest session, in seconds (default 24 h; never more than 30 days).
     #[serde(default)]
     pub max_lifetime_seconds: Option<u64>,
@@ -244,7 +244,7 @@ impl Policy {
 
 impl Rule {
     fn allows(&self, request: &ApprovalRequest) -> Result<Duration, String> {
-        if !request.verified && !self.allow_unverified {
+        if !request.verified && !self.unverified {
             return Err(
                 "the origin is not verified (deep link) and the policy requires verification"
                     .into(),

@@ -1,20 +1,37 @@
-//! The deep-link road: `lit-companion://session?req=…&origin=…&callback=…&nonce=…&exp=…`.
+//! The deep-link road:
+//! `lit-companion://session?req=…&origin=…&callback=…&nonce=…&exp=…&pk=…`.
 //!
 //! Any page or app can open such a link, so its origin is only a claim: the caller is
 //! [`Identity::Claimed`](crate::caller::Identity::Claimed), shown as "not verified", with grants
-//! kept apart from the verified origin's. The answer goes back to `callback` (https on the
-//! claimed origin; http only when the claimed origin is this machine) with the response
-//! envelope, base64url, in the fragment `#litCompanion=…` — fragments never reach a server's
-//! logs. A link is single-use (its nonce) and short-lived (`exp`, at most 10 minutes ahead).
+//! kept apart from the verified origin's, and every request prompts. The answer goes back to
+//! `callback` (https on the claimed origin; http only when the claimed origin is this machine:
+//! a loopback IP literal or exactly `localhost`) in the fragment `#litCompanion=…`, sealed to the
+//! page: the link carries the page's ephemeral X25519 public key `pk`, and the response envelope
+//! is encrypted with HPKE (RFC 9180 base mode, DHKEM(X25519, HKDF-SHA256), HKDF-SHA256,
+//! AES-128-GCM; info `lit-companion deep link v1`; aad = the link's nonce), so the URL handed
+//! to the browser — its argv, its history, any redirect — holds nothing usable at a Lit node.
+//! A link is single-use (its nonce, remembered on disk until it lapses) and short-lived (`exp`,
+//! at most 10 minutes ahead). Links are parsed with the `url` crate (WHATWG URL).
 
-use std::{collections::HashMap, sync::Mutex};
+use std::{
+    collections::HashMap,
+    path::{Path, PathBuf},
+    sync::Mutex,
+};
 
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
+use hpke::{
+    aead::AesGcm128, kdf::HkdfSha256, kem::X25519HkdfSha256, Deserializable, OpModeS, Serializable,
+};
 use lit_companion_session::Origin;
 use lit_companion_wire::{BridgeError, ErrorCode, Response};
 use time::{Duration, OffsetDateTime};
+use url::Url;
 
 use crate::caller::{Caller, Identity, Road};
+
+/// HPKE `info` for sealed answers.
+pub const SEAL_INFO: &[u8] = b"lit-companion deep link v1";
 
 /// The scheme.
 pub const SCHEME: &str = "lit-companion";
@@ -36,6 +53,8 @@ pub struct DeepLink {
     pub expires: OffsetDateTime,
     /// The request envelope (JSON bytes).
     pub envelope: Vec<u8>,
+    /// The page's X25519 public key the answer is sealed to.
+    pub page_key: [u8; 32],
 }
 
 impl DeepLink {
@@ -47,75 +66,68 @@ impl DeepLink {
         }
     }
 
-    /// The callback URL carrying `response` in its fragment.
-    pub fn answer_url(&self, response: &Response) -> String {
+    /// The callback URL carrying `response`, sealed to the page's key, in its fragment:
+    /// `#litCompanion=<base64url(enc ‖ ciphertext)>`.
+    pub fn answer_url(&self, response: &Response) -> Result<String, BridgeError> {
         let json = serde_json::to_vec(response).unwrap_or_default();
-        format!(
+        let sealed = seal(&self.page_key, self.nonce.as_bytes(), &json)?;
+        Ok(format!(
             "{}#litCompanion={}",
             self.callback,
-            URL_SAFE_NO_PAD.encode(json)
-        )
+            URL_SAFE_NO_PAD.encode(sealed)
+        ))
     }
+}
+
+/// HPKE single-shot seal to `page_key` (RFC 9180 §6.1, base mode): `enc ‖ ciphertext`.
+pub fn seal(page_key: &[u8; 32], aad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, BridgeError> {
+    let failed =
+        |what: &str| BridgeError::new(ErrorCode::Internal, format!("sealing the answer: {what}"));
+    let pk = <X25519HkdfSha256 as hpke::Kem>::PublicKey::from_bytes(page_key)
+        .map_err(|_| failed("the page key"))?;
+    let (enc, ciphertext) = hpke::single_shot_seal::<AesGcm128, HkdfSha256, X25519HkdfSha256>(
+        &OpModeS::Base,
+        &pk,
+        SEAL_INFO,
+        plaintext,
+        aad,
+    )
+    .map_err(|_| failed("HPKE"))?;
+    let mut out = enc.to_bytes().to_vec();
+    out.extend_from_slice(&ciphertext);
+    Ok(out)
 }
 
 fn bad(m: impl Into<String>) -> BridgeError {
     BridgeError::new(ErrorCode::BadRequest, m)
 }
 
-/// Percent-decodes one query component (`+` is a space, as in forms).
-fn decode(component: &str) -> Result<String, BridgeError> {
-    let bytes = component.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'%' => {
-                let hex = component
-                    .get(i + 1..i + 3)
-                    .ok_or_else(|| bad("broken %-escape in the link"))?;
-                out.push(
-                    u8::from_str_radix(hex, 16).map_err(|_| bad("broken %-escape in the link"))?,
-                );
-                i += 3;
-            }
-            b'+' => {
-                out.push(b' ');
-                i += 1;
-            }
-            b => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8(out).map_err(|_| bad("the link is not UTF-8"))
-}
-
-/// Parses and checks a link at `now`: its form, the nonce's shape, the expiry window, and that
-/// the callback lies on the claimed origin.
-pub fn parse(url: &str, now: OffsetDateTime) -> Result<DeepLink, BridgeError> {
-    if url.len() > MAX_URL {
+/// Parses and checks a link at `now`: its form, the nonce's shape, the expiry window, the
+/// page key, and that the callback lies on the claimed origin.
+pub fn parse(link: &str, now: OffsetDateTime) -> Result<DeepLink, BridgeError> {
+    if link.len() > MAX_URL {
         return Err(BridgeError::new(
             ErrorCode::TooLarge,
             "the link is too long",
         ));
     }
-    let rest = url
-        .strip_prefix(&format!("{SCHEME}://"))
-        .ok_or_else(|| bad("not a lit-companion:// link"))?;
-    let (path, query) = rest
-        .split_once('?')
-        .ok_or_else(|| bad("the link has no parameters"))?;
-    if path.trim_end_matches('/') != "session" {
+    let url = Url::parse(link).map_err(|_| bad("not a lit-companion:// link"))?;
+    if url.scheme() != SCHEME {
+        return Err(bad("not a lit-companion:// link"));
+    }
+    let action = url.host_str().unwrap_or_default();
+    if action != "session" || !matches!(url.path(), "" | "/") {
         return Err(BridgeError::new(
             ErrorCode::Unsupported,
-            format!("unknown link action {path:?}"),
+            format!("unknown link action {action:?}"),
         ));
     }
+    if url.query().is_none_or(str::is_empty) {
+        return Err(bad("the link has no parameters"));
+    }
     let mut fields: HashMap<String, String> = HashMap::new();
-    for pair in query.split('&').filter(|p| !p.is_empty()) {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        if fields.insert(decode(k)?, decode(v)?).is_some() {
+    for (k, v) in url.query_pairs() {
+        if fields.insert(k.to_string(), v.into_owned()).is_some() {
             return Err(bad(format!("parameter {k} appears twice")));
         }
     }
@@ -141,6 +153,18 @@ pub fn parse(url: &str, now: OffsetDateTime) -> Result<DeepLink, BridgeError> {
     {
         return Err(bad("the nonce must be 16-128 letters, digits, '-' or '_'"));
     }
+    let page_key: [u8; 32] = fields
+        .get("pk")
+        .ok_or_else(|| {
+            bad("the link lacks `pk`: answers are sealed to the page's X25519 key (update the Lit Companion client)")
+        })
+        .and_then(|pk| {
+            URL_SAFE_NO_PAD
+                .decode(pk.trim_end_matches('='))
+                .ok()
+                .and_then(|b| <[u8; 32]>::try_from(b).ok())
+                .ok_or_else(|| bad("pk must be a base64url X25519 public key (32 bytes)"))
+        })?;
     let exp: i64 = take("exp")?
         .parse()
         .map_err(|_| bad("exp must be Unix seconds"))?;
@@ -164,46 +188,83 @@ pub fn parse(url: &str, now: OffsetDateTime) -> Result<DeepLink, BridgeError> {
         nonce,
         expires,
         envelope,
+        page_key,
     })
 }
 
-/// `callback` is on `origin`: same scheme, host and port, followed by a path (or nothing). http
-/// is allowed only when the origin is this machine.
+/// `callback` is on `origin`: a URL with the same scheme, host and port, without user name or
+/// fragment. http is allowed only when the origin is this machine.
 fn callback_on_origin(callback: &str, origin: &Origin) -> bool {
     if origin.scheme() == "http" && !origin.is_loopback() {
         return false;
     }
-    let base = origin.to_string();
-    let explicit = |port: u16| format!("{}://{}:{port}", origin.scheme(), origin.host());
-    let default_port = if origin.scheme() == "https" { 443 } else { 80 };
-    [base, explicit(origin.port().unwrap_or(default_port))]
-        .iter()
-        .any(|b| {
-            callback.strip_prefix(b.as_str()).is_some_and(|tail| {
-                tail.is_empty() || tail.starts_with('/') || tail.starts_with('?')
-            })
-        })
-        && !callback.contains('#')
+    let Ok(url) = Url::parse(callback) else {
+        return false;
+    };
+    let Ok(callback_origin) = Origin::parse(&url.origin().ascii_serialization()) else {
+        return false;
+    };
+    callback_origin == *origin
+        && url.username().is_empty()
+        && url.password().is_none()
+        && url.fragment().is_none()
 }
 
-/// Remembers nonces until their links lapse: a link works once.
+/// Remembers nonces until their links lapse: a link works once, also across restarts when the
+/// guard keeps a file (`used-links.json` in the data directory, written atomically before the
+/// link is acted on).
 #[derive(Debug, Default)]
 pub struct ReplayGuard {
-    seen: Mutex<HashMap<String, OffsetDateTime>>,
+    seen: Mutex<HashMap<String, i64>>,
+    file: Option<PathBuf>,
 }
 
+/// The file's name in the data directory.
+pub const USED_LINKS_FILE: &str = "used-links.json";
+
 impl ReplayGuard {
-    /// Claims the link's nonce; false when it was used before.
-    pub fn claim(&self, link: &DeepLink, now: OffsetDateTime) -> bool {
-        let Ok(mut seen) = self.seen.lock() else {
-            return false;
+    /// A guard that remembers used links in `dir` (the data directory). A file that does not
+    /// parse is kept aside and replaced: losing it could only re-admit links that lapse within
+    /// ten minutes, so the guard starts empty only after saying so in the log.
+    pub fn persistent(dir: &Path) -> Self {
+        let file = dir.join(USED_LINKS_FILE);
+        let seen = match std::fs::read(&file) {
+            Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "used-link record unreadable; kept as .bad");
+                let _ = std::fs::rename(&file, file.with_extension("json.bad"));
+                HashMap::new()
+            }),
+            Err(_) => HashMap::new(),
         };
+        Self {
+            seen: Mutex::new(seen),
+            file: Some(file),
+        }
+    }
+
+    /// Claims the link's nonce: `Ok(false)` when it was used before; an error when it cannot
+    /// be remembered (the link is then refused, never served unguarded).
+    pub fn claim(&self, link: &DeepLink, now: OffsetDateTime) -> Result<bool, BridgeError> {
+        let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+        let now = now.unix_timestamp();
         seen.retain(|_, exp| *exp > now);
         if seen.contains_key(&link.nonce) {
-            return false;
+            return Ok(false);
         }
-        seen.insert(link.nonce.clone(), link.expires);
-        true
+        seen.insert(link.nonce.clone(), link.expires.unix_timestamp());
+        if let Some(file) = &self.file {
+            let json = serde_json::to_vec(&*seen).unwrap_or_default();
+            let dir = file.parent().unwrap_or(Path::new("."));
+            if let Err(e) = lit_companion_vault::metadata::write_atomic(dir, file, &json) {
+                seen.remove(&link.nonce);
+                tracing::error!(error = %e, "used-link record not written");
+                return Err(BridgeError::new(
+                    ErrorCode::Internal,
+                    "internal error (see the companion's log)",
+                ));
+            }
+        }
+        Ok(true)
     }
 }
 
@@ -211,11 +272,22 @@ impl ReplayGuard {
 mod tests {
     use super::*;
 
+    use hpke::{OpModeR, Serializable};
+
+    /// The page's key pair (as the JS client makes it with WebCrypto).
+    fn page_keys() -> (
+        <X25519HkdfSha256 as hpke::Kem>::PrivateKey,
+        <X25519HkdfSha256 as hpke::Kem>::PublicKey,
+    ) {
+        <X25519HkdfSha256 as hpke::Kem>::derive_keypair(&[7u8; 32])
+    }
+
     fn link(origin: &str, callback: &str, nonce: &str, exp: i64) -> String {
         let req = URL_SAFE_NO_PAD.encode(br#"{"v":1,"id":"d","method":"listGrants"}"#);
+        let pk = URL_SAFE_NO_PAD.encode(page_keys().1.to_bytes());
         let enc = |s: &str| s.replace(':', "%3A").replace('/', "%2F");
         format!(
-            "lit-companion://session?req={req}&origin={}&callback={}&nonce={nonce}&exp={exp}",
+            "lit-companion://session?req={req}&origin={}&callback={}&nonce={nonce}&exp={exp}&pk={pk}",
             enc(origin),
             enc(callback)
         )
@@ -240,14 +312,40 @@ mod tests {
         );
         assert_eq!(l.caller().grant_key(), "unverified:https://app.example.com");
         let guard = ReplayGuard::default();
-        assert!(guard.claim(&l, now()));
-        assert!(!guard.claim(&l, now()), "a replayed nonce is refused");
-        assert!(l
-            .answer_url(&Response::ok(
-                serde_json::Value::Null,
-                serde_json::json!({})
-            ))
-            .starts_with("https://app.example.com/back?x=1#litCompanion="));
+        assert!(guard.claim(&l, now()).unwrap());
+        assert!(
+            !guard.claim(&l, now()).unwrap(),
+            "a replayed nonce is refused"
+        );
+        // The answer is sealed to the page: only its private key opens it, with the nonce as aad.
+        let secret = serde_json::json!({"sessionSigs": {"n": {"sig": "ab".repeat(64)}}});
+        let url = l
+            .answer_url(&Response::ok(serde_json::Value::Null, secret.clone()))
+            .unwrap();
+        let sealed = url
+            .strip_prefix("https://app.example.com/back?x=1#litCompanion=")
+            .unwrap();
+        assert!(!url.contains(&"ab".repeat(64)), "nothing usable in the URL");
+        let bytes = URL_SAFE_NO_PAD.decode(sealed).unwrap();
+        let (enc, ct) = bytes.split_at(32);
+        let enc = <X25519HkdfSha256 as hpke::Kem>::EncappedKey::from_bytes(enc).unwrap();
+        let open = |aad: &[u8]| {
+            hpke::single_shot_open::<AesGcm128, HkdfSha256, X25519HkdfSha256>(
+                &OpModeR::Base,
+                &page_keys().0,
+                &enc,
+                SEAL_INFO,
+                ct,
+                aad,
+            )
+        };
+        let plain: serde_json::Value =
+            serde_json::from_slice(&open(l.nonce.as_bytes()).unwrap()).unwrap();
+        assert_eq!(plain["result"], secret);
+        assert!(
+            open(b"another-nonce-000000").is_err(),
+            "bound to the link's nonce"
+        );
     }
 
     #[test]
@@ -310,6 +408,39 @@ mod tests {
             ),
             ("lit-companion://other?x=1".to_owned(), 4200),
             ("https://app.example.com/?x".to_owned(), 4400),
+            // "This machine" is parsed, not a prefix: 127.evil.example is someone else's.
+            (
+                link(
+                    "http://127.evil.example",
+                    "http://127.evil.example/cb",
+                    n,
+                    1_800_000_300,
+                ),
+                4100,
+            ),
+            (
+                link(
+                    "https://app.example.com",
+                    "https://user@app.example.com/cb",
+                    n,
+                    1_800_000_300,
+                ),
+                4100,
+            ),
+            // No page key: the answer could not be sealed.
+            (
+                link(
+                    "https://app.example.com",
+                    "https://app.example.com/cb",
+                    n,
+                    1_800_000_300,
+                )
+                .split("&pk=")
+                .next()
+                .unwrap()
+                .to_owned(),
+                4400,
+            ),
         ];
         for (url, code) in cases {
             assert_eq!(
@@ -326,5 +457,28 @@ mod tests {
             1_800_000_300,
         );
         assert!(parse(&local, now()).is_ok());
+    }
+
+    #[test]
+    fn used_links_are_remembered_across_restarts() {
+        let dir = std::env::temp_dir().join(format!("lit-used-links-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let l = parse(
+            &link(
+                "https://app.example.com",
+                "https://app.example.com/cb",
+                "nonce-restart-0123456",
+                1_800_000_300,
+            ),
+            now(),
+        )
+        .unwrap();
+        assert!(ReplayGuard::persistent(&dir).claim(&l, now()).unwrap());
+        // A new guard (a restart) over the same directory refuses the same link …
+        assert!(!ReplayGuard::persistent(&dir).claim(&l, now()).unwrap());
+        // … until it has lapsed.
+        let later = now() + Duration::minutes(6);
+        assert!(ReplayGuard::persistent(&dir).claim(&l, later).unwrap());
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -33,10 +33,19 @@ pub struct DeepLinks {
 }
 
 impl DeepLinks {
-    /// With an opener command (program and leading arguments; the URL is appended).
+    /// With an opener command (program and leading arguments; the URL is appended); used links
+    /// are remembered in memory only (see [`DeepLinks::remembered_in`]).
     pub fn new(opener: Vec<String>) -> Self {
         Self {
             replay: ReplayGuard::default(),
+            opener,
+        }
+    }
+
+    /// With an opener, remembering used links in `dir` (the data directory) across restarts.
+    pub fn remembered_in(opener: Vec<String>, dir: &Path) -> Self {
+        Self {
+            replay: ReplayGuard::persistent(dir),
             opener,
         }
     }
@@ -231,17 +240,24 @@ pub fn deep_link(engine: &Arc<Engine>, links: &Arc<DeepLinks>, url: &str) -> Res
         Ok(l) => l,
         Err(e) => return Response::err(Value::Null, &e),
     };
-    if !links.replay.claim(&link, now) {
-        return Response::err(
-            Value::Null,
-            &BridgeError::new(ErrorCode::BadRequest, "this link was already used"),
-        );
+    match links.replay.claim(&link, now) {
+        Ok(true) => {}
+        Ok(false) => {
+            return Response::err(
+                Value::Null,
+                &BridgeError::new(ErrorCode::BadRequest, "this link was already used"),
+            )
+        }
+        Err(e) => return Response::err(Value::Null, &e),
     }
     let (engine, links) = (engine.clone(), links.clone());
     let origin = link.origin.to_string();
     tokio::spawn(async move {
         let response = engine.handle(&link.caller(), &link.envelope).await;
-        links.open(&link.answer_url(&response));
+        match link.answer_url(&response) {
+            Ok(url) => links.open(&url),
+            Err(e) => tracing::error!(error = %e, "a deep-link answer could not be sealed"),
+        }
     });
     Response::ok(
         Value::Null,

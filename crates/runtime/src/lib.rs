@@ -90,16 +90,27 @@ impl Companion {
     pub fn builder(engine: Arc<Engine>, opener: Vec<String>) -> CompanionBuilder {
         #[cfg(not(unix))]
         let _ = opener;
+        // Used deep links are remembered next to the vault's metadata.
+        #[cfg(unix)]
+        let data_dir = engine
+            .vault()
+            .metadata_path()
+            .parent()
+            .map(std::path::Path::to_path_buf)
+            .unwrap_or_default();
         CompanionBuilder {
             engine,
             http: None,
             socket: None,
             #[cfg(unix)]
-            links: Arc::new(DeepLinks::new(if opener.is_empty() {
-                DeepLinks::platform_opener()
-            } else {
-                opener
-            })),
+            links: Arc::new(DeepLinks::remembered_in(
+                if opener.is_empty() {
+                    DeepLinks::platform_opener()
+                } else {
+                    opener
+                },
+                &data_dir,
+            )),
             tick: Tick::default(),
             settings: None,
         }

@@ -17,45 +17,34 @@ pub struct Origin {
 
 impl Origin {
     /// Parses `http(s)://host[:port]` with nothing after it (a trailing `/` is tolerated, as
-    /// browsers never send one but people type it).
+    /// browsers never send one but people type it). Parsed with the `url` crate (WHATWG URL):
+    /// hosts are IDNA-mapped to ASCII, IP literals normalised, default ports dropped.
     pub fn parse(text: &str) -> Result<Self, ResourceError> {
         let bad =
             || ResourceError::BadKey(format!("origin {text:?} (expected https://host[:port])"));
-        let (scheme, rest) = text.split_once("://").ok_or_else(bad)?;
-        let scheme = scheme.to_ascii_lowercase();
+        if text.contains(|c: char| c.is_whitespace() || c.is_control()) {
+            return Err(bad());
+        }
+        let url = url::Url::parse(text).map_err(|_| bad())?;
+        let scheme = url.scheme().to_owned();
         if scheme != "https" && scheme != "http" {
             return Err(bad());
         }
-        let rest = rest.strip_suffix('/').unwrap_or(rest);
-        if rest.is_empty() || rest.contains(['/', '?', '#', '@', ' ']) {
+        let bare = url.username().is_empty()
+            && url.password().is_none()
+            && url.path() == "/"
+            && url.query().is_none()
+            && url.fragment().is_none()
+            && !text.ends_with("//");
+        if !bare {
             return Err(bad());
         }
-        let (host, port) = match rest.rsplit_once(':') {
-            Some((h, p)) if !h.ends_with(']') || h.starts_with('[') => {
-                if h.starts_with('[') && !h.ends_with(']') {
-                    (rest, None)
-                } else {
-                    (h, Some(p.parse::<u16>().map_err(|_| bad())?))
-                }
-            }
-            _ => (rest, None),
-        };
-        let host = host.to_ascii_lowercase();
-        let host_ok = !host.is_empty()
-            && (host
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
-                || (host.starts_with('[')
-                    && host.ends_with(']')
-                    && host[1..host.len() - 1]
-                        .bytes()
-                        .all(|b| b.is_ascii_hexdigit() || b == b':')));
-        if !host_ok {
-            return Err(bad());
-        }
-        let default = if scheme == "https" { 443 } else { 80 };
-        let port = port.filter(|p| *p != default);
-        Ok(Self { scheme, host, port })
+        let host = url.host_str().filter(|h| !h.is_empty()).ok_or_else(bad)?;
+        Ok(Self {
+            scheme,
+            host: host.to_owned(),
+            port: url.port(),
+        })
     }
 
     /// `https` or `http`.
@@ -81,12 +70,14 @@ impl Origin {
         }
     }
 
-    /// Whether the host is the local machine (`localhost`, `127.0.0.0/8`, `[::1]`).
+    /// Whether the host is this machine: a loopback IP literal (`127.0.0.0/8`, `[::1]`) or
+    /// exactly `localhost` — never a name that merely starts like one (`127.evil.example`).
     pub fn is_loopback(&self) -> bool {
+        let literal = self.host.trim_start_matches('[').trim_end_matches(']');
         self.host == "localhost"
-            || self.host.ends_with(".localhost")
-            || self.host.starts_with("127.")
-            || self.host == "[::1]"
+            || literal
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback())
     }
 }
 
@@ -124,9 +115,39 @@ mod tests {
             "https://",
             "https://a:99999",
             "https://a b",
-            "https://ex_ample.com",
+            "https://a?x",
+            "https://a#x",
+            "https://a:1/path",
         ] {
             assert!(Origin::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn hosts_are_parsed_not_matched_by_prefix() {
+        let idn = Origin::parse("https://BÜCHER.example").unwrap();
+        assert_eq!(idn.host(), "xn--bcher-kva.example");
+        for (text, loopback) in [
+            ("http://127.0.0.1:3000", true),
+            ("http://127.1.2.3", true),
+            ("http://[::1]", true),
+            ("http://localhost:5173", true),
+            ("http://127.evil.example", false),
+            ("http://localhost.evil.example", false),
+            ("http://app.localhost", false),
+            ("http://0x7f.example", false),
+            ("https://app.example.com", false),
+        ] {
+            assert_eq!(
+                Origin::parse(text).unwrap().is_loopback(),
+                loopback,
+                "{text}"
+            );
+        }
+        // The same origin however it is written.
+        assert_eq!(
+            Origin::parse("HTTPS://App.Example.COM:443/").unwrap(),
+            Origin::parse("https://app.example.com").unwrap()
+        );
     }
 }

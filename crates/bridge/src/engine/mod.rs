@@ -260,11 +260,17 @@ impl Engine {
             max_price_wei: p.max_price_wei,
         };
         // The cached path touches neither the keychain nor a file: answered on this task. Only
-        // a key not yet in memory is read from the keychain, off the async threads.
-        let cached = self
-            .vault
-            .session_from_memory(&who, &need)
-            .map_err(vault_error)?;
+        // a key not yet in memory is read from the keychain, off the async threads. A claimed
+        // identity (a deep link) reuses nothing: the user confirms it every time.
+        let cached = if caller.is_verified() {
+            self.vault
+                .session_from_memory(&who, &need)
+                .map_err(vault_error)?
+        } else {
+            Some(Issuance::Ask(lit_companion_vault::Ask::unverified(
+                &p.requests,
+            )))
+        };
         let issuance = match cached {
             Some(issuance) => issuance,
             None => {

@@ -68,6 +68,12 @@ pub struct Ask {
 }
 
 impl Ask {
+    /// The question for a caller whose identity is only claimed: about everything requested,
+    /// every time, whatever was granted before.
+    pub fn unverified(requests: &[ResourceAbilityRequest]) -> Self {
+        Self::all(NeedReason::Unverified, requests)
+    }
+
     /// A question about everything requested: there is no live grant to keep.
     fn all(reason: NeedReason, requests: &[ResourceAbilityRequest]) -> Self {
         let grant = merged(&[], requests);
@@ -133,6 +139,8 @@ pub enum NeedReason {
     KeyMissing,
     /// The request may pay more per request than the user approved.
     Price,
+    /// The caller's identity is only claimed (a deep link): it is confirmed every time.
+    Unverified,
 }
 
 impl fmt::Display for NeedReason {
@@ -143,6 +151,7 @@ impl fmt::Display for NeedReason {
             Self::Escalation => "asks for more than was granted",
             Self::KeyMissing => "the session key is missing from the keychain",
             Self::Price => "may pay more per request than was approved",
+            Self::Unverified => "a link's claim is confirmed every time",
         })
     }
 }
