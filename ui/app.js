@@ -33,6 +33,33 @@ function leftText(iso) {
   return `${m} min ${s} s left`;
 }
 
+// The prompt whose buttons are waking, and its timer.
+let waking = null;
+
+/** Enables `buttons` once prompt `id` has been visible in a focused window for 0.5 s in a row. */
+function wakeButtons(id, buttons) {
+  if (waking) clearInterval(waking.timer);
+  const state = { id, since: null, timer: null };
+  state.timer = setInterval(() => {
+    if (shownPrompt !== id) {
+      clearInterval(state.timer);
+      return;
+    }
+    const seen = document.visibilityState === 'visible' && document.hasFocus() && !$('prompt').hidden;
+    if (!seen) {
+      state.since = null;
+      return;
+    }
+    state.since ??= performance.now();
+    if (performance.now() - state.since >= 500) {
+      clearInterval(state.timer);
+      for (const b of buttons) b.disabled = false;
+      $('prompt').dataset.awake = id;
+    }
+  }, 50);
+  waking = state;
+}
+
 // What each risk flag means, in the user's words (DESIGN: prompt wording, PROMPT.md).
 const FLAG_TEXT = {
   wildcard_resource: 'Covers every resource of a kind, not just one',
@@ -311,13 +338,13 @@ async function renderPrompt() {
   approve.disabled = true;
   reject.disabled = true;
   $('prompt').hidden = false;
-  // No click-through: both buttons wake up after half a second; Reject is the default when
-  // anything is dangerous.
-  setTimeout(() => {
-    approve.disabled = false;
-    reject.disabled = false;
-    (p.dangerous ? reject : approve).focus();
-  }, 500);
+  // Neither button has focus: a keypress meant for another app answers nothing.
+  if (document.activeElement && document.activeElement !== document.body) document.activeElement.blur();
+  // No click-through: this prompt's buttons wake once it has been visible in a focused window
+  // for half a second without a break. The timer belongs to this prompt: a newer prompt (or
+  // none) stops it.
+  delete $('prompt').dataset.awake;
+  wakeButtons(p.id, [approve, reject]);
   approve.onclick = async () => {
     approve.disabled = true;
     reject.disabled = true;

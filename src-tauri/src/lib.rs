@@ -43,7 +43,7 @@ pub fn run() {
                     .try_state::<Services>()
                     .is_some_and(|s| !s.prompts.pending().is_empty());
                 if waiting {
-                    tray::open_window(&handle);
+                    tray::raise_for_prompt(&handle);
                 }
             })?;
             let (services, companion) = services;

@@ -34,24 +34,44 @@ fn status_line<R: Runtime>(app: &AppHandle<R>) -> (String, bool) {
 /// Shows and focuses the main window, building it (from `tauri.conf.json`) when there is none:
 /// it is destroyed on close, so that a companion idling in the tray holds no web process.
 pub(crate) fn open_window<R: Runtime>(app: &AppHandle<R>) {
-    let window = match app.get_webview_window("main") {
-        Some(w) => w,
-        None => {
-            let Some(config) = app.config().app.windows.iter().find(|w| w.label == "main") else {
-                return;
-            };
-            match tauri::WebviewWindowBuilder::from_config(app, config).and_then(|b| b.build()) {
-                Ok(w) => w,
-                Err(e) => {
-                    eprintln!("could not open the window: {e}");
-                    return;
-                }
-            }
+    if let Some(window) = window(app, true) {
+        let _ = window.show();
+        let _ = window.unminimize();
+        let _ = window.set_focus();
+    }
+}
+
+/// Brings the window forward for a question without taking the keyboard from the app the user
+/// is typing in: shown, with an urgency hint; the user gives it focus by clicking it.
+pub(crate) fn raise_for_prompt<R: Runtime>(app: &AppHandle<R>) {
+    if let Some(window) = window(app, false) {
+        let _ = window.show();
+        let _ = window.unminimize();
+        let _ = window.request_user_attention(Some(tauri::UserAttentionType::Critical));
+    }
+}
+
+/// The main window, made from the config when it was closed (`focused` only when the user
+/// opened it).
+fn window<R: Runtime>(app: &AppHandle<R>, focused: bool) -> Option<tauri::WebviewWindow<R>> {
+    if let Some(w) = app.get_webview_window("main") {
+        return Some(w);
+    }
+    let config = app
+        .config()
+        .app
+        .windows
+        .iter()
+        .find(|w| w.label == "main")?;
+    match tauri::WebviewWindowBuilder::from_config(app, config)
+        .and_then(|b| b.focused(focused).build())
+    {
+        Ok(w) => Some(w),
+        Err(e) => {
+            eprintln!("could not open the window: {e}");
+            None
         }
-    };
-    let _ = window.show();
-    let _ = window.unminimize();
-    let _ = window.set_focus();
+    }
 }
 
 /// Builds the tray icon. Desktops without a tray simply show none; the window and a second

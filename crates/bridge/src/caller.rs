@@ -67,6 +67,19 @@ impl Caller {
         }
     }
 
+    /// The site the caller belongs to, for fair limits: the origin's registrable domain (public
+    /// suffix list; `a.example.com` and `b.example.com` are one site), its host when it has
+    /// none (an IP, `localhost`), or the local program's pairing. A claimed origin counts
+    /// against the site it claims.
+    pub fn site(&self) -> String {
+        match &self.identity {
+            Identity::Verified(o) | Identity::Claimed(o) => {
+                psl::domain_str(o.host()).unwrap_or(o.host()).to_owned()
+            }
+            Identity::Paired { name } => format!("pairing:{name}"),
+        }
+    }
+
     /// The SIWE domain: the origin's authority; `localhost` for local programs.
     pub fn siwe_domain(&self) -> String {
         match &self.identity {

@@ -1238,3 +1238,100 @@ async fn another_os_user_is_refused_whatever_it_sends() {
         "{v}"
     );
 }
+
+#[tokio::test]
+async fn one_site_with_many_subdomains_cannot_hold_every_prompt_slot() {
+    let hold = Arc::new(tokio::sync::Notify::new());
+    let b = start_with(
+        "fair",
+        None,
+        Some(hold.clone()),
+        |c| {
+            c.wait = Duration::from_millis(300);
+            c.rate = RateLimit {
+                per_second: 1e9,
+                burst: 1e9,
+            };
+        },
+        1,
+        NodeConfig::new(Network::DatilDev),
+    )
+    .await;
+    let (_, id) = pkp(10);
+    let mut statuses = Vec::new();
+    for n in 0..8 {
+        let origin = format!("https://a{n}.crowd.example");
+        let (status, v) = b
+            .post_from(&origin, &b.body(vec![pkp_request(&id)], json!({})))
+            .await;
+        statuses.push((status, code(&v)));
+    }
+    let waiting = statuses.iter().filter(|(s, _)| *s == 202).count();
+    let refused = statuses.iter().filter(|(_, c)| *c == 4429).count();
+    assert_eq!(
+        (waiting, refused),
+        (2, 6),
+        "one site (crowd.example) holds at most two prompts: {statuses:?}"
+    );
+    // Another site still gets its prompt queued.
+    let (status, v) = b
+        .post_from(
+            "https://other.example",
+            &b.body(vec![pkp_request(&id)], json!({})),
+        )
+        .await;
+    assert_eq!(status, 202, "{v}");
+    for _ in 0..3 {
+        hold.notify_one();
+    }
+}
+
+#[tokio::test]
+async fn a_claimed_origin_never_rides_on_a_verified_grant_and_always_prompts() {
+    use lit_companion_bridge::{Caller, Identity};
+    let b = start("claims", Some(STRICT_POLICY), |_| {}).await;
+    let (_, id) = pkp(11);
+    let body = b.body(vec![pkp_request(&id)], json!({}));
+    // The verified origin has a grant.
+    let (status, v) = b.post_from(ORIGIN, &body).await;
+    assert_eq!(status, 200, "{v}");
+    // A deep link claiming that origin: asked, and refused by a policy without "unverified".
+    let claimed = Caller {
+        identity: Identity::Claimed(lit_companion_session::Origin::parse(ORIGIN).unwrap()),
+        road: Road::DeepLink,
+    };
+    let asked = b.asked().await;
+    let r =
+        serde_json::to_value(b.engine.handle(&claimed, body.to_string().as_bytes()).await).unwrap();
+    assert_eq!(code(&r), 4001, "{r}");
+    assert!(r.get("result").is_none());
+    assert_eq!(
+        b.asked().await,
+        asked + 1,
+        "the claim was put to the approver"
+    );
+    assert!(r["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("not verified"));
+
+    // Under a rule with "unverified": true the claim is served, and asked again every time.
+    let policy = r#"{"version":1,"rules":[{"origin":"https://app.example.com","resources":["lit-pkp://*"],"unverified":true}]}"#;
+    let b = start("claims-ok", Some(policy), |_| {}).await;
+    let body = b.body(vec![pkp_request(&id)], json!({}));
+    for round in 0..2 {
+        let asked = b.asked().await;
+        let r = serde_json::to_value(b.engine.handle(&claimed, body.to_string().as_bytes()).await)
+            .unwrap();
+        assert_eq!(r["result"]["reused"], false, "round {round}: {r}");
+        assert_eq!(
+            b.asked().await,
+            asked + 1,
+            "round {round}: asked every time"
+        );
+    }
+    let sessions = b.vault.sessions().unwrap();
+    assert!(sessions
+        .iter()
+        .all(|s| s.origin == "unverified:https://app.example.com"));
+}

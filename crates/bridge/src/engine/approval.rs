@@ -17,7 +17,7 @@ use time::OffsetDateTime;
 use super::{params::ValidParams, Engine};
 use crate::{
     approver::{ApprovalRequest, Decision},
-    caller::Caller,
+    caller::{Caller, Road},
 };
 
 /// What the preview's `uri` shows in place of the session key, which is made on approval.
@@ -25,53 +25,76 @@ const PREVIEW_SESSION_KEY: &str = "new-session-key";
 /// What the preview shows in place of the nonce: the nodes are asked for it on approval.
 const PREVIEW_NONCE: &str = "latestBlockHashFromTheNodes";
 
-/// Prompts waiting, per grant key.
+/// Prompts waiting: per site (registrable domain), per road, and in all.
 #[derive(Debug, Default)]
 pub(crate) struct Pending {
-    waiting: Mutex<HashMap<String, usize>>,
+    waiting: Mutex<Waiting>,
 }
 
-/// A place in the pending count, given back however the approval ends.
+#[derive(Debug, Default)]
+struct Waiting {
+    per_site: HashMap<String, usize>,
+    per_road: HashMap<Road, usize>,
+    total: usize,
+}
+
+/// A place in the pending counts, given back however the approval ends.
 pub(crate) struct PendingSlot<'a> {
     pending: &'a Pending,
-    key: String,
+    site: String,
+    road: Road,
 }
 
 impl Drop for PendingSlot<'_> {
     fn drop(&mut self) {
-        let mut waiting = self
+        let mut w = self
             .pending
             .waiting
             .lock()
             .unwrap_or_else(|p| p.into_inner());
-        if let Some(n) = waiting.get_mut(&self.key) {
+        if let Some(n) = w.per_site.get_mut(&self.site) {
             *n = n.saturating_sub(1);
             if *n == 0 {
-                waiting.remove(&self.key);
+                w.per_site.remove(&self.site);
             }
         }
+        if let Some(n) = w.per_road.get_mut(&self.road) {
+            *n = n.saturating_sub(1);
+        }
+        w.total = w.total.saturating_sub(1);
     }
 }
 
+/// The limits.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Limits {
+    pub(crate) total: usize,
+    pub(crate) per_site: usize,
+    pub(crate) per_road: usize,
+}
+
 impl Pending {
-    /// Takes a slot for `key`, or refuses (4429) when all, or this caller's, are taken.
-    fn take(
-        &self,
-        key: String,
-        max_total: usize,
-        max_per_caller: usize,
-    ) -> Result<PendingSlot<'_>, BridgeError> {
-        let mut waiting = self.waiting.lock().unwrap_or_else(|p| p.into_inner());
-        let total: usize = waiting.values().sum();
-        let mine = waiting.get(&key).copied().unwrap_or(0);
-        if total >= max_total || mine >= max_per_caller {
+    /// Takes a slot for the caller's site and road, or refuses (4429) when all, the site's or
+    /// the road's are taken.
+    fn take(&self, caller: &Caller, limits: Limits) -> Result<PendingSlot<'_>, BridgeError> {
+        let site = caller.site();
+        let mut w = self.waiting.lock().unwrap_or_else(|p| p.into_inner());
+        let mine = w.per_site.get(&site).copied().unwrap_or(0);
+        let road = w.per_road.get(&caller.road).copied().unwrap_or(0);
+        if w.total >= limits.total || mine >= limits.per_site || road >= limits.per_road {
             return Err(BridgeError::new(
                 ErrorCode::RateLimited,
                 "too many requests are waiting for the user; try again later",
             ));
         }
-        *waiting.entry(key.clone()).or_default() += 1;
-        Ok(PendingSlot { pending: self, key })
+        *w.per_site.entry(site.clone()).or_default() += 1;
+        *w.per_road.entry(caller.road).or_default() += 1;
+        w.total += 1;
+        Ok(PendingSlot {
+            pending: self,
+            site,
+            road: caller.road,
+        })
     }
 }
 
@@ -149,9 +172,12 @@ impl Engine {
     /// Taken before anything is contacted for the request.
     pub(crate) fn pending_slot(&self, caller: &Caller) -> Result<PendingSlot<'_>, BridgeError> {
         self.pending.take(
-            caller.grant_key(),
-            self.settings.max_pending,
-            self.settings.max_pending_per_caller,
+            caller,
+            Limits {
+                total: self.settings.max_pending,
+                per_site: self.settings.max_pending_per_caller,
+                per_road: self.settings.max_pending_per_road,
+            },
         )
     }
 

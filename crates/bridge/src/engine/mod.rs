@@ -48,8 +48,13 @@ pub struct EngineSettings {
     pub approval_timeout: Duration,
     /// Prompts waiting at once, in all.
     pub max_pending: usize,
-    /// Prompts waiting at once, per caller.
+    /// Prompts waiting at once, per site (registrable domain, or local program).
     pub max_pending_per_caller: usize,
+    /// Prompts waiting at once, per road.
+    pub max_pending_per_road: usize,
+    /// Requests per site on the extension and deep-link roads (loopback HTTP limits its own
+    /// callers before they reach the engine).
+    pub rate: crate::ratelimit::RateLimit,
     /// Whether the bridge starts paused (every request gets 4900); see [`Engine::set_paused`].
     pub paused: bool,
 }
@@ -61,6 +66,8 @@ impl Default for EngineSettings {
             approval_timeout: Duration::from_secs(300),
             max_pending: 16,
             max_pending_per_caller: 2,
+            max_pending_per_road: 8,
+            rate: crate::ratelimit::RateLimit::default(),
             paused: false,
         }
     }
@@ -76,6 +83,7 @@ pub struct Engine {
     /// One prompt at a time: approvals queue on this lock, in arrival order.
     queue: tokio::sync::Mutex<()>,
     pending: approval::Pending,
+    limiter: crate::ratelimit::RateLimiter,
 }
 
 impl std::fmt::Debug for Engine {
@@ -103,6 +111,7 @@ impl Engine {
     ) -> Self {
         let switches = switches::Switches::default();
         switches.set_paused(settings.paused);
+        let limiter = crate::ratelimit::RateLimiter::new(settings.rate);
         Self {
             vault,
             networks,
@@ -111,6 +120,7 @@ impl Engine {
             switches,
             queue: tokio::sync::Mutex::new(()),
             pending: approval::Pending::default(),
+            limiter,
         }
     }
 
@@ -198,8 +208,19 @@ impl Engine {
         }
     }
 
-    /// 4900 when the bridge is paused or the caller's road is off.
+    /// 4900 when the bridge is paused or the caller's road is off; 4429 when the caller's
+    /// site goes too fast on a road that has no limiter of its own.
     fn refusal(&self, caller: &Caller) -> Option<BridgeError> {
+        if caller.road != Road::Http
+            && !self
+                .limiter
+                .allow(&format!("{}|{}", caller.road, caller.site()))
+        {
+            return Some(BridgeError::new(
+                ErrorCode::RateLimited,
+                "too many requests; slow down",
+            ));
+        }
         let message = if self.is_paused() {
             "the companion's bridge is paused".to_owned()
         } else if !self.road_on(caller.road) {

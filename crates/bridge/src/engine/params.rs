@@ -20,6 +20,9 @@ use super::EngineSettings;
 const MAX_REQUESTS: usize = 64;
 /// At most this many node URLs.
 const MAX_NODES: usize = 100;
+/// At most this many delegation AuthSigs, each at most this large (JSON).
+const MAX_DELEGATIONS: usize = 8;
+const MAX_DELEGATION_BYTES: usize = 16 * 1024;
 
 /// Parameters after validation.
 pub(crate) struct ValidParams {
@@ -93,8 +96,17 @@ impl ValidParams {
                 max.whole_days()
             )));
         }
+        if p.capability_auth_sigs.len() > MAX_DELEGATIONS {
+            return Err(bad(format!("at most {MAX_DELEGATIONS} capabilityAuthSigs")));
+        }
         let mut delegations = Vec::new();
         for value in p.capability_auth_sigs {
+            if value.to_string().len() > MAX_DELEGATION_BYTES {
+                return Err(bad(format!(
+                    "capabilityAuthSigs: each at most {} KiB",
+                    MAX_DELEGATION_BYTES / 1024
+                )));
+            }
             let a =
                 AuthSig::from_value(value).map_err(|e| bad(format!("capabilityAuthSigs: {e}")))?;
             let v = a
