@@ -201,17 +201,68 @@ export declare function disconnect(options?: CompanionOptions): Promise<Disconne
 /** Finds the browser extension; null outside a browser or when nothing announces within timeoutMs (default 300). */
 export declare function detectExtension(timeoutMs?: number): Promise<DetectedExtension | null>;
 
+/** An X25519 private key as a JWK (what WebCrypto exports), with its public part `x`. */
+export interface X25519PrivateJwk {
+  kty: 'OKP';
+  crv: 'X25519';
+  /** The private key, base64url. */
+  d: string;
+  /** The public key, base64url. */
+  x: string;
+  [extra: string]: unknown;
+}
+
+export interface DeepLink {
+  /** The `lit-companion://session?req=…&origin=…&callback=…&nonce=…&exp=…&pk=…` link. */
+  url: string;
+  /** The link's single-use nonce (the sealed answer's aad). */
+  nonce: string;
+  /** The ephemeral private key the answer is sealed to (also kept in this tab's sessionStorage). */
+  key: X25519PrivateJwk;
+}
+
 /**
- * Reads and removes a deep-link answer (`#litCompanion=…`) from the page address. Null when there
- * is none; throws a CompanionError for an error answer, a malformed one, or (unless
- * allowUnsolicited) one to a request this browser did not make.
+ * Reads and removes a deep-link answer (`#litCompanion=<sealed answer>`) from the page address.
+ * Null when there is none. The result when this tab asked (it holds the key; a pending
+ * requestSessionSigs of this document settles too). `{ forwarded: true }` when another tab of
+ * this origin asked: the answer went to it over a BroadcastChannel and its promise settled there.
+ * Rejects with the CompanionError of an error answer, 5000 for a malformed answer, 4400 when no
+ * tab of this origin takes it within `forwardTimeoutMs` (default 2000).
  */
 export declare function readDeepLinkResult(options?: {
-  allowUnsolicited?: boolean;
-}): SessionSigsResult | null;
+  forwardTimeoutMs?: number;
+}): Promise<SessionSigsResult | { forwarded: true } | null>;
 
-/** Builds the `lit-companion://session?…` link for an envelope (normally done for you). */
+/**
+ * Builds the `lit-companion://session?…` link for an envelope (normally done for you): an
+ * ephemeral X25519 key pair, `pk` in the link, the private key kept with the request's id, method
+ * and nonce in this tab's sessionStorage until the answer is read or the link lapses (10 min).
+ */
 export declare function buildDeepLink(
   envelope: RequestEnvelope | string,
   location?: { href: string; origin: string },
-): { url: string; nonce: string };
+): Promise<DeepLink>;
+
+/**
+ * Opens a sealed deep-link answer (the value of `#litCompanion=…`) with the key and nonce of its
+ * link: HPKE (RFC 9180) base mode, DHKEM(X25519, HKDF-SHA256) / HKDF-SHA256 / AES-128-GCM, info
+ * "lit-companion deep link v1", aad = the nonce. Resolves the response envelope (not unwrapped);
+ * rejects with CompanionError 5000 (malformed, or no JSON inside) or 4400 (does not open).
+ */
+export declare function openSealedAnswer(
+  privateKeyJwk: X25519PrivateJwk,
+  nonce: string,
+  fragmentValue: string,
+): Promise<ResponseEnvelope<SessionSigsResult>>;
+
+/**
+ * RFC 9180 single-shot open in base mode for the suite above, with any info and aad (exported
+ * for known-answer tests). `sealed` is enc ‖ ciphertext. Rejects with CompanionError 4400 when
+ * it does not open.
+ */
+export declare function hpkeOpen(
+  privateKeyJwk: X25519PrivateJwk,
+  sealed: Uint8Array,
+  info: Uint8Array,
+  aad: Uint8Array,
+): Promise<Uint8Array>;

@@ -334,8 +334,9 @@ function utf8Length(text) {
   return new TextEncoder().encode(text).length;
 }
 
-function base64UrlEncode(text) {
-  const bytes = new TextEncoder().encode(text);
+const utf8 = (text) => new TextEncoder().encode(text);
+
+function bytesToBase64Url(bytes) {
   let binary = '';
   for (let i = 0; i < bytes.length; i += 0x8000) {
     binary += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x8000));
@@ -343,13 +344,28 @@ function base64UrlEncode(text) {
   return btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
 }
 
-function base64UrlDecode(text) {
-  if (!/^[A-Za-z0-9_-]*$/.test(text)) throw new Error('not base64url');
-  let b64 = text.replace(/-/g, '+').replace(/_/g, '/');
+function base64UrlEncode(text) {
+  return bytesToBase64Url(utf8(text));
+}
+
+/** base64url (padding optional) → bytes; throws on anything else. */
+function base64UrlToBytes(text) {
+  if (typeof text !== 'string' || !/^[A-Za-z0-9_-]*={0,2}$/.test(text) || text.replace(/=+$/, '').length % 4 === 1) {
+    throw new Error('not base64url');
+  }
+  let b64 = text.replace(/=+$/, '').replace(/-/g, '+').replace(/_/g, '/');
   while (b64.length % 4) b64 += '=';
-  const binary = atob(b64);
-  const bytes = Uint8Array.from(binary, (ch) => ch.charCodeAt(0));
-  return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  return Uint8Array.from(atob(b64), (ch) => ch.charCodeAt(0));
+}
+
+function concatBytes(...parts) {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
 }
 
 /** Settles like `promise`, or rejects with the signal's reason as soon as it aborts. */
@@ -656,28 +672,199 @@ async function httpTransport(call, ctx) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Sealed answers: HPKE (RFC 9180) open with WebCrypto only
+
+// The companion seals each deep-link answer to the page's ephemeral X25519 key with HPKE
+// single-shot, base mode (RFC 9180 §6.1), suite DHKEM(X25519, HKDF-SHA256) / HKDF-SHA256 /
+// AES-128-GCM (kem_id 0x0020, kdf_id 0x0001, aead_id 0x0001; §7), info = SEAL_INFO and
+// aad = the link's nonce. The fragment carries base64url(enc ‖ ciphertext).
+const SEAL_INFO = 'lit-companion deep link v1';
+const N_ENC = 32; // Nenc of DHKEM(X25519, HKDF-SHA256): a raw X25519 public key (§7.1)
+const N_SECRET = 32; // Nsecret of the same KEM
+const N_K = 16; // AES-128-GCM key (§7.3)
+const N_N = 12; // its nonce
+const N_T = 16; // its tag
+const MODE_BASE = 0x00; // §5
+const EMPTY = new Uint8Array(0);
+const HPKE_V1 = utf8('HPKE-v1');
+// suite_id = "KEM" ‖ I2OSP(kem_id, 2) inside the KEM (§4.1) …
+const KEM_SUITE_ID = concatBytes(utf8('KEM'), [0x00, 0x20]);
+// … and "HPKE" ‖ I2OSP(kem_id, 2) ‖ I2OSP(kdf_id, 2) ‖ I2OSP(aead_id, 2) in the key schedule (§5.1).
+const HPKE_SUITE_ID = concatBytes(utf8('HPKE'), [0x00, 0x20, 0x00, 0x01, 0x00, 0x01]);
+
+function subtleCrypto() {
+  const s = globalThis.crypto && globalThis.crypto.subtle;
+  if (!s) {
+    throw new CompanionError(
+      4200,
+      'Deep links need WebCrypto (crypto.subtle), which browsers offer only in secure contexts (https, or http://localhost).',
+    );
+  }
+  return s;
+}
+
+/** HMAC-SHA256. An empty key is HashLen zero bytes (RFC 2104 pads keys with zeros to the block
+ * size; RFC 5869 §2.2 names that string as the default salt): WebCrypto refuses empty HMAC keys. */
+async function hmacSha256(key, data) {
+  const s = subtleCrypto();
+  const k = await s.importKey('raw', key.length === 0 ? new Uint8Array(32) : key, { name: 'HMAC', hash: 'SHA-256' }, false, [
+    'sign',
+  ]);
+  return new Uint8Array(await s.sign('HMAC', k, data));
+}
+
+/** LabeledExtract(salt, label, ikm) = HKDF-Extract(salt, "HPKE-v1" ‖ suite_id ‖ label ‖ ikm) (RFC 9180 §4). */
+function labeledExtract(suiteId, salt, label, ikm) {
+  return hmacSha256(salt, concatBytes(HPKE_V1, suiteId, utf8(label), ikm));
+}
+
+/**
+ * LabeledExpand(prk, label, info, L) = HKDF-Expand(prk, I2OSP(L, 2) ‖ "HPKE-v1" ‖ suite_id ‖ label
+ * ‖ info, L) (RFC 9180 §4). Every L here is at most 32, SHA-256's length, so HKDF-Expand is its
+ * first block: T(1) = HMAC(prk, info' ‖ 0x01) (RFC 5869 §2.3).
+ */
+async function labeledExpand(suiteId, prk, label, info, length) {
+  const labeledInfo = concatBytes([length >> 8, length & 0xff], HPKE_V1, suiteId, utf8(label), info);
+  return (await hmacSha256(prk, concatBytes(labeledInfo, [0x01]))).slice(0, length);
+}
+
+/**
+ * RFC 9180 single-shot open (§6.1) in base mode for DHKEM(X25519, HKDF-SHA256) / HKDF-SHA256 /
+ * AES-128-GCM: `sealed` is enc ‖ ciphertext, `recipientKey` the X25519 private key as a JWK (with
+ * its public `x`). Resolves the plaintext; rejects (plain Error) when it does not open.
+ */
+async function hpkeOpenBase(recipientKey, sealed, info, aad) {
+  const s = subtleCrypto();
+  const enc = sealed.subarray(0, N_ENC);
+  const ciphertext = sealed.subarray(N_ENC);
+  const pkR = base64UrlToBytes(recipientKey.x);
+  if (pkR.length !== N_ENC) throw new Error('the key has no 32-byte public part');
+  const skR = await s.importKey('jwk', recipientKey, { name: 'X25519' }, false, ['deriveBits']);
+
+  // Decap (§4.1): dh = DH(skR, DeserializePublicKey(enc)); kem_context = enc ‖ pkRm.
+  const pkE = await s.importKey('raw', enc, { name: 'X25519' }, false, []);
+  const dh = new Uint8Array(await s.deriveBits({ name: 'X25519', public: pkE }, skR, 256));
+  // §7.1.4: an all-zero X25519 output (a low-order enc) must be refused.
+  if (dh.every((b) => b === 0)) throw new Error('low-order enc');
+  // ExtractAndExpand (§4.1).
+  const eaePrk = await labeledExtract(KEM_SUITE_ID, EMPTY, 'eae_prk', dh);
+  const sharedSecret = await labeledExpand(KEM_SUITE_ID, eaePrk, 'shared_secret', concatBytes(enc, pkR), N_SECRET);
+
+  // KeySchedule (§5.1) in mode_base: psk and psk_id are empty.
+  const pskIdHash = await labeledExtract(HPKE_SUITE_ID, EMPTY, 'psk_id_hash', EMPTY);
+  const infoHash = await labeledExtract(HPKE_SUITE_ID, EMPTY, 'info_hash', info);
+  const context = concatBytes([MODE_BASE], pskIdHash, infoHash);
+  const secret = await labeledExtract(HPKE_SUITE_ID, sharedSecret, 'secret', EMPTY);
+  const key = await labeledExpand(HPKE_SUITE_ID, secret, 'key', context, N_K);
+  const baseNonce = await labeledExpand(HPKE_SUITE_ID, secret, 'base_nonce', context, N_N);
+
+  // Open (§5.2): the only message has sequence number 0, so its nonce is base_nonce itself.
+  const aead = await s.importKey('raw', key, { name: 'AES-GCM' }, false, ['decrypt']);
+  return new Uint8Array(
+    await s.decrypt({ name: 'AES-GCM', iv: baseNonce, additionalData: aad, tagLength: N_T * 8 }, aead, ciphertext),
+  );
+}
+
+const isX25519PrivateJwk = (k) =>
+  isObject(k) && k.kty === 'OKP' && k.crv === 'X25519' && nonEmptyString(k.d) && nonEmptyString(k.x);
+
+/**
+ * RFC 9180 single-shot open, base mode, for the suite the companion seals with (exported for
+ * known-answer tests). `sealed` = enc ‖ ciphertext. Rejects with CompanionError 4400 when it does
+ * not open with this key, info and aad.
+ */
+export async function hpkeOpen(privateKeyJwk, sealed, info, aad) {
+  if (!isX25519PrivateJwk(privateKeyJwk)) throw badRequest('privateKeyJwk must be an X25519 private key (JWK with d and x).');
+  if (!(sealed instanceof Uint8Array) || !(info instanceof Uint8Array) || !(aad instanceof Uint8Array)) {
+    throw badRequest('sealed, info and aad must be Uint8Arrays.');
+  }
+  if (sealed.length < N_ENC + N_T) throw badRequest('sealed is shorter than enc and a tag.');
+  subtleCrypto();
+  try {
+    return await hpkeOpenBase(privateKeyJwk, sealed, info, aad);
+  } catch (e) {
+    throw new CompanionError(
+      4400,
+      'The Lit Companion answer does not open with this page\'s key and nonce: it answers another request, or it was altered.',
+      { cause: e },
+    );
+  }
+}
+
+const NONCE = /^[A-Za-z0-9_-]{16,128}$/;
+
+/** The fragment's value → enc ‖ ciphertext, or 5000 when it cannot be one. */
+function decodeSealed(value) {
+  let bytes;
+  try {
+    bytes = base64UrlToBytes(decodeURIComponent(String(value)));
+  } catch (e) {
+    throw internal('The answer in the page address (#litCompanion=…) is malformed.', e);
+  }
+  if (bytes.length < N_ENC + N_T) throw internal('The answer in the page address (#litCompanion=…) is too short.');
+  return bytes;
+}
+
+async function openSealed(key, nonce, sealed) {
+  const plain = await hpkeOpen(key, sealed, utf8(SEAL_INFO), utf8(nonce));
+  try {
+    return JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(plain));
+  } catch (e) {
+    throw internal('The sealed Lit Companion answer is not a JSON response envelope.', e);
+  }
+}
+
+/**
+ * Opens a sealed deep-link answer: the value of `#litCompanion=…`, with the private key (JWK)
+ * and nonce `buildDeepLink` returned. Resolves the response envelope (`{ v, id, result }` or
+ * `{ v, id, error }`, not unwrapped). Rejects with CompanionError 5000 when the value is malformed
+ * or does not hold JSON, 4400 when it does not open with this key and nonce.
+ */
+export async function openSealedAnswer(privateKeyJwk, nonce, fragmentValue) {
+  if (!isX25519PrivateJwk(privateKeyJwk)) {
+    throw badRequest('privateKeyJwk must be the X25519 private key (JWK) that buildDeepLink returned.');
+  }
+  if (typeof nonce !== 'string' || !NONCE.test(nonce)) throw badRequest("nonce must be the link's nonce.");
+  return openSealed(privateKeyJwk, nonce, decodeSealed(fragmentValue));
+}
+
+// ---------------------------------------------------------------------------------------------
 // Transport: lit-companion:// deep links (browser pages only)
 
 const DEEPLINK_STORE = 'litCompanion:deeplink';
+const DEEPLINK_CHANNEL = 'litCompanion:deeplink';
 const DEEPLINK_PARAM = 'litCompanion';
-const DEEPLINK_RECORD_TTL_MS = 24 * 60 * 60 * 1000;
+/** How long a link stays valid: the most the companion accepts (10 minutes). */
+const DEEPLINK_VALIDITY_S = 600;
+const DEFAULT_FORWARD_TIMEOUT_MS = 2000;
 
-function storage(w) {
+// The pending requests' keys live in sessionStorage: per tab, gone with it, never shared with
+// other tabs (as localStorage would be), and kept across a reload of the tab that asked.
+function sessionStore(w) {
   try {
-    const s = w.localStorage;
+    const s = w && w.sessionStorage;
     return s && typeof s.getItem === 'function' ? s : null;
   } catch {
     return null; // storage disabled: reading it throws a SecurityError
   }
 }
 
+const isRecord = (r) =>
+  isObject(r) && nonEmptyString(r.method) && typeof r.nonce === 'string' && NONCE.test(r.nonce) &&
+  Number.isFinite(r.exp) && isX25519PrivateJwk(r.key);
+
+/** This tab's pending deep links by request id, without lapsed or unreadable ones. */
 function loadRecords(s) {
+  let records;
   try {
-    const records = JSON.parse(s.getItem(DEEPLINK_STORE) || '{}');
-    return isObject(records) ? records : {};
+    records = JSON.parse(s.getItem(DEEPLINK_STORE) || '{}');
   } catch {
-    return {};
+    records = {};
   }
+  if (!isObject(records)) records = {};
+  const now = Date.now() / 1000;
+  for (const [id, r] of Object.entries(records)) if (!isRecord(r) || r.exp <= now) delete records[id];
+  return records;
 }
 
 function saveRecords(s, records) {
@@ -690,26 +877,19 @@ function saveRecords(s, records) {
 }
 
 function rememberDeepLink(w, id, record) {
-  const s = storage(w);
+  const s = sessionStore(w);
   if (!s) return;
   const records = loadRecords(s);
-  const now = Date.now();
-  for (const [key, r] of Object.entries(records)) {
-    if (!isObject(r) || !(now - r.at < DEEPLINK_RECORD_TTL_MS)) delete records[key];
-  }
   records[id] = record;
   saveRecords(s, records);
 }
 
-function takeDeepLinkRecord(w, id) {
-  const s = storage(w);
-  if (!s || typeof id !== 'string') return null;
+function forgetDeepLink(w, id) {
+  const s = sessionStore(w);
+  if (!s) return;
   const records = loadRecords(s);
-  const record = records[id];
-  if (!isObject(record)) return null;
   delete records[id];
   saveRecords(s, records);
-  return record;
 }
 
 /** The `litCompanion=…` part of the page's fragment, and the fragment without it. */
@@ -720,14 +900,6 @@ function splitFragment(hash) {
   const value = parts[index].slice(DEEPLINK_PARAM.length + 1);
   parts.splice(index, 1);
   return { value, rest: parts.filter((p) => p !== '').join('&') };
-}
-
-function decodeFragmentEnvelope(value) {
-  try {
-    return JSON.parse(base64UrlDecode(decodeURIComponent(value)));
-  } catch (e) {
-    throw internal('The answer in the page address (#litCompanion=…) is malformed.', e);
-  }
 }
 
 function clearFragment(w, rest) {
@@ -748,91 +920,239 @@ function clearFragment(w, rest) {
   }
 }
 
+/** This document's pending deep-link requests, by id: `{ id, method, nonce, key, take(envelope) }`. */
+const waiters = new Map();
+
+/**
+ * The first candidate whose key and nonce open `sealed`: `{ candidate, envelope }`, or null.
+ * Candidates are tried in turn (an AES-GCM tag tells a wrong key at once).
+ */
+async function openWithAny(candidates, sealed) {
+  for (const candidate of candidates) {
+    try {
+      return { candidate, envelope: await openSealed(candidate.key, candidate.nonce, sealed) };
+    } catch (e) {
+      if (e instanceof CompanionError && e.code === 4400) continue;
+      throw e;
+    }
+  }
+  return null;
+}
+
+/**
+ * Offers a sealed answer this tab cannot open to the other tabs of this origin: the one whose
+ * request it answers takes it and says so. Resolves whether one did within `timeoutMs`.
+ */
+function forwardToOtherTabs(value, timeoutMs) {
+  const Channel = globalThis.BroadcastChannel;
+  if (typeof Channel !== 'function') return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const channel = new Channel(DEEPLINK_CHANNEL);
+    const ref = newId();
+    const finish = (taken) => {
+      clearTimeout(timer);
+      channel.close();
+      resolve(taken);
+    };
+    channel.onmessage = (event) => {
+      const m = event && event.data;
+      if (isObject(m) && m.type === 'taken' && m.ref === ref) finish(true);
+    };
+    const timer = setTimeout(() => finish(false), timeoutMs);
+    channel.postMessage({ type: 'answer', sealed: value, ref });
+  });
+}
+
+const READ_OPTION_KEYS = ['forwardTimeoutMs'];
+
 /**
  * Reads the answer a `lit-companion://` deep link brought back in the page address
- * (`#litCompanion=<base64url response envelope>`) and removes it from the address bar. Call it
- * once when the page loads. Returns null when there is no answer (or outside a browser); the
- * result of the request (e.g. `{ sessionSigs, … }`) when there is one; throws a CompanionError for
- * an error answer, a malformed one, or one to a request this browser did not make (unless
- * `allowUnsolicited`).
+ * (`#litCompanion=<sealed answer>`) and removes it from the address bar. Call it once when the
+ * page loads. Resolves:
+ * - null when the address carries no answer (or outside a browser);
+ * - the result (e.g. `{ sessionSigs, … }`) when this tab asked: it holds the key that opens the
+ *   answer (a pending `requestSessionSigs` of this document settles too);
+ * - `{ forwarded: true }` when another tab of this origin asked (the OS opened the answer in a new
+ *   tab): the answer went to that tab over a BroadcastChannel and its promise settled there.
+ * Rejects with the CompanionError of an error answer; 5000 for a malformed answer; 4400 for one
+ * that no tab of this origin can open (its tab was closed, or it was not made in this browser).
  */
-export function readDeepLinkResult(options = {}) {
+export async function readDeepLinkResult(options = {}) {
+  if (options === null || options === undefined) options = {};
+  if (!isObject(options)) throw badRequest('options must be an object.');
+  for (const key of Object.keys(options)) {
+    if (key === 'allowUnsolicited') {
+      throw badRequest(
+        'allowUnsolicited is gone: answers are sealed to the key of the tab that asked, so nothing else can be read.',
+      );
+    }
+    if (!READ_OPTION_KEYS.includes(key)) {
+      throw badRequest(`Unknown option "${key}"; expected one of ${READ_OPTION_KEYS.join(', ')}.`);
+    }
+  }
+  const forwardTimeoutMs = options.forwardTimeoutMs ?? DEFAULT_FORWARD_TIMEOUT_MS;
+  if (typeof forwardTimeoutMs !== 'number' || !(forwardTimeoutMs >= 0) || !Number.isFinite(forwardTimeoutMs)) {
+    throw badRequest('forwardTimeoutMs must be a non-negative number of milliseconds.');
+  }
+
   const w = globalThis.window;
   if (!w || !w.location) return null;
   const part = splitFragment(w.location.hash);
   if (!part) return null;
   clearFragment(w, part.rest);
-  const envelope = decodeFragmentEnvelope(part.value);
-  const record = takeDeepLinkRecord(w, isObject(envelope) ? envelope.id : undefined);
-  if (!record && !(options && options.allowUnsolicited)) {
-    throw badRequest(
-      'The page address carries a Lit Companion answer to a request this browser did not make; it was ignored.',
-    );
+  const sealed = decodeSealed(part.value);
+
+  const s = sessionStore(w);
+  const stored = s ? Object.entries(loadRecords(s)).map(([id, r]) => ({ id, ...r })) : [];
+  const candidates = [...waiters.values(), ...stored.filter((r) => !waiters.has(r.id))];
+  const found = await openWithAny(candidates, sealed);
+  if (found) {
+    const { candidate, envelope } = found;
+    forgetDeepLink(w, candidate.id);
+    const waiter = waiters.get(candidate.id);
+    if (waiter) waiter.take(envelope);
+    return unwrap(envelope, { id: candidate.id, method: candidate.method });
   }
-  return unwrap(envelope, {
-    id: isObject(envelope) && typeof envelope.id === 'string' ? envelope.id : undefined,
-    method: record && typeof record.method === 'string' ? record.method : undefined,
-  });
+  if (await forwardToOtherTabs(part.value, forwardTimeoutMs)) return { forwarded: true };
+  throw badRequest(
+    'The page address carried a Lit Companion answer that no tab of this site can open: the tab that asked was ' +
+      'closed or reloaded, or the request was not made in this browser.',
+  );
 }
 
-/** Builds the `lit-companion://session?…` link for a request envelope (exported for tests and custom UIs). */
-export function buildDeepLink(envelope, location = globalThis.window && globalThis.window.location) {
+/**
+ * Builds the `lit-companion://session?…` link for a request envelope (exported for tests and
+ * custom UIs): makes an ephemeral X25519 key pair, puts its public key in `pk`, and keeps the
+ * private key with the request's id, method and nonce in this tab's sessionStorage until the
+ * answer is read or the link lapses (10 minutes). Resolves `{ url, nonce, key }`; `key` is the
+ * private key (JWK) for `openSealedAnswer`.
+ */
+export async function buildDeepLink(envelope, location = globalThis.window && globalThis.window.location) {
   if (!location) throw new CompanionError(4200, 'Deep links need a browser page.');
-  const callback = String(location.href).split('#')[0];
+  const body = typeof envelope === 'string' ? envelope : JSON.stringify(envelope);
+  let request;
+  try {
+    request = JSON.parse(body);
+  } catch {
+    request = null;
+  }
+  if (!isObject(request) || !nonEmptyString(request.id) || !nonEmptyString(request.method)) {
+    throw badRequest('envelope must be a request envelope { v: 1, id, method, params }.');
+  }
+  const s = subtleCrypto();
+  let pair;
+  try {
+    pair = await s.generateKey({ name: 'X25519' }, true, ['deriveBits']);
+  } catch (e) {
+    throw new CompanionError(4200, 'This browser cannot make an X25519 key (WebCrypto), which deep links need.', {
+      cause: e,
+    });
+  }
+  const pk = new Uint8Array(await s.exportKey('raw', pair.publicKey));
+  const key = await s.exportKey('jwk', pair.privateKey);
   const nonce = randomHex(16);
+  const exp = Math.floor(Date.now() / 1000) + DEEPLINK_VALIDITY_S;
   const query = new URLSearchParams({
-    req: base64UrlEncode(typeof envelope === 'string' ? envelope : JSON.stringify(envelope)),
+    req: base64UrlEncode(body),
     origin: String(location.origin),
-    callback,
+    callback: String(location.href).split('#')[0],
     nonce,
-    exp: String(Math.floor(Date.now() / 1000) + 300),
+    exp: String(exp),
+    pk: bytesToBase64Url(pk),
   });
-  return { url: `lit-companion://session?${query}`, nonce };
+  rememberDeepLink(globalThis.window, request.id, { method: request.method, nonce, exp, key });
+  return { url: `lit-companion://session?${query}`, nonce, key };
 }
 
-function deeplinkTransport(call, ctx) {
+async function deeplinkTransport(call, ctx) {
   const w = globalThis.window;
   if (call.method !== 'getSessionSigs') throw new Unavailable('deep links carry only getSessionSigs');
   if (!w || !w.location || typeof w.location.assign !== 'function') {
     throw new Unavailable('deep links need a browser page');
   }
-  const { url, nonce } = buildDeepLink(call.body, w.location);
-  rememberDeepLink(w, call.id, { method: call.method, nonce, at: Date.now() });
-  // The answer normally comes back in a new page load (see readDeepLinkResult). If it comes back
-  // to this very document (only the fragment changes), settle here too.
+  let link;
+  try {
+    link = await raceAbort(buildDeepLink(call.body, w.location), ctx.signal);
+  } catch (e) {
+    if (ctx.signal.aborted) throw ctx.signal.reason;
+    if (e instanceof CompanionError && e.code === 4200) throw new Unavailable(e.message, { cause: e });
+    throw e;
+  }
+  // The answer comes back to this document (only the fragment changes: hashchange), or to
+  // another tab of this origin that forwards it (readDeepLinkResult → BroadcastChannel), or in a
+  // reload of this tab, where readDeepLinkResult opens it with the key kept in sessionStorage.
   return new Promise((resolve, reject) => {
     const canListen = typeof w.addEventListener === 'function';
+    const Channel = globalThis.BroadcastChannel;
+    const channel = typeof Channel === 'function' ? new Channel(DEEPLINK_CHANNEL) : null;
+    const waiter = {
+      id: call.id,
+      method: call.method,
+      nonce: link.nonce,
+      key: link.key,
+      take(envelope) {
+        done();
+        forgetDeepLink(w, call.id);
+        resolve(envelope);
+      },
+    };
     const done = () => {
+      if (waiters.get(call.id) === waiter) waiters.delete(call.id);
       if (canListen) w.removeEventListener('hashchange', onHashChange);
+      if (channel) channel.close();
       ctx.signal.removeEventListener('abort', onAbort);
     };
-    const onHashChange = () => {
+    // Only what this request's key opens is taken here; anything else stays in the address for
+    // readDeepLinkResult (another request of this tab, or a malformed answer it reports).
+    const open = async (value) => {
+      if (waiters.get(call.id) !== waiter) return null;
+      let sealed;
+      try {
+        sealed = decodeSealed(value);
+      } catch {
+        return null;
+      }
+      try {
+        const found = await openWithAny([waiter], sealed);
+        return found && waiters.get(call.id) === waiter ? found.envelope : null;
+      } catch (e) {
+        done(); // it opened with our key but holds no JSON
+        forgetDeepLink(w, call.id);
+        reject(e);
+        return null;
+      }
+    };
+    const onHashChange = async () => {
       const part = splitFragment(w.location.hash);
       if (!part) return;
-      let envelope;
-      try {
-        envelope = decodeFragmentEnvelope(part.value);
-      } catch {
-        return; // not ours to judge here; readDeepLinkResult will report it
-      }
-      if (!isObject(envelope) || envelope.id !== call.id) return;
-      done();
-      clearFragment(w, part.rest);
-      takeDeepLinkRecord(w, call.id);
-      resolve(envelope);
+      const envelope = await open(part.value);
+      if (!envelope) return;
+      const now = splitFragment(w.location.hash);
+      if (now && now.value === part.value) clearFragment(w, now.rest);
+      waiter.take(envelope);
+    };
+    const onMessage = async (event) => {
+      const m = event && event.data;
+      if (!isObject(m) || m.type !== 'answer' || typeof m.sealed !== 'string' || typeof m.ref !== 'string') return;
+      const envelope = await open(m.sealed);
+      if (!envelope) return;
+      channel.postMessage({ type: 'taken', ref: m.ref }); // before take() closes the channel
+      waiter.take(envelope);
     };
     const onAbort = () => {
       done();
       reject(ctx.signal.reason);
     };
+    waiters.set(call.id, waiter);
     if (canListen) w.addEventListener('hashchange', onHashChange);
+    if (channel) channel.onmessage = onMessage;
     ctx.signal.addEventListener('abort', onAbort, { once: true });
     try {
-      w.location.assign(url);
+      w.location.assign(link.url);
     } catch (e) {
       done();
-      takeDeepLinkRecord(w, call.id);
-      reject(new CompanionError(4900, `Could not open Lit Companion (${url.slice(0, 24)}…).`, { cause: e }));
+      forgetDeepLink(w, call.id);
+      reject(new CompanionError(4900, `Could not open Lit Companion (${link.url.slice(0, 24)}…).`, { cause: e }));
     }
   });
 }

@@ -644,7 +644,9 @@ describe('abort and timeout', () => {
       const controller = new AbortController();
       const reason = new Error('the user closed the dialog');
       const pending = requestSessionSigs(params(), { ...FAST, port: c.port, signal: controller.signal });
-      setTimeout(() => controller.abort(reason), 50);
+      // Abort once the request has arrived (a fixed delay raced the request on a busy machine).
+      for (let i = 0; i < 200 && c.requests.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+      controller.abort(reason);
       await assert.rejects(pending, (e) => e === reason);
       assert.equal(c.requests.length, 1);
     } finally {
@@ -698,5 +700,5 @@ describe('abort and timeout', () => {
 test('outside a browser: detectExtension resolves null, readDeepLinkResult returns null', async () => {
   assert.equal(globalThis.window, undefined);
   assert.equal(await detectExtension(), null);
-  assert.equal(readDeepLinkResult(), null);
+  assert.equal(await readDeepLinkResult(), null);
 });
