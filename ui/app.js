@@ -39,7 +39,7 @@ let waking = null;
 /** Enables `buttons` once prompt `id` has been visible in a focused window for 0.5 s in a row. */
 function wakeButtons(id, buttons) {
   if (waking) clearInterval(waking.timer);
-  const state = { id, since: null, timer: null };
+  const state = { id, since: null, timer: null, shown: performance.now() };
   state.timer = setInterval(() => {
     if (shownPrompt !== id) {
       clearInterval(state.timer);
@@ -55,6 +55,7 @@ function wakeButtons(id, buttons) {
       clearInterval(state.timer);
       for (const b of buttons) b.disabled = false;
       $('prompt').dataset.awake = id;
+      $('prompt').dataset.wokeAfterMs = String(Math.round(performance.now() - state.shown));
     }
   }, 50);
   waking = state;
@@ -344,6 +345,7 @@ async function renderPrompt() {
   // for half a second without a break. The timer belongs to this prompt: a newer prompt (or
   // none) stops it.
   delete $('prompt').dataset.awake;
+  delete $('prompt').dataset.wokeAfterMs;
   wakeButtons(p.id, [approve, reject]);
   approve.onclick = async () => {
     approve.disabled = true;

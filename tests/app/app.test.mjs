@@ -12,8 +12,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync, chmodSync, readFileSync, existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, dirname } from 'node:path';
-import { requestSessionSigs, CompanionError } from '../../clients/js/index.js';
-import { Stack, root, HOST, pkp, pkpRequest, deepLink } from '../e2e/harness.mjs';
+import { requestSessionSigs, openSealedAnswer, CompanionError } from '../../clients/js/index.js';
+import { Stack, root, HOST, pkp, pkpRequest, deepLink, assertSealedOnly } from '../e2e/harness.mjs';
 import { WebDriver } from './webdriver.mjs';
 
 const APP = process.env.LIT_COMPANION_APP_BIN || join(root, 'target/debug/lit-companion-app');
@@ -96,6 +96,10 @@ async function waitForPrompt() {
   const first = await wd.until(promptState, 'the prompt');
   assert.ok(first.approveDisabled && first.rejectDisabled, 'Approve and Reject start disabled (no click-through)');
   await wd.until(`return !document.getElementById('prompt-approve').disabled;`, 'the buttons to wake up', 3000);
+  const woke = await wd.exec(`return document.getElementById('prompt').dataset.wokeAfterMs;`);
+  assert.ok(Number(woke) >= 500, `the buttons woke ${woke} ms after this prompt was shown`);
+  assert.ok(!['prompt-approve', 'prompt-reject'].includes(await wd.exec('return document.activeElement && document.activeElement.id;')),
+    'neither button has focus: a keypress meant for another app answers nothing');
   return wd.exec(promptState);
 }
 
@@ -178,7 +182,6 @@ test('a request over loopback HTTP prompts in plain words; approving gives sigs 
   assert.equal(p.alreadyShown, false);
   assert.match(p.raw, /^app\.example\.com wants you to sign in with your Ethereum account:/);
   assert.match(p.raw, /urn:recap:/);
-  assert.equal(await wd.exec(`return document.activeElement.id;`), 'prompt-reject', 'Reject is the default when a line is dangerous');
   await shot('prompt');
   await wd.click('#prompt-approve');
   const got = await pending;
@@ -333,11 +336,11 @@ test('the settings list each network with its nodes; a network added there is st
   await wd.click('.tab[data-screen="settings"]');
   // Added with `lit-companion network add` while the app ran: shown with exactly its nodes.
   await wd.until(visible('#network-sim-datil'), 'the sim-datil network');
-  const row = await wd.text('#network-sim-datil');
-  assert.match(row, /Serve sim-datil \(your Datil network\)/);
+  // Read in one go: the list may be redrawn while the test looks at it.
   const all = await wd.exec(`return document.querySelector('#network-sim-datil').textContent;`);
+  assert.match(all, /Serve sim-datil \(your Datil network\)/);
   for (const node of datil) assert.ok(all.includes(node), `${node} in ${all}`);
-  assert.match(await wd.text('#network-naga'), /Naga \(main network\)/);
+  assert.match(await wd.exec(`return document.querySelector('#network-naga').textContent;`), /Naga \(main network\)/);
   await shot('settings-networks');
 
   await wd.click('#network-add summary');
@@ -345,7 +348,7 @@ test('the settings list each network with its nodes; a network added there is st
   await wd.type('#net-nodes', 'http://10.0.0.1:7470');
   await wd.click('#net-add');
   await wd.until(visible('#net-problem'), 'the refusal');
-  assert.match(await wd.text('#net-problem'), /plain http is allowed only for nodes on this machine/);
+  assert.match(await wd.exec(`return document.getElementById('net-problem').textContent;`), /plain http is allowed only for nodes on this machine/);
   await wd.type('#net-nodes', 'https://203.0.113.5:7470');
   await wd.click('#net-add');
   await wd.until(visible('#network-typed-net'), 'the new network');
@@ -362,8 +365,8 @@ test('a deep link opened through the OS reaches the running app as an unverified
   assert.match(q.stdout.trim(), /\.desktop$/, 'the app registered itself for lit-companion://');
   const callbackOrigin = 'https://links.example';
   const envelope = { v: 1, id: 'link-1', method: 'getSessionSigs', params: { network: 'sim-datil', resourceAbilityRequests: [pkpRequest(pkp(7).id)], nodeUrls: datil } };
-  const url = deepLink(envelope, { origin: callbackOrigin, callback: `${callbackOrigin}/done` });
-  const opened = spawnSync('gio', ['open', url], { env, encoding: 'utf8' });
+  const link = deepLink(envelope, { origin: callbackOrigin, callback: `${callbackOrigin}/done` });
+  const opened = spawnSync('gio', ['open', link.url], { env, encoding: 'utf8' });
   assert.equal(opened.status, 0, opened.stderr);
   const p = await waitForPrompt();
   assert.match(p.who, /links\.example/);
@@ -375,9 +378,11 @@ test('a deep link opened through the OS reaches the running app as an unverified
   for (let i = 0; i < 100 && !existsSync(openedFile); i++) await sleep(100);
   const callback = readFileSync(openedFile, 'utf8').trim();
   assert.ok(callback.startsWith(`${callbackOrigin}/done#`), callback);
-  const answer = JSON.parse(Buffer.from(callback.split('#litCompanion=')[1], 'base64url').toString('utf8'));
+  // Sealed to the link's key (HPKE, aad = the nonce): the recorded argv shows nothing but ciphertext.
+  const answer = await openSealedAnswer(link.key, link.nonce, callback.split('#litCompanion=')[1]);
   assert.equal(answer.id, 'link-1');
   assert.equal(answer.error.code, 4001);
+  assertSealedOnly(callback, answer);
 });
 
 test('a locked keychain is a banner saying what to do; a request needing it gets 4503 and the app runs on', async () => {
