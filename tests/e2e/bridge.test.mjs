@@ -10,8 +10,8 @@ import { spawnSync } from 'node:child_process';
 import { createServer } from 'node:http';
 import { writeFileSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
-import { requestSessionSigs, listGrants, disconnect, CompanionError } from '../../clients/js/index.js';
-import { Stack, BIN, HOST, pkp, pkpRequest, deepLink as makeDeepLink } from './harness.mjs';
+import { requestSessionSigs, listGrants, disconnect, openSealedAnswer, CompanionError } from '../../clients/js/index.js';
+import { Stack, BIN, HOST, pkp, pkpRequest, deepLink as makeDeepLink, assertSealedOnly } from './harness.mjs';
 
 const stack = new Stack('e2e');
 const { env, serveLog } = stack;
@@ -26,16 +26,17 @@ before(async () => {
   callbackServer = createServer((req, res) => {
     let body = '';
     req.on('data', (d) => { body += d; });
-    req.on('end', () => { callbacks.push({ url: req.url, body }); res.end('ok'); });
+    req.on('end', () => { callbacks.push({ url: req.url, body, opened: decodeURIComponent(req.headers['x-opened'] || '') }); res.end('ok'); });
   });
   await new Promise((ok) => callbackServer.listen(0, '127.0.0.1', ok));
   callbackOrigin = `http://localhost:${callbackServer.address().port}`;
   // Stands in for the browser the OS would open on the callback: like the page's script, it
-  // reads the answer from the fragment and posts it to its own server.
+  // reads the (sealed) answer from the fragment and posts it, with the whole URL it was given,
+  // to its own server.
   const opener = join(stack.work, 'fake-browser.mjs');
   writeFileSync(opener, `#!${process.execPath}
 const [page, fragment] = process.argv[2].split('#');
-await fetch(page, { method: 'POST', body: fragment });
+await fetch(page, { method: 'POST', headers: { 'x-opened': encodeURIComponent(process.argv[2]) }, body: fragment });
 `);
   chmodSync(opener, 0o755);
   await stack.start([{
@@ -44,7 +45,7 @@ await fetch(page, { method: 'POST', body: fragment });
   }, {
     origin: 'https://app.example.com', resources: ['lit-pkp://*'], maxLifetimeSeconds: 86400,
   }, {
-    origin: callbackOrigin, resources: ['lit-pkp://*'], allowUnverified: true, maxLifetimeSeconds: 86400,
+    origin: callbackOrigin, resources: ['lit-pkp://*'], unverified: true, maxLifetimeSeconds: 86400,
   }], ['--opener', opener]);
   token = JSON.parse(cli(['pair', 'new', '--name', 'e2e'])).token;
   ({ port, datil, naga } = stack);
@@ -160,27 +161,37 @@ test('a deep link opened through the OS reaches the running companion; the answe
 
   const { pubkey, id } = pkp(9);
   const envelope = { v: 1, id: 'link-1', method: 'getSessionSigs', params: { network: 'sim-datil', resourceAbilityRequests: [pkpRequest(id)], nodeUrls: datil } };
-  const url = deepLink(envelope);
-  const opened = spawnSync('gio', ['open', url], { env: desktopEnv, encoding: 'utf8' });
+  const link = deepLink(envelope);
+  const opened = spawnSync('gio', ['open', link.url], { env: desktopEnv, encoding: 'utf8' });
   assert.equal(opened.status, 0, opened.stderr);
   for (let i = 0; i < 200 && callbacks.length === 0; i++) await new Promise((r) => setTimeout(r, 100));
   assert.equal(callbacks.length, 1, 'the answer reaches the callback');
   assert.equal(callbacks[0].url, '/done');
-  const answer = JSON.parse(Buffer.from(callbacks[0].body.replace(/^litCompanion=/, ''), 'base64url').toString('utf8'));
+  // Sealed to the link's key: the page opens it with its private key and the link's nonce.
+  const answer = await openSealedAnswer(link.key, link.nonce, callbacks[0].body.replace(/^litCompanion=/, ''));
   assert.equal(answer.id, 'link-1');
   await assertAccepted(answer, { id, pubkey, host: new URL(callbackOrigin).host });
+  assert.ok(callbacks[0].opened.startsWith(`${callbackOrigin}/done#litCompanion=`), callbacks[0].opened);
+  assertSealedOnly(callbacks[0].opened, answer);
+  await assert.rejects(openSealedAnswer(deepLink(envelope).key, link.nonce, callbacks[0].body.replace(/^litCompanion=/, '')), { code: 4400 },
+    'another key does not open it');
   assert.ok(serveLog.some((l) => l.includes(`unverified:${callbackOrigin} via deep link`)), serveLog.join('\n'));
 
   // The same link again: refused. An expired link, and one whose callback is elsewhere: refused.
-  const again = spawnSync(BIN, ['open-url', url], { env, encoding: 'utf8' });
+  const again = spawnSync(BIN, ['open-url', link.url], { env, encoding: 'utf8' });
   assert.equal(again.status, 1);
   assert.match(again.stderr, /already used/);
-  const expired = spawnSync(BIN, ['open-url', deepLink(envelope, { exp: Math.floor(Date.now() / 1000) - 1 })], { env, encoding: 'utf8' });
+  const expired = spawnSync(BIN, ['open-url', deepLink(envelope, { exp: Math.floor(Date.now() / 1000) - 1 }).url], { env, encoding: 'utf8' });
   assert.equal(expired.status, 1);
   assert.match(expired.stderr, /expired/);
-  const elsewhere = spawnSync(BIN, ['open-url', deepLink(envelope, { callback: 'https://evil.example/steal' })], { env, encoding: 'utf8' });
+  const elsewhere = spawnSync(BIN, ['open-url', deepLink(envelope, { callback: 'https://evil.example/steal' }).url], { env, encoding: 'utf8' });
   assert.equal(elsewhere.status, 1);
   assert.match(elsewhere.stderr, /callback is not on the claimed origin/);
+  const bare = new URL(deepLink(envelope).url);
+  bare.searchParams.delete('pk');
+  const withoutKey = spawnSync(BIN, ['open-url', bare.href], { env, encoding: 'utf8' });
+  assert.equal(withoutKey.status, 1, 'a link without pk (an old client) is refused');
+  assert.match(withoutKey.stderr, /lacks `pk`/);
   assert.equal(callbacks.length, 1, 'refused links deliver nothing');
 
   const unreg = spawnSync(BIN, ['unregister-url-handler'], { env: desktopEnv, encoding: 'utf8' });

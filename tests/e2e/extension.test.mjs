@@ -1,20 +1,24 @@
 // The browser extension in a real Chromium (Debian's, headless, driven by playwright-core):
 // pages on loopback ask through `window.litCompanion`; the service worker relays over native
 // messaging to `lit-companion-host`, which relays to `lit-companion serve`. The sessionSigs must
-// pass the official SDK's checks with the SIWE domain equal to the page's host.
+// pass the official SDK's checks with the SIWE domain equal to the page's host. The deep-link
+// road too: the client in a page builds the link (its X25519 key in sessionStorage), the test
+// hands it to `lit-companion open-url` as the OS would, and the sealed answer comes back to the
+// same tab, or to a new one that forwards it to the tab that asked.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync, chmodSync, existsSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { Stack, HOST, root, pkp, pkpRequest } from './harness.mjs';
+import { Stack, BIN, HOST, root, pkp, pkpRequest, assertSealedOnly } from './harness.mjs';
 
 const { chromium } = createRequire(join(root, 'tests/browser/package.json'))('playwright-core');
 const EXTENSION = join(root, 'extension');
 const EXTENSION_ID = 'ilaebllfbkgdbaeahkmhkdhchcamhekg';
 const stack = new Stack('ext');
-let pages, A, B, context;
+let pages, A, B, context, openedFile;
 
 async function launch(profile) {
   return chromium.launchPersistentContext(profile, {
@@ -46,10 +50,17 @@ before(async () => {
   const port = pages.address().port;
   A = `http://127.0.0.1:${port}`;
   B = `http://localhost:${port}`;
+  // What the OS would do with the answer URL (open it in the browser): here, record it.
+  openedFile = join(stack.work, 'opened.txt');
+  const opener = join(stack.work, 'opener.sh');
+  writeFileSync(opener, `#!/bin/sh\nprintf '%s\\n' "$1" >> '${openedFile}'\n`);
+  chmodSync(opener, 0o755);
   await stack.start([
     { origin: A, resources: ['lit-pkp://*'], maxLifetimeSeconds: 86400 },
     { origin: B, resources: ['lit-pkp://*'], maxLifetimeSeconds: 86400 },
-  ]);
+    // Deep links from A are claims; headless serve answers them only under such a rule.
+    { origin: A, resources: ['lit-pkp://*'], unverified: true, maxLifetimeSeconds: 86400 },
+  ], ['--opener', opener]);
   const profile = join(stack.work, 'profile');
   stack.cli(['install-browser-host', '--user-data-dir', profile, '--host-path', HOST]);
   context = await launch(profile);
@@ -144,4 +155,100 @@ test('without the host manifest the page gets a typed error and the popup shows 
   } finally {
     await bare.close();
   }
+});
+
+/** Hands a link to `lit-companion open-url` as the OS would; resolves the answer URL the companion opened. */
+async function openThroughOs(link) {
+  rmSync(openedFile, { force: true });
+  const r = spawnSync(BIN, ['open-url', link], { env: stack.env, encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  for (let i = 0; i < 200 && !existsSync(openedFile); i++) await new Promise((ok) => setTimeout(ok, 50));
+  const lines = readFileSync(openedFile, 'utf8').trim().split('\n');
+  assert.equal(lines.length, 1, lines.join('\n'));
+  return lines[0];
+}
+
+/** sessionSigs the SDK accepts for `id`, signed in for the host of A (a claim: not verified). */
+async function assertSdkAccepts(sigs, { id, pubkey }) {
+  for (const node of stack.datil) {
+    const c = stack.sdkCheck(sigs, 'datil-dev', node, `lit-pkp://${id}`, 'pkp-signing');
+    assert.equal(c.status, 0, c.stderr);
+  }
+  assert.equal((await stack.nodeSigns(stack.datil[0], sigs, pubkey)).status, 200);
+  const siwe = JSON.parse(sigs[stack.datil[0]].signedMessage).capabilities.at(-1).signedMessage;
+  assert.ok(siwe.startsWith(`${new URL(A).host} wants you to sign in`), siwe);
+}
+
+test('deep link, same tab: buildDeepLink in the page → open-url → the callback → readDeepLinkResult opens the sealed answer', async () => {
+  const { pubkey, id } = pkp(24);
+  const page = await context.newPage();
+  await page.goto(`${A}/mint?step=2`);
+  const built = await page.evaluate(async ({ id, nodes }) => {
+    const { buildDeepLink } = await import('/client.js');
+    const { url, nonce, key } = await buildDeepLink({ v: 1, id: 'chromium-link-1', method: 'getSessionSigs', params: {
+      network: 'sim-datil', resourceAbilityRequests: [{ resource: { resource: id, resourcePrefix: 'lit-pkp' }, ability: 'pkp-signing' }],
+      nodeUrls: nodes } });
+    return { url, nonce, x: key.x, stored: JSON.parse(sessionStorage.getItem('litCompanion:deeplink')), local: localStorage.length };
+  }, { id, nodes: stack.datil });
+  const link = new URL(built.url);
+  assert.equal(link.searchParams.get('pk'), built.x);
+  assert.equal(link.searchParams.get('callback'), `${A}/mint?step=2`);
+  assert.equal(built.stored['chromium-link-1'].nonce, built.nonce, 'the key waits in sessionStorage');
+  assert.equal(built.local, 0, 'nothing in localStorage');
+
+  const answerUrl = await openThroughOs(built.url);
+  assert.ok(answerUrl.startsWith(`${A}/mint?step=2#litCompanion=`), answerUrl);
+  await page.goto(answerUrl);
+  const read = await page.evaluate(async () => {
+    const { readDeepLinkResult } = await import('/client.js');
+    try {
+      return { result: await readDeepLinkResult(), href: location.href, stored: sessionStorage.getItem('litCompanion:deeplink') };
+    } catch (e) {
+      return { error: { code: e.code, name: e.name, message: e.message } };
+    }
+  });
+  assert.ok(read.result, JSON.stringify(read));
+  assert.equal(read.href, `${A}/mint?step=2`, 'the answer is gone from the address');
+  assert.equal(read.stored, null, 'and the key from sessionStorage');
+  await assertSdkAccepts(read.result.sessionSigs, { id, pubkey });
+  assertSealedOnly(answerUrl, { v: 1, id: 'chromium-link-1', result: read.result });
+  assert.ok(stack.serveLog.some((l) => l.includes(`unverified:${A} via deep link`)), stack.serveLog.join('\n'));
+});
+
+test('deep link, new tab: the answer opened in another tab reaches the pending requestSessionSigs over BroadcastChannel', async () => {
+  const { pubkey, id } = pkp(25);
+  const asker = await context.newPage();
+  await asker.goto(`${A}/asker`);
+  const links = [];
+  asker.on('request', (r) => {
+    if (r.url().startsWith('lit-companion:')) links.push(r.url());
+  });
+  await asker.evaluate(({ id, nodes }) => {
+    window.__answer = import('/client.js')
+      .then(({ requestSessionSigs }) => requestSessionSigs({ network: 'sim-datil',
+        resourceAbilityRequests: [{ resource: { resource: id, resourcePrefix: 'lit-pkp' }, ability: 'pkp-signing' }], nodeUrls: nodes },
+      { transports: ['deeplink'], timeoutMs: 60000 }))
+      .then((result) => ({ result }), (e) => ({ error: { code: e.code, name: e.name, message: e.message } }));
+  }, { id, nodes: stack.datil });
+  for (let i = 0; i < 100 && links.length === 0; i++) await new Promise((ok) => setTimeout(ok, 50));
+  assert.equal(links.length, 1, 'the page went to the lit-companion:// link');
+
+  const answerUrl = await openThroughOs(links[0]);
+  // The OS opens the answer in a new tab: its sessionStorage is empty, so it forwards.
+  const tab = await context.newPage();
+  await tab.goto(answerUrl);
+  const forwarded = await tab.evaluate(async () => {
+    const { readDeepLinkResult } = await import('/client.js');
+    try {
+      return { result: await readDeepLinkResult(), href: location.href };
+    } catch (e) {
+      return { error: { code: e.code, name: e.name, message: e.message } };
+    }
+  });
+  assert.deepEqual(forwarded, { result: { forwarded: true }, href: `${A}/asker` });
+  const answer = await asker.evaluate(() => window.__answer);
+  assert.ok(answer.result, JSON.stringify(answer));
+  await assertSdkAccepts(answer.result.sessionSigs, { id, pubkey });
+  assert.equal(await asker.evaluate(() => sessionStorage.getItem('litCompanion:deeplink')), null, "the asking tab's key is gone");
+  assertSealedOnly(answerUrl, { result: answer.result });
 });

@@ -2,6 +2,7 @@
 // vault in a private data dir and keychain service, and the official SDK's checks.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdtempSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -24,12 +25,47 @@ export function pkp(n) {
 
 export const pkpRequest = (id) => ({ resource: { resource: id, resourcePrefix: 'lit-pkp' }, ability: 'pkp-signing' });
 
-/** A `lit-companion://session` link carrying `envelope`, claimed by `origin`. */
+/**
+ * A `lit-companion://session` link carrying `envelope`, claimed by `origin`, with a fresh X25519
+ * key pair: resolves `{ url, nonce, key }`, `key` being the private JWK for `openSealedAnswer`.
+ */
 export function deepLink(envelope, { origin, callback, exp = Math.floor(Date.now() / 1000) + 300 }) {
   const req = Buffer.from(JSON.stringify(envelope)).toString('base64url');
-  const nonce = Buffer.from(Math.random().toString()).toString('base64url').padEnd(20, 'x');
-  const q = new URLSearchParams({ req, origin, callback, nonce, exp: String(exp) });
-  return `lit-companion://session?${q}`;
+  const nonce = randomBytes(16).toString('base64url');
+  const { privateKey } = generateKeyPairSync('x25519');
+  const key = privateKey.export({ format: 'jwk' });
+  const q = new URLSearchParams({ req, origin, callback, nonce, exp: String(exp), pk: key.x });
+  return { url: `lit-companion://session?${q}`, nonce, key };
+}
+
+/**
+ * The answer URL a browser was handed carries nothing usable at a Lit node: no signature, no
+ * signed message, no base64 of the plaintext answer — only the sealed `enc ‖ ciphertext`.
+ * `envelope` is the opened answer.
+ */
+export function assertSealedOnly(answerUrl, envelope) {
+  const fragment = answerUrl.slice(answerUrl.indexOf('#') + 1);
+  assert.match(fragment, /^litCompanion=[A-Za-z0-9_-]+$/, 'the fragment is one base64url value');
+  for (const [what, re] of [['"sig"', /"sig"|%22sig%22/i], ['signedMessage', /signedMessage/i], ['a 128-hex signature', /[0-9a-f]{128}/i]]) {
+    assert.doesNotMatch(answerUrl, re, `the answer URL shows ${what}`);
+  }
+  // The plaintext, base64url'd at any alignment: one of three 3-byte-aligned windows of the
+  // envelope's start and of every string in it would appear verbatim.
+  const texts = ['{"v":1,', JSON.stringify(envelope.result ?? envelope.error ?? {})];
+  (function walk(v) {
+    if (typeof v === 'string' && v.length >= 12) texts.push(v);
+    else if (v && typeof v === 'object') Object.values(v).forEach(walk);
+  })(envelope);
+  for (const text of texts) {
+    const bytes = Buffer.from(text);
+    for (let k = 0; k < 3 && bytes.length - k >= 6; k++) {
+      const aligned = bytes.subarray(k, k + Math.min(48, Math.floor((bytes.length - k) / 3) * 3));
+      assert.ok(!fragment.includes(aligned.toString('base64url')), `the answer URL holds base64 of ${JSON.stringify(text.slice(0, 40))}`);
+    }
+  }
+  const sealed = Buffer.from(fragment.slice('litCompanion='.length), 'base64url');
+  assert.ok(sealed.length > 32 + 16, 'enc, ciphertext and tag');
+  assert.ok(!sealed.includes('signedMessage') && !sealed.includes('"sig"'), 'the bytes are ciphertext');
 }
 
 export class Stack {
