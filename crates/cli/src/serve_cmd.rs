@@ -171,7 +171,7 @@ fn ask_on_tty(r: &ApprovalRequest) -> Decision {
 }
 
 pub(crate) fn serve(args: ServeArgs, vault_args: &VaultArgs) -> Result<String, Failure> {
-    init_log();
+    let _log = init_log();
     if !args.listen.ip().is_loopback() {
         return Err(Failure::input(
             "--listen must be a loopback address (127.0.0.1 or [::1])",
@@ -258,14 +258,21 @@ async fn stopped() {
 
 /// One log line per event on stderr (`RUST_LOG` filters, default `info`). Request lines say
 /// who asked, for what, and what was decided; never a body, key or signature.
-fn init_log() {
+/// The log on stderr, written by its own thread so that a request never waits on the terminal
+/// or pipe; nothing is dropped (a full buffer slows writers down instead). Keep the guard until
+/// exit: dropping it flushes.
+fn init_log() -> tracing_appender::non_blocking::WorkerGuard {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .lossy(false)
+        .finish(std::io::stderr());
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(writer)
         .with_ansi(false)
         .with_target(false)
         .compact()
         .try_init();
+    guard
 }
