@@ -7,7 +7,9 @@ use lit_companion_session::{
 };
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(map) = serde_json::from_slice::<SessionSigs>(data) else { return };
+    let Ok(map) = serde_json::from_slice::<SessionSigs>(data) else {
+        return;
+    };
     for generation in [Generation::Datil, Generation::Naga] {
         let ctx = NodeContext {
             node_address: "127.0.0.1:7470",
