@@ -90,6 +90,18 @@ async fn sigkill_under_load_loses_no_authsig_and_at_most_a_second_of_counts() {
     )
     .unwrap();
     let node = spawn(NodeConfig::new(Network::DatilDev)).await.unwrap();
+    cli(
+        &[
+            "network",
+            "add",
+            "sim",
+            "--generation",
+            "datil",
+            "--node",
+            &node,
+        ],
+        "",
+    );
     let http = reqwest::Client::new();
     let answers: Arc<Mutex<Vec<Answer>>> = Arc::default();
     let mut kills = Vec::new();
@@ -122,7 +134,7 @@ async fn sigkill_under_load_loses_no_authsig_and_at_most_a_second_of_counts() {
                     };
                     let requests: Vec<Value> = (first..=top).map(pkp).collect();
                     let body = json!({"v": 1, "id": i, "method": "getSessionSigs", "params": {
-                        "network": "datil-dev", "resourceAbilityRequests": requests, "nodeUrls": [node]}});
+                        "network": "sim", "resourceAbilityRequests": requests, "nodeUrls": [node]}});
                     let Ok(resp) = http
                         .post(format!("{url}/v1/request"))
                         .bearer_auth(&token)
