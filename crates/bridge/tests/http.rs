@@ -180,6 +180,26 @@ fn pkp(n: u8) -> (String, String) {
 }
 
 impl Bridge {
+    /// Asks for PKP `id` on `network` and expects the one generic 4504: which node or RPC
+    /// failed, and how, is for the companion's log only.
+    async fn unreachable(&self, network: &str, id: &str) -> Value {
+        let (status, v) = self
+            .post_from(
+                ORIGIN,
+                &self.body(
+                    vec![pkp_request(id)],
+                    json!({"network": network, "nodeUrls": []}),
+                ),
+            )
+            .await;
+        assert_eq!((status, code(&v)), (502, 4504), "{v}");
+        assert_eq!(
+            v["error"]["message"],
+            "the Lit network could not be reached"
+        );
+        v
+    }
+
     /// Adds networks of the bridge's generation beside `sim`.
     fn add_networks(&self, more: &[(&str, &[String])]) {
         let mut specs = vec![NetworkSpec::custom(SIM, self.generation, &self.nodes, None).unwrap()];
@@ -701,21 +721,7 @@ async fn unreachable_or_disagreeing_nodes_are_a_network_error() {
         "http://127.0.0.1:10".to_owned(),
     ];
     b.add_networks(&[("dead", &dead)]);
-    let (status, v) = b
-        .post_from(
-            ORIGIN,
-            &b.body(
-                vec![pkp_request(&id)],
-                json!({"network": "dead", "nodeUrls": []}),
-            ),
-        )
-        .await;
-    assert_eq!((status, code(&v)), (502, 4504), "{v}");
-    // One generic message: which node failed, and how, is for the companion's log only.
-    assert_eq!(
-        v["error"]["message"],
-        "the Lit network could not be reached"
-    );
+    let v = b.unreachable("dead", &id).await;
     assert!(!v.to_string().contains("127.0.0.1:9"), "{v}");
     b.nothing_stored();
 
@@ -978,16 +984,7 @@ async fn a_node_that_redirects_fails_and_gets_no_session_sigs() {
     assert_eq!(v["result"]["reused"], true, "{v}");
     assert!(v["result"]["sessionSigs"].get(&hop).is_none());
 
-    let (status, v) = b
-        .post_from(
-            ORIGIN,
-            &b.body(
-                vec![pkp_request(&id)],
-                json!({"network": "only-hop", "nodeUrls": []}),
-            ),
-        )
-        .await;
-    assert_eq!((status, code(&v)), (502, 4504), "{v}");
+    let v = b.unreachable("only-hop", &id).await;
     assert!(
         !v.to_string().contains(&hop[7..]),
         "no per-node detail: {v}"
@@ -1115,20 +1112,7 @@ async fn a_chain_that_cannot_be_read_signs_nothing() {
     b.engine
         .networks()
         .configure(vec![sim, down], &std::collections::BTreeMap::new());
-    let (status, v) = b
-        .post_from(
-            ORIGIN,
-            &b.body(
-                vec![pkp_request(&id)],
-                json!({"network": "down", "nodeUrls": []}),
-            ),
-        )
-        .await;
-    assert_eq!((status, code(&v)), (502, 4504), "{v}");
-    assert_eq!(
-        v["error"]["message"],
-        "the Lit network could not be reached"
-    );
+    b.unreachable("down", &id).await;
     assert_eq!(
         b.asked().await,
         0,

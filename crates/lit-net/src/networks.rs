@@ -190,17 +190,8 @@ pub fn node_url(s: &str) -> Result<String, NetworkError> {
         url: s.to_owned(),
         reason,
     };
-    let url = Url::parse(s).map_err(|_| bad("not a URL"))?;
-    match url.scheme() {
-        "https" => {}
-        "http" if is_loopback(&url) => {}
-        "http" => return Err(bad("plain http is allowed only for nodes on this machine")),
-        _ => return Err(bad("must be https://host:port")),
-    }
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err(bad("must not carry a user name or password"));
-    }
-    if url.path() != "/" || url.query().is_some() || url.fragment().is_some() {
+    let url = web_url(s, "plain http is allowed only for nodes on this machine").map_err(bad)?;
+    if url.path() != "/" || url.query().is_some() {
         return Err(bad("must be just scheme://host:port"));
     }
     let host = url.host_str().ok_or_else(|| bad("no host"))?;
@@ -209,19 +200,26 @@ pub fn node_url(s: &str) -> Result<String, NetworkError> {
 }
 
 fn rpc_url(s: &str) -> Result<Url, NetworkError> {
-    let bad = |reason| NetworkError::BadRpc {
-        url: s.to_owned(),
-        reason,
-    };
-    let url = Url::parse(s).map_err(|_| bad("not a URL"))?;
+    web_url(s, "plain http is allowed only for an RPC on this machine").map_err(|reason| {
+        NetworkError::BadRpc {
+            url: s.to_owned(),
+            reason,
+        }
+    })
+}
+
+/// An https URL, or plain http to this machine (`remote_http` says why not otherwise); never
+/// with a user name, password or fragment.
+fn web_url(s: &str, remote_http: &'static str) -> Result<Url, &'static str> {
+    let url = Url::parse(s).map_err(|_| "not a URL")?;
     match url.scheme() {
         "https" => {}
         "http" if is_loopback(&url) => {}
-        "http" => return Err(bad("plain http is allowed only for an RPC on this machine")),
-        _ => return Err(bad("must be an https URL")),
+        "http" => return Err(remote_http),
+        _ => return Err("must be an https URL"),
     }
     if !url.username().is_empty() || url.password().is_some() || url.fragment().is_some() {
-        return Err(bad("must not carry a user name, password or fragment"));
+        return Err("must not carry a user name, password or fragment");
     }
     Ok(url)
 }
