@@ -138,7 +138,7 @@ export class Stack {
 
   stop() {
     for (const c of this.children) c.kill();
-    rmSync(this.work, { recursive: true, force: true });
+    rmSync(this.work, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
   }
 
   /** The official SDK's checks of one node's entry (tests/sdk/crosscheck.mjs). */

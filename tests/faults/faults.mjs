@@ -238,14 +238,7 @@ token = JSON.parse(stack.cli(['pair', 'new', '--name', 'faults'])).token;
 const started = Date.now();
 // Bugs this suite found that are not fixed yet: the fault still runs and is reported; the suite
 // fails if one of them starts passing (then take it off this list).
-const KNOWN = {
-  'keyring killed and restarted':
-    'the keychain client keeps its Secret Service session across a gnome-keyring restart: "NoSession", answered as 5000 (internal) instead of 4503, and keychain reads fail until serve restarts',
-  'session bus died':
-    'the keychain client keeps its connection to the dead bus: "Broken pipe", answered as 5000 (internal) instead of 4503',
-  'data directory disk full':
-    'a metadata write that fails for want of space is answered 5000 (internal), not a typed error',
-};
+const KNOWN = {};
 // A known bug may only fail the way it is known to: everything else is still checked.
 const KNOWN_SHAPE = /answers that are neither sessionSigs nor a typed error|did not recover/;
 const results = [];

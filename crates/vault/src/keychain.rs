@@ -208,6 +208,11 @@ fn map_error_ref(e: &keyring::Error) -> KeychainError {
                 KeychainError::Locked
             } else if lower.contains("dbus")
                 || lower.contains("d-bus")
+                || lower.contains("nosession")
+                || lower.contains("no session")
+                || lower.contains("broken pipe")
+                || lower.contains("connection reset")
+                || lower.contains("disconnected")
                 || lower.contains("address")
                 || lower.contains("connect")
                 || lower.contains("serviceunknown")
@@ -226,20 +231,87 @@ fn map_error_ref(e: &keyring::Error) -> KeychainError {
     }
 }
 
+/// Whether an error says the connection to the keychain service is gone (the service was
+/// restarted, or its bus died): then a new connection may work where the old one cannot.
+fn connection_lost(e: &KeychainError) -> bool {
+    let KeychainError::Unavailable(text) = e else {
+        return false;
+    };
+    let lower = text.to_ascii_lowercase();
+    [
+        "nosession",
+        "no session",
+        "broken pipe",
+        "connection reset",
+        "disconnected",
+        "unknownobject",
+    ]
+    .iter()
+    .any(|m| lower.contains(m))
+}
+
+/// Replaces the process's keychain connection with a new one, within the connect deadline.
+fn reconnect() -> Result<(), KeychainError> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        #[cfg(all(
+            unix,
+            not(any(target_os = "macos", target_os = "ios", target_os = "android"))
+        ))]
+        let made = zbus_secret_service_keyring_store::Store::new()
+            .map(|store| keyring_core::set_default_store(store))
+            .map_err(|e| map_error_ref(&e));
+        #[cfg(not(all(
+            unix,
+            not(any(target_os = "macos", target_os = "ios", target_os = "android"))
+        )))]
+        let made = Err(KeychainError::Unavailable(
+            "the keychain connection was lost".into(),
+        ));
+        let _ = tx.send(made);
+    });
+    match rx.recv_timeout(CONNECT_TIMEOUT) {
+        Ok(r) => r,
+        Err(_) => Err(KeychainError::Unavailable(
+            "the keychain service did not answer a new connection".into(),
+        )),
+    }
+}
+
+impl OsKeychain {
+    /// Runs `op` once, and once more on a new connection when the old one was lost (a
+    /// keychain service restart). Still failing, the error is the caller's.
+    fn with_connection<T>(
+        &self,
+        op: impl Fn() -> Result<T, KeychainError>,
+    ) -> Result<T, KeychainError> {
+        match op() {
+            Err(e) if connection_lost(&e) => {
+                tracing::warn!(error = %e, "keychain connection lost; reconnecting");
+                reconnect()?;
+                op()
+            }
+            other => other,
+        }
+    }
+}
+
 impl SecretStore for OsKeychain {
     fn put(&self, account: &str, secret: &[u8]) -> Result<(), KeychainError> {
-        self.entry(account)?.set_secret(secret).map_err(map_error)
+        self.with_connection(|| self.entry(account)?.set_secret(secret).map_err(map_error))
     }
 
     fn get(&self, account: &str) -> Result<Zeroizing<Vec<u8>>, KeychainError> {
-        self.entry(account)?
-            .get_secret()
-            .map(Zeroizing::new)
-            .map_err(map_error)
+        self.with_connection(|| {
+            self.entry(account)?
+                .get_secret()
+                .map(Zeroizing::new)
+                .map_err(map_error)
+        })
     }
 
     fn delete(&self, account: &str) -> Result<(), KeychainError> {
-        self.entry(account)?.delete_credential().map_err(map_error)
+        self.with_connection(|| self.entry(account)?.delete_credential().map_err(map_error))
     }
 
     fn check(&self) -> Result<(), KeychainError> {
@@ -248,12 +320,14 @@ impl SecretStore for OsKeychain {
         // mixes with the wallet and session items. It is written once, the first time (a fresh
         // keychain has nothing to read); every later check only reads.
         connect()?;
-        let probe = keyring::Entry::new(&format!("{}.status", self.service), PROBE_ACCOUNT)
-            .map_err(map_error)?;
-        match probe.get_secret().map_err(map_error) {
-            Ok(_) => Ok(()),
-            Err(KeychainError::NotFound) => probe.set_secret(b"probe").map_err(map_error),
-            Err(e) => Err(e),
-        }
+        self.with_connection(|| {
+            let probe = keyring::Entry::new(&format!("{}.status", self.service), PROBE_ACCOUNT)
+                .map_err(map_error)?;
+            match probe.get_secret().map_err(map_error) {
+                Ok(_) => Ok(()),
+                Err(KeychainError::NotFound) => probe.set_secret(b"probe").map_err(map_error),
+                Err(e) => Err(e),
+            }
+        })
     }
 }

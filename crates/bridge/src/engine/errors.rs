@@ -16,6 +16,14 @@ pub(crate) fn vault_error(e: VaultError) -> BridgeError {
             ErrorCode::KeychainUnavailable,
             "no keychain is available on this machine",
         ),
+        // Nothing was signed or stored; the user must free space.
+        VaultError::Io { source, .. } if source.kind() == std::io::ErrorKind::StorageFull => {
+            tracing::error!(error = %e, "the data directory is full");
+            BridgeError::new(
+                ErrorCode::KeychainUnavailable,
+                "Lit Companion cannot store its records: the disk is full",
+            )
+        }
         VaultError::UnknownWallet(w) => BridgeError::new(
             ErrorCode::BadRequest,
             format!("no wallet {w} in Lit Companion"),
