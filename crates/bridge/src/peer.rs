@@ -80,11 +80,11 @@ impl PeerTable {
             return PeerUser::Unknown;
         }
         let key = (conn.peer, local);
-        if let Some(found) = self.from_snapshot(conn, key) {
+        if let Some(found) = self.snapshot_answer(conn, key) {
             return found;
         }
         let _one = self.reading.lock().await;
-        if let Some(found) = self.from_snapshot(conn, key) {
+        if let Some(found) = self.snapshot_answer(conn, key) {
             return found;
         }
         let taken = Instant::now();
@@ -100,7 +100,7 @@ impl PeerTable {
 
     /// The answer from the last table read, when that read came after the connection was
     /// accepted (an older read may describe an earlier connection from the same port).
-    fn from_snapshot(&self, conn: &Connection, key: (SocketAddr, SocketAddr)) -> Option<PeerUser> {
+    fn snapshot_answer(&self, conn: &Connection, key: (SocketAddr, SocketAddr)) -> Option<PeerUser> {
         let snapshot = self.snapshot.lock().ok()?.clone()?;
         if snapshot.taken < conn.accepted {
             return None;

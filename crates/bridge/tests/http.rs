@@ -1133,7 +1133,9 @@ async fn curl_as_nobody(args: Vec<String>, body: Option<String>) -> (u16, Value)
         if body.is_some() {
             cmd.args(["--data-binary", "@-"]);
         }
-        let mut child = cmd.spawn().expect("runuser and curl");
+        let mut child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("runuser and curl: {e}"));
         let mut stdin = child.stdin.take().unwrap();
         if let Some(b) = body {
             stdin.write_all(b.as_bytes()).unwrap();
