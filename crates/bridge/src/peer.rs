@@ -100,7 +100,11 @@ impl PeerTable {
 
     /// The answer from the last table read, when that read came after the connection was
     /// accepted (an older read may describe an earlier connection from the same port).
-    fn snapshot_answer(&self, conn: &Connection, key: (SocketAddr, SocketAddr)) -> Option<PeerUser> {
+    fn snapshot_answer(
+        &self,
+        conn: &Connection,
+        key: (SocketAddr, SocketAddr),
+    ) -> Option<PeerUser> {
         let snapshot = self.snapshot.lock().ok()?.clone()?;
         if snapshot.taken < conn.accepted {
             return None;
