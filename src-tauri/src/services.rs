@@ -129,6 +129,9 @@ impl Services {
 fn first_run_setup(file: &SettingsFile, settings: &AppSettings) {
     if let Some(home) = home() {
         match install_browser_host(&home) {
+            Ok(files) if files.is_empty() => {
+                eprintln!("first run: no supported browser found; browser host not registered")
+            }
             Ok(files) => {
                 for f in files {
                     eprintln!("first run: browser host registered in {f}");
@@ -167,16 +170,12 @@ pub(crate) fn home() -> Option<PathBuf> {
         .map(PathBuf::from)
 }
 
-/// Writes the browser host's manifest for every browser with a profile under `home` (every
-/// supported browser when none has one yet); returns the files written.
+/// Writes the browser host's manifest for every browser installed here (its profile folder
+/// exists or its program is installed), and for no other; returns the files written.
 pub(crate) fn install_browser_host(home: &std::path::Path) -> Result<Vec<String>, String> {
     use lit_companion_native_host::install;
     let host = host_binary()?;
-    let mut targets = install::targets_in_home(home, true);
-    if targets.is_empty() {
-        targets = install::targets_in_home(home, false);
-    }
-    targets
+    install::targets_in_home(home, true)
         .iter()
         .map(|t| {
             install::install(t, &host, &[t.browser.default_extension_id().to_owned()])

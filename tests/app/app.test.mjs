@@ -159,11 +159,15 @@ test('first run: the app asks for a wallet and keeps its key in the keychain', a
   assert.equal(wallets[0].label, 'Main');
   assert.deepEqual(keychainAccounts(), [`wallet:${wallets[0].address}`]);
   await waitForPort(port);
-  // The first start registered the browser host for this user (no browser profile here yet:
-  // for every supported browser), pointing at the host beside the app.
+  // The first start registered the browser host for this user, for the browsers installed here
+  // only (Chromium's program is on PATH, though it has no profile yet), pointing at the host
+  // beside the app; no profile folder is made for a browser that is not here.
   const manifest = JSON.parse(readFileSync(join(env.HOME, '.config/chromium/NativeMessagingHosts/app.litcompanion.host.json'), 'utf8'));
   assert.equal(manifest.path, join(dirname(APP), 'lit-companion-host'));
   assert.deepEqual(manifest.allowed_origins, ['chrome-extension://ilaebllfbkgdbaeahkmhkdhchcamhekg/']);
+  for (const dir of ['.config/BraveSoftware', '.config/microsoft-edge']) {
+    assert.ok(!existsSync(join(env.HOME, dir)), `${dir} was made for a browser that is not installed`);
+  }
 });
 
 let firstKey;

@@ -9,7 +9,7 @@ pub mod engine;
 pub mod http;
 pub mod peer;
 pub mod ratelimit;
-#[cfg(unix)]
+#[cfg(any(unix, windows))]
 pub mod socket;
 
 pub use approver::{ApprovalRequest, Approver, Decision, Policy, PromptQueue, RejectAll};

@@ -1,21 +1,25 @@
-//! The native-messaging road, companion side: a per-user Unix socket (mode 0600 in a 0700
-//! directory) where `lit-companion-host` relays what the browser extension sends. Connections
-//! from another user are refused (peer credentials), and so is a socket path someone else owns.
-//! The caller is the page origin the extension vouches for (`sender.origin`).
+//! The native-messaging road, companion side: where `lit-companion-host` relays what the browser
+//! extension sends, and where `open-url` forwards deep links. The caller is the page origin the
+//! extension vouches for (`sender.origin`).
+//!
+//! - Unix: a per-user socket (mode 0600 in a 0700 directory). Connections from another user are
+//!   refused (peer credentials), and so is a socket path someone else owns.
+//! - Windows: a per-user named pipe (`\\.\pipe\lit-companion-<SID>`), its ACL admitting only
+//!   the user, created with `FILE_FLAG_FIRST_PIPE_INSTANCE` so that a name someone already holds
+//!   is refused rather than shared; a client whose process runs as another user is dropped.
+//!
+//! Both feed the same [`connection`] handler.
 
 use std::{path::Path, sync::Arc};
 
 use futures_util::StreamExt;
 use lit_companion_session::Origin;
 use lit_companion_wire::{
-    endpoint::{check_trusted, current_uid, SocketTrust},
+    endpoint::{check_trusted, SocketTrust},
     frame, BridgeError, DeepLinkMessage, ErrorCode, RelayMessage, Response,
 };
 use serde_json::{json, Value};
-use tokio::{
-    io::AsyncWriteExt,
-    net::{UnixListener, UnixStream},
-};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio_util::codec::FramedRead;
 
 use crate::{
@@ -50,13 +54,18 @@ impl DeepLinks {
         }
     }
 
-    /// The platform's URL opener.
+    /// The platform's URL opener: `open` on macOS, `xdg-open` elsewhere on Unix, and on
+    /// Windows the shell's URL handler through `rundll32` (no `cmd /c start`, whose parser
+    /// would read `&` in a URL as a command separator).
     pub fn platform_opener() -> Vec<String> {
-        vec![if cfg!(target_os = "macos") {
-            "open".to_owned()
+        let opener: &[&str] = if cfg!(windows) {
+            &["rundll32.exe", "url.dll,FileProtocolHandler"]
+        } else if cfg!(target_os = "macos") {
+            &["open"]
         } else {
-            "xdg-open".to_owned()
-        }]
+            &["xdg-open"]
+        };
+        opener.iter().map(|s| (*s).to_owned()).collect()
     }
 
     fn open(&self, url: &str) {
@@ -85,6 +94,10 @@ pub enum SocketError {
     /// Another companion is already listening there.
     #[error("another Lit Companion is already listening on {0}")]
     InUse(String),
+    /// Windows: the pipe's name is already held (another companion, or a squatter that created
+    /// it first); the road stays closed rather than shared.
+    #[error("{0} is already held by another process (another Lit Companion, or someone squatting the name): refusing to share it")]
+    Held(String),
     /// An OS error.
     #[error("{context}: {source}")]
     Io {
@@ -95,10 +108,26 @@ pub enum SocketError {
     },
 }
 
+/// Where the road listens: a Unix socket, or a named pipe's next free instance.
+#[cfg(unix)]
+#[derive(Debug)]
+pub struct Listener(tokio::net::UnixListener);
+
+/// Where the road listens: a Unix socket, or a named pipe's next free instance.
+#[cfg(windows)]
+#[derive(Debug)]
+pub struct Listener {
+    name: String,
+    user: lit_companion_platform::windows::Sid,
+    next: tokio::net::windows::named_pipe::NamedPipeServer,
+}
+
 /// Binds the socket: creates its directory (0700) if needed, refuses a directory or socket that
 /// another user owns or that others can enter, replaces a stale socket of ours.
-pub async fn bind(path: &Path) -> Result<UnixListener, SocketError> {
+#[cfg(unix)]
+pub async fn bind(path: &Path) -> Result<Listener, SocketError> {
     use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    use tokio::net::{UnixListener, UnixStream};
     let io = |context| move |source| SocketError::Io { context, source };
     if let Some(dir) = path.parent() {
         if !dir.exists() {
@@ -119,17 +148,89 @@ pub async fn bind(path: &Path) -> Result<UnixListener, SocketError> {
     let listener = UnixListener::bind(path).map_err(io("binding the socket"))?;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
         .map_err(io("protecting the socket"))?;
-    Ok(listener)
+    Ok(Listener(listener))
+}
+
+/// Creates the pipe's first instance. Someone already holding the name (another companion, or
+/// a squatter of any user) makes this fail: the road stays closed rather than shared.
+#[cfg(windows)]
+pub async fn bind(path: &Path) -> Result<Listener, SocketError> {
+    use lit_companion_platform::windows;
+    check_trusted(path)?;
+    let name = path.display().to_string();
+    let user = windows::current_user().map_err(|source| SocketError::Io {
+        context: "reading the current user",
+        source,
+    })?;
+    // Someone answering on the name already holds it. `FILE_FLAG_FIRST_PIPE_INSTANCE` below
+    // refuses that too, race-free, on Windows; this check also covers Wine, which ignores the
+    // flag. Busy (every instance taken) is held as well.
+    const PIPE_BUSY: i32 = 231;
+    match std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(path)
+    {
+        Ok(_) => return Err(SocketError::Held(name)),
+        Err(e) if e.raw_os_error() == Some(PIPE_BUSY) => return Err(SocketError::Held(name)),
+        Err(_) => {}
+    }
+    let next = match windows::create_pipe(&name, true, &user) {
+        Ok(pipe) => pipe,
+        // ERROR_ACCESS_DENIED: the first-instance flag found the name taken.
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+            return Err(SocketError::Held(name))
+        }
+        Err(source) => {
+            return Err(SocketError::Io {
+                context: "creating the pipe",
+                source,
+            })
+        }
+    };
+    Ok(Listener { name, user, next })
 }
 
 /// Serves relayed requests and forwarded deep links until the future is dropped.
-pub async fn serve(listener: UnixListener, engine: Arc<Engine>, links: Arc<DeepLinks>) {
-    let me = current_uid();
+#[cfg(unix)]
+pub async fn serve(listener: Listener, engine: Arc<Engine>, links: Arc<DeepLinks>) {
+    let me = lit_companion_wire::endpoint::current_uid();
     loop {
-        let Ok((stream, _)) = listener.accept().await else {
+        let Ok((stream, _)) = listener.0.accept().await else {
             continue;
         };
         let same_user = stream.peer_cred().map(|c| c.uid() == me).unwrap_or(false);
+        if !same_user {
+            continue; // dropped: another user's process gets nothing
+        }
+        let (engine, links) = (engine.clone(), links.clone());
+        tokio::spawn(async move {
+            let _ = connection(stream, engine, links).await;
+        });
+    }
+}
+
+/// Serves relayed requests and forwarded deep links until the future is dropped. Each
+/// connected instance is handed to its own task once the next one is waiting.
+#[cfg(windows)]
+pub async fn serve(mut listener: Listener, engine: Arc<Engine>, links: Arc<DeepLinks>) {
+    use lit_companion_platform::windows;
+    loop {
+        let connected = listener.next.connect().await;
+        let next = loop {
+            match windows::create_pipe(&listener.name, false, &listener.user) {
+                Ok(pipe) => break pipe,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot create the next pipe instance");
+                    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                }
+            }
+        };
+        let stream = std::mem::replace(&mut listener.next, next);
+        if connected.is_err() {
+            continue;
+        }
+        let same_user = windows::pipe_client_pid(&stream).is_ok_and(windows::is_same_user);
         if !same_user {
             continue; // dropped: another user's process gets nothing
         }
@@ -144,12 +245,11 @@ pub async fn serve(listener: UnixListener, engine: Arc<Engine>, links: Arc<DeepL
 /// task watches the socket the whole time, so that when the peer goes away (the tab closed and
 /// the browser killed the host) the request in progress is dropped at once — and with it its
 /// prompt, which leaves the queue.
-async fn connection(
-    stream: UnixStream,
-    engine: Arc<Engine>,
-    links: Arc<DeepLinks>,
-) -> std::io::Result<()> {
-    let (reader, mut writer) = stream.into_split();
+async fn connection<S>(stream: S, engine: Arc<Engine>, links: Arc<DeepLinks>) -> std::io::Result<()>
+where
+    S: AsyncRead + AsyncWrite + Send + 'static,
+{
+    let (reader, mut writer) = tokio::io::split(stream);
     let (frames_tx, mut frames) = tokio::sync::mpsc::channel::<Result<Vec<u8>, Response>>(4);
     let (gone_tx, mut gone) = tokio::sync::watch::channel(false);
     let read = tokio::spawn(async move {
@@ -265,10 +365,7 @@ pub fn deep_link(engine: &Arc<Engine>, links: &Arc<DeepLinks>, url: &str) -> Res
     )
 }
 
-async fn write(
-    stream: &mut tokio::net::unix::OwnedWriteHalf,
-    value: &Value,
-) -> std::io::Result<()> {
+async fn write(stream: &mut (impl AsyncWrite + Unpin), value: &Value) -> std::io::Result<()> {
     let body = serde_json::to_vec(value).unwrap_or_default();
     let bytes = frame::encode_frame(&body).or_else(|_| {
         let e = BridgeError::new(ErrorCode::Internal, "the answer is too large to relay");

@@ -27,9 +27,17 @@ pub(crate) struct BrowserArgs {
     host_path: Option<PathBuf>,
 }
 
+/// `HOME`; on Windows `USERPROFILE` when `HOME` is not set (it usually is not).
 fn home() -> Result<PathBuf, Failure> {
-    std::env::var_os("HOME")
-        .filter(|h| !h.is_empty())
+    let var = |name| std::env::var_os(name).filter(|h| !h.is_empty());
+    var("HOME")
+        .or_else(|| {
+            if cfg!(windows) {
+                var("USERPROFILE")
+            } else {
+                None
+            }
+        })
         .map(PathBuf::from)
         .ok_or_else(|| Failure::input("HOME is not set"))
 }
@@ -100,7 +108,7 @@ pub(crate) fn install_host(args: &BrowserArgs) -> Result<String, Failure> {
     let targets = targets(args, true)?;
     if targets.is_empty() {
         return Err(Failure::input(
-            "no browser profile found on this machine; name one with --browser",
+            "no supported browser found on this machine (no profile, no program on PATH); name one with --browser",
         ));
     }
     let mut written = Vec::new();

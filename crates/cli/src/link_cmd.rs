@@ -21,43 +21,31 @@ pub(crate) fn open_url(url: &str) -> Result<String, Failure> {
     if !url.starts_with("lit-companion://") {
         return Err(Failure::input("not a lit-companion:// link"));
     }
-    #[cfg(unix)]
-    {
-        let path = socket_path::default_socket_path();
-        socket_path::check_trusted(&path).map_err(|e| Failure::input(e.to_string()))?;
-        let mut stream = std::os::unix::net::UnixStream::connect(&path).map_err(|_| Failure {
+    let path = socket_path::default_socket_path();
+    let mut stream = socket_path::connect(&path).map_err(|e| match e {
+        socket_path::ConnectError::NotRunning { .. } => Failure {
             message: "Lit Companion is not running: start the app (or `lit-companion serve`) and open the link again".into(),
             exit_code: 1,
-        })?;
-        write_json(
-            &mut stream,
-            &DeepLinkMessage {
-                deep_link: url.to_owned(),
-            },
-        )
-        .map_err(|e| Failure::input(e.to_string()))?;
-        let reply: Value = read_json(&mut stream).map_err(|e| Failure::input(e.to_string()))?;
-        if let Some(e) = reply.get("error") {
-            let name = e["name"].as_str().unwrap_or("error");
-            let message = e["message"].as_str().unwrap_or("refused");
-            return Err(Failure {
-                message: format!("{name}: {message}"),
-                exit_code: 1,
-            });
-        }
-        serde_json::to_string_pretty(&reply["result"]).map_err(|e| Failure::input(e.to_string()))
+        },
+        other => Failure::input(other.to_string()),
+    })?;
+    write_json(
+        &mut stream,
+        &DeepLinkMessage {
+            deep_link: url.to_owned(),
+        },
+    )
+    .map_err(|e| Failure::input(e.to_string()))?;
+    let reply: Value = read_json(&mut stream).map_err(|e| Failure::input(e.to_string()))?;
+    if let Some(e) = reply.get("error") {
+        let name = e["name"].as_str().unwrap_or("error");
+        let message = e["message"].as_str().unwrap_or("refused");
+        return Err(Failure {
+            message: format!("{name}: {message}"),
+            exit_code: 1,
+        });
     }
-    #[cfg(not(unix))]
-    {
-        let _ = (
-            socket_path::default_socket_path,
-            read_json::<Value>,
-            write_json::<Value>,
-        );
-        Err(Failure::input(
-            "deep links are forwarded by the desktop app on this platform",
-        ))
-    }
+    serde_json::to_string_pretty(&reply["result"]).map_err(|e| Failure::input(e.to_string()))
 }
 
 fn applications_dir() -> Result<PathBuf, Failure> {

@@ -19,6 +19,9 @@ fn run(home: &PathBuf, args: &[&str]) -> (i32, String, String) {
         .args(args)
         .env("HOME", home)
         .env("XDG_RUNTIME_DIR", home.join("run"))
+        // No browser program on PATH: which browsers count as installed is decided by the
+        // profiles each test makes.
+        .env("PATH", home.join("bin"))
         .env_remove("LIT_COMPANION_SOCKET")
         .output()
         .unwrap();
@@ -27,6 +30,28 @@ fn run(home: &PathBuf, args: &[&str]) -> (i32, String, String) {
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
+}
+
+#[test]
+fn an_empty_home_gets_no_manifest_and_a_browser_on_path_gets_one() {
+    let h = home("empty");
+    let (code, _, err) = run(&h, &["install-browser-host", "--host-path", BIN]);
+    assert_ne!(code, 0);
+    assert!(err.contains("no supported browser found"), "{err}");
+    assert!(
+        !h.join(".config").exists() && !h.join(".mozilla").exists(),
+        "no profile folder is made for a browser that is not here"
+    );
+    // A browser program on PATH, never started yet (no profile): it gets the manifest.
+    std::fs::create_dir_all(h.join("bin")).unwrap();
+    std::fs::write(h.join("bin/firefox"), "").unwrap();
+    let (code, out, err) = run(&h, &["install-browser-host", "--host-path", BIN]);
+    assert_eq!(code, 0, "{err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["installed"].as_array().unwrap().len(), 1, "{out}");
+    assert!(h
+        .join(".mozilla/native-messaging-hosts/app.litcompanion.host.json")
+        .is_file());
 }
 
 #[test]

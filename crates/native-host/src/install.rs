@@ -14,7 +14,7 @@ use std::{
 
 use serde_json::{json, Value};
 
-use lit_companion_wire::endpoint::{check_trusted, default_socket_path};
+use lit_companion_wire::endpoint::{connect, default_socket_path, ConnectError};
 
 /// The host's registered name.
 pub const HOST_NAME: &str = "app.litcompanion.host";
@@ -87,6 +87,42 @@ impl Browser {
         home.join(rel)
     }
 
+    /// The programs that start this browser: names looked up on `PATH` (Linux), app bundles in
+    /// `/Applications` or `~/Applications` (macOS).
+    fn programs(self) -> &'static [&'static str] {
+        let mac = cfg!(target_os = "macos");
+        match (self, mac) {
+            (Self::Chromium, false) => &["chromium", "chromium-browser"],
+            (Self::Chrome, false) => &["google-chrome", "google-chrome-stable"],
+            (Self::Brave, false) => &["brave-browser", "brave"],
+            (Self::Edge, false) => &["microsoft-edge", "microsoft-edge-stable"],
+            (Self::Firefox, false) => &["firefox", "firefox-esr"],
+            (Self::Chromium, true) => &["Chromium.app"],
+            (Self::Chrome, true) => &["Google Chrome.app"],
+            (Self::Brave, true) => &["Brave Browser.app"],
+            (Self::Edge, true) => &["Microsoft Edge.app"],
+            (Self::Firefox, true) => &["Firefox.app"],
+        }
+    }
+
+    /// Whether this browser is on this machine: its profile root (the manifest folder's parent)
+    /// exists under `home`, or its program is installed.
+    pub fn is_installed(self, home: &Path) -> bool {
+        if self.manifest_dir(home).parent().is_some_and(Path::exists) {
+            return true;
+        }
+        let places: Vec<PathBuf> = if cfg!(target_os = "macos") {
+            vec![PathBuf::from("/Applications"), home.join("Applications")]
+        } else {
+            std::env::var_os("PATH")
+                .map(|p| std::env::split_paths(&p).collect())
+                .unwrap_or_default()
+        };
+        self.programs()
+            .iter()
+            .any(|name| places.iter().any(|dir| dir.join(name).exists()))
+    }
+
     /// The manifest for this browser.
     pub fn manifest(self, host_path: &Path, extension_ids: &[String]) -> Value {
         let mut m = json!({
@@ -149,16 +185,16 @@ pub fn host_beside_current_exe() -> std::io::Result<PathBuf> {
     }))
 }
 
-/// One target per browser whose profile root (the manifest folder's parent) exists under
-/// `home`; every browser when `only_present` is false.
+/// One target per browser installed here ([`Browser::is_installed`]); every browser when
+/// `only_present` is false.
 pub fn targets_in_home(home: &Path, only_present: bool) -> Vec<Target> {
     Browser::ALL
         .into_iter()
+        .filter(|b| !only_present || b.is_installed(home))
         .map(|browser| Target {
             browser,
             dir: browser.manifest_dir(home),
         })
-        .filter(|t| !only_present || t.dir.parent().is_some_and(Path::exists))
         .collect()
 }
 
@@ -272,26 +308,20 @@ pub fn doctor(targets: &[Target], extension_ids: &dyn Fn(Browser) -> Vec<String>
         });
     }
     let socket = default_socket_path();
-    match check_trusted(&socket) {
-        Err(e) => out.push(Finding {
+    out.push(match connect(&socket) {
+        Ok(_) => Finding {
+            ok: true,
+            line: format!("Lit Companion is running and listening on {}", socket.display()),
+        },
+        Err(ConnectError::NotRunning { .. }) => Finding {
+            ok: false,
+            line: format!("Lit Companion is not running (nothing on {}) — fix: start the app or `lit-companion serve`", socket.display()),
+        },
+        Err(e) => Finding {
             ok: false,
             line: format!("socket: {e} — fix: remove it, then restart Lit Companion"),
-        }),
-        Ok(()) => {
-            #[cfg(unix)]
-            let answers = std::os::unix::net::UnixStream::connect(&socket).is_ok();
-            #[cfg(not(unix))]
-            let answers = false;
-            out.push(if answers {
-                Finding { ok: true, line: format!("Lit Companion is running and listening on {}", socket.display()) }
-            } else {
-                Finding {
-                    ok: false,
-                    line: format!("Lit Companion is not running (nothing on {}) — fix: start the app or `lit-companion serve`", socket.display()),
-                }
-            });
-        }
-    }
+        },
+    });
     out
 }
 

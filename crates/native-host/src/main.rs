@@ -1,6 +1,6 @@
 //! `lit-companion-host`: the native-messaging host browsers start for the Lit Companion
 //! extension. It relays each framed message from stdin to the running companion over the
-//! per-user socket, adding the extension id the browser named in argv, and frames the answers
+//! per-user socket (a named pipe on Windows), adding the extension id the browser named in argv, and frames the answers
 //! back on stdout. It never interprets the request: the companion's engine does.
 
 use std::{
@@ -104,35 +104,25 @@ fn main() {
 }
 
 fn relay_one(relay: &RelayMessage) -> Result<Value, BridgeError> {
-    let path = default_socket_path();
-    #[cfg(unix)]
-    {
-        use lit_companion_wire::frame::{read_json, write_json};
-        lit_companion_wire::endpoint::check_trusted(&path)
-            .map_err(|e| BridgeError::new(ErrorCode::Unauthorized, e.to_string()))?;
-        let mut stream = std::os::unix::net::UnixStream::connect(&path).map_err(|_| {
-            BridgeError::new(
-                ErrorCode::Disconnected,
-                "Lit Companion is not running. Start the app (or `lit-companion serve`) and try again; `lit-companion doctor` checks the setup.",
-            )
-        })?;
-        let gone = |e| {
-            BridgeError::new(
-                ErrorCode::Disconnected,
-                format!("the companion went away: {e}"),
-            )
-        };
-        write_json(&mut stream, relay).map_err(gone)?;
-        read_json::<Value>(&mut stream).map_err(gone)
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = (relay, path);
-        Err(BridgeError::new(
-            ErrorCode::Unsupported,
-            "this platform's local pipe is not supported yet",
-        ))
-    }
+    use lit_companion_wire::{
+        endpoint::{connect, ConnectError},
+        frame::{read_json, write_json},
+    };
+    let mut stream = connect(&default_socket_path()).map_err(|e| match e {
+        ConnectError::NotRunning { .. } => BridgeError::new(
+            ErrorCode::Disconnected,
+            "Lit Companion is not running. Start the app (or `lit-companion serve`) and try again; `lit-companion doctor` checks the setup.",
+        ),
+        other => BridgeError::new(ErrorCode::Unauthorized, other.to_string()),
+    })?;
+    let gone = |e| {
+        BridgeError::new(
+            ErrorCode::Disconnected,
+            format!("the companion went away: {e}"),
+        )
+    };
+    write_json(&mut stream, relay).map_err(gone)?;
+    read_json::<Value>(&mut stream).map_err(gone)
 }
 
 fn error(id: Value, code: ErrorCode, message: impl Into<String>) -> Value {

@@ -21,7 +21,7 @@ use tokio::task::JoinHandle;
 pub use network_view::network_view;
 pub use settings::{AppSettings, CustomNetwork, SettingsError, SettingsFile};
 
-#[cfg(unix)]
+#[cfg(any(unix, windows))]
 pub use lit_companion_bridge::socket::DeepLinks;
 
 /// How often the maintenance tick runs, and what it does when.
@@ -69,7 +69,7 @@ pub struct CompanionBuilder {
     engine: Arc<Engine>,
     http: Option<(SocketAddr, RateLimit)>,
     socket: Option<PathBuf>,
-    #[cfg(unix)]
+    #[cfg(any(unix, windows))]
     links: Arc<DeepLinks>,
     tick: Tick,
     settings: Option<SettingsFile>,
@@ -88,10 +88,10 @@ impl Companion {
     /// A companion around `engine`, with no road yet. `opener` is the program (and leading
     /// arguments) that opens a deep link's callback URL; empty means the platform's.
     pub fn builder(engine: Arc<Engine>, opener: Vec<String>) -> CompanionBuilder {
-        #[cfg(not(unix))]
+        #[cfg(not(any(unix, windows)))]
         let _ = opener;
         // Used deep links are remembered next to the vault's metadata.
-        #[cfg(unix)]
+        #[cfg(any(unix, windows))]
         let data_dir = engine
             .vault()
             .metadata_path()
@@ -102,7 +102,7 @@ impl Companion {
             engine,
             http: None,
             socket: None,
-            #[cfg(unix)]
+            #[cfg(any(unix, windows))]
             links: Arc::new(DeepLinks::remembered_in(
                 if opener.is_empty() {
                     DeepLinks::platform_opener()
@@ -157,7 +157,7 @@ impl CompanionBuilder {
 
     /// How deep links are answered; the same before and after [`CompanionBuilder::start`], so
     /// that links the OS hands over early are not lost.
-    #[cfg(unix)]
+    #[cfg(any(unix, windows))]
     pub fn deep_links(&self) -> Arc<DeepLinks> {
         self.links.clone()
     }
@@ -212,7 +212,7 @@ impl CompanionBuilder {
                 }),
             }
         }
-        #[cfg(unix)]
+        #[cfg(any(unix, windows))]
         if let Some(path) = &self.socket {
             use lit_companion_bridge::socket;
             match socket::bind(path).await {
@@ -233,7 +233,7 @@ impl CompanionBuilder {
                 }),
             }
         }
-        #[cfg(not(unix))]
+        #[cfg(not(any(unix, windows)))]
         if let Some(path) = &self.socket {
             roads.push(RoadStatus {
                 road: Road::Extension,

@@ -1,23 +1,49 @@
-//! Where the companion listens for relayed messages: a per-user Unix socket.
+//! Where the companion listens for relayed messages, and how a client reaches it safely: a
+//! per-user Unix socket (Linux, macOS) or a per-user named pipe (Windows).
+//!
+//! Unix: the socket lives in a directory only its user can enter, and both ends check each
+//! other's uid. Windows: the pipe's name is derived from the user's SID, its ACL admits only that
+//! user, the companion creates it with `FILE_FLAG_FIRST_PIPE_INSTANCE` (so it refuses a name
+//! someone already holds), and clients ([`connect`]) check that the server's process runs as
+//! their own user before sending anything.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-/// `$LIT_COMPANION_SOCKET`, else `$XDG_RUNTIME_DIR/lit-companion/bridge.sock`, else
-/// `/tmp/lit-companion-<uid>/bridge.sock`. The directory is the user's alone (mode 0700).
+/// `$LIT_COMPANION_SOCKET`, else on Unix `$XDG_RUNTIME_DIR/lit-companion/bridge.sock`, else
+/// `/tmp/lit-companion-<uid>/bridge.sock` (the directory is the user's alone, mode 0700); on
+/// Windows the pipe `\\.\pipe\lit-companion-<SID>`.
 pub fn default_socket_path() -> PathBuf {
     if let Some(p) = std::env::var_os("LIT_COMPANION_SOCKET").filter(|p| !p.is_empty()) {
         return PathBuf::from(p);
     }
-    if let Some(run) = std::env::var_os("XDG_RUNTIME_DIR").filter(|p| !p.is_empty()) {
-        return PathBuf::from(run).join("lit-companion").join("bridge.sock");
+    #[cfg(windows)]
+    {
+        PathBuf::from(default_pipe_name())
     }
-    PathBuf::from(format!("/tmp/lit-companion-{}", current_uid())).join("bridge.sock")
+    #[cfg(not(windows))]
+    {
+        if let Some(run) = std::env::var_os("XDG_RUNTIME_DIR").filter(|p| !p.is_empty()) {
+            return PathBuf::from(run).join("lit-companion").join("bridge.sock");
+        }
+        PathBuf::from(format!("/tmp/lit-companion-{}", current_uid())).join("bridge.sock")
+    }
+}
+
+/// `\\.\pipe\lit-companion-<SID>` (the user name when the SID cannot be read). Pipe names are
+/// one namespace for the whole machine: the SID keeps each user's apart, and the ACL and the
+/// first-instance flag keep anyone else from holding it.
+#[cfg(windows)]
+pub fn default_pipe_name() -> String {
+    let user = lit_companion_platform::windows::current_user()
+        .and_then(|sid| sid.to_string_form())
+        .unwrap_or_else(|_| std::env::var("USERNAME").unwrap_or_else(|_| "user".into()));
+    format!(r"\\.\pipe\lit-companion-{user}")
 }
 
 /// The real user id of this process.
 #[cfg(unix)]
 pub fn current_uid() -> u32 {
-    rustix::process::getuid().as_raw()
+    lit_companion_platform::current_uid()
 }
 
 /// Not Unix: no uid.
@@ -36,11 +62,14 @@ pub enum SocketTrust {
     /// The directory lets others in.
     #[error("{0} is accessible by other users (it must be mode 0700)")]
     OpenDirectory(String),
+    /// The process serving the pipe runs as another user (a squatter), or cannot be told.
+    #[error("{0} is served by a process of another user: refusing it")]
+    ForeignServer(String),
 }
 
 /// Checks that the socket file and its directory are ours and private.
 #[cfg(unix)]
-pub fn check_trusted(socket: &std::path::Path) -> Result<(), SocketTrust> {
+pub fn check_trusted(socket: &Path) -> Result<(), SocketTrust> {
     use std::os::unix::fs::MetadataExt;
     let me = current_uid();
     if let Some(dir) = socket.parent() {
@@ -59,4 +88,60 @@ pub fn check_trusted(socket: &std::path::Path) -> Result<(), SocketTrust> {
         }
     }
     Ok(())
+}
+
+/// Windows: a pipe has no file to inspect beforehand; [`connect`] checks the server instead.
+#[cfg(not(unix))]
+pub fn check_trusted(_socket: &Path) -> Result<(), SocketTrust> {
+    Ok(())
+}
+
+/// A connected client end of the road: frames are written and read on it (blocking).
+#[cfg(unix)]
+pub type Stream = std::os::unix::net::UnixStream;
+
+/// A connected client end of the road: frames are written and read on it (blocking).
+#[cfg(windows)]
+pub type Stream = std::fs::File;
+
+/// Why the companion could not be reached.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConnectError {
+    /// The socket or the pipe's server may not be trusted.
+    #[error(transparent)]
+    Untrusted(#[from] SocketTrust),
+    /// Nothing answers there: the companion is not running.
+    #[error("nothing is listening on {path}: {source}")]
+    NotRunning {
+        /// The socket or pipe.
+        path: String,
+        /// The OS's reason.
+        source: std::io::Error,
+    },
+}
+
+/// Connects to the companion at `path`, refusing a socket (Unix) or a pipe server (Windows)
+/// that is not the current user's.
+#[cfg(any(unix, windows))]
+pub fn connect(path: &Path) -> Result<Stream, ConnectError> {
+    let not_running = |source| ConnectError::NotRunning {
+        path: path.display().to_string(),
+        source,
+    };
+    #[cfg(unix)]
+    {
+        check_trusted(path)?;
+        std::os::unix::net::UnixStream::connect(path).map_err(not_running)
+    }
+    #[cfg(windows)]
+    {
+        use lit_companion_platform::windows;
+        let pipe = windows::open_pipe(path).map_err(not_running)?;
+        let ours = windows::pipe_server_pid(&pipe).is_ok_and(windows::is_same_user);
+        if !ours {
+            return Err(SocketTrust::ForeignServer(path.display().to_string()).into());
+        }
+        Ok(pipe)
+    }
 }

@@ -1,0 +1,20 @@
+//! The OS calls the companion's roads need and std lacks, kept in one crate so that every other
+//! crate of the workspace stays `forbid(unsafe_code)`.
+//!
+//! - Unix: the real user id ([`current_uid`]), through rustix (no `unsafe` here).
+//! - Windows ([`windows`]): users are SIDs. The current user, the user a process runs as, the
+//!   processes at either end of a named pipe, the process that owns a loopback TCP connection,
+//!   and (feature `tokio`) a named-pipe server whose ACL admits only the current user.
+
+/// The real user id of this process.
+#[cfg(unix)]
+pub fn current_uid() -> u32 {
+    rustix::process::getuid().as_raw()
+}
+
+#[cfg(windows)]
+#[allow(
+    unsafe_code,
+    reason = "Win32 calls; each `unsafe` block says what it relies on"
+)]
+pub mod windows;
