@@ -8,7 +8,8 @@
 //! whose remote address is our listener, in `/proc/net/tcp` and `tcp6` (read with `procfs`);
 //! its `uid` is the answer. A table read is shared by the connections accepted before it (a
 //! burst of a thousand costs a few reads), and never used for a connection accepted after it.
-//! Other platforms: not decided here yet ([`PeerUser::Unknown`]).
+//! Windows: the process owning the client's end (`GetExtendedTcpTable`), and the user of that
+//! process's token. macOS: not decided here yet ([`PeerUser::Unknown`]).
 
 use std::{
     collections::HashMap,
@@ -76,6 +77,12 @@ impl PeerTable {
         let Some(local) = conn.local else {
             return PeerUser::Unknown;
         };
+        if cfg!(windows) {
+            let peer = conn.peer;
+            return tokio::task::spawn_blocking(move || windows_peer(peer, local))
+                .await
+                .unwrap_or(PeerUser::Unknown);
+        }
         if !cfg!(target_os = "linux") {
             return PeerUser::Unknown;
         }
@@ -124,6 +131,24 @@ fn classify(uid: Option<u32>) -> PeerUser {
 
 #[cfg(not(unix))]
 fn classify(_uid: Option<u32>) -> PeerUser {
+    PeerUser::Unknown
+}
+
+/// Windows: the process owning the client's end (`GetExtendedTcpTable`), then its token's user.
+/// Another user's process, or one we may not query, is another user; Windows has no uid to
+/// report, so it is `Other(0)`.
+#[cfg(windows)]
+fn windows_peer(client: SocketAddr, server: SocketAddr) -> PeerUser {
+    use lit_companion_platform::windows;
+    match windows::tcp_client_pid(client, server) {
+        Ok(Some(pid)) if windows::is_same_user(pid) => PeerUser::Same,
+        Ok(Some(_)) => PeerUser::Other(0),
+        _ => PeerUser::Unknown,
+    }
+}
+
+#[cfg(not(windows))]
+fn windows_peer(_client: SocketAddr, _server: SocketAddr) -> PeerUser {
     PeerUser::Unknown
 }
 
