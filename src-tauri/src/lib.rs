@@ -69,7 +69,9 @@ pub fn run() {
             }
 
             use tauri_plugin_deep_link::DeepLinkExt;
-            #[cfg(any(target_os = "linux", all(debug_assertions, windows)))]
+            // Per user: on Windows the plugin writes `HKCU\Software\Classes\lit-companion`, so
+            // a portable copy works without the installer; macOS takes the scheme from Info.plist.
+            #[cfg(any(target_os = "linux", windows))]
             if let Err(e) = app.deep_link().register_all() {
                 eprintln!("could not register the lit-companion:// handler: {e}");
             }
