@@ -103,6 +103,19 @@ async fn start(name: &str, policy: Option<&str>, tune: impl FnOnce(&mut HttpConf
     .await
 }
 
+/// A bridge in front of two simulated Naga nodes (the network `sim`, generation Naga).
+async fn start_naga(name: &str, policy: Option<&str>) -> Bridge {
+    start_with(
+        name,
+        policy,
+        None,
+        |_| {},
+        2,
+        NodeConfig::new(Network::NagaDev),
+    )
+    .await
+}
+
 async fn start_with(
     name: &str,
     policy: Option<&str>,
@@ -732,34 +745,13 @@ async fn unreachable_or_disagreeing_nodes_are_a_network_error() {
     odd.blockhash = format!("0x{}", "77".repeat(32));
     nodes.push(spawn(odd).await.unwrap());
     b.add_networks(&[("dead", &dead), ("odd", &nodes)]);
-    let (_, v) = b
-        .post_from(
-            ORIGIN,
-            &b.body(
-                vec![pkp_request(&id)],
-                json!({"network": "odd", "nodeUrls": nodes}),
-            ),
-        )
-        .await;
-    assert_eq!(code(&v), 4504, "{v}");
-    assert_eq!(
-        v["error"]["message"],
-        "the Lit network could not be reached"
-    );
+    b.unreachable("odd", &id).await;
     b.nothing_stored();
 }
 
 #[tokio::test]
 async fn naga_sessions_carry_max_price_and_pass_naga_nodes() {
-    let b = start_with(
-        "naga",
-        None,
-        None,
-        |_| {},
-        2,
-        NodeConfig::new(Network::NagaDev),
-    )
-    .await;
+    let b = start_naga("naga", None).await;
     let (pubkey, id) = pkp(5);
     let body = b.body(
         vec![pkp_request(&id)],
@@ -994,15 +986,7 @@ async fn a_node_that_redirects_fails_and_gets_no_session_sigs() {
 
 #[tokio::test]
 async fn naga_prices_are_capped_shown_and_never_raised_without_asking() {
-    let b = start_with(
-        "price",
-        None,
-        None,
-        |_| {},
-        2,
-        NodeConfig::new(Network::NagaDev),
-    )
-    .await;
+    let b = start_naga("price", None).await;
     let (_, id) = pkp(6);
     let ask = |price: &str| b.body(vec![pkp_request(&id)], json!({ "maxPrice": price }));
     for too_much in [u128::MAX.to_string(), "1000000000000000001".to_owned()] {
@@ -1071,15 +1055,7 @@ async fn naga_prices_are_capped_shown_and_never_raised_without_asking() {
 #[tokio::test]
 async fn a_policy_caps_the_price() {
     let policy = r#"{"version":1,"rules":[{"origin":"https://app.example.com","resources":["lit-pkp://*"],"maxPrice":"1000000000000000"}]}"#;
-    let b = start_with(
-        "policy-price",
-        Some(policy),
-        None,
-        |_| {},
-        2,
-        NodeConfig::new(Network::NagaDev),
-    )
-    .await;
+    let b = start_naga("policy-price", Some(policy)).await;
     let (_, id) = pkp(7);
     let body = |price: &str| b.body(vec![pkp_request(&id)], json!({ "maxPrice": price }));
     let (_, v) = b.post_from(ORIGIN, &body("2000000000000000")).await;
