@@ -9,13 +9,11 @@
 
 pub mod client;
 pub mod networks;
-pub mod presets;
 pub mod staking;
 
 pub use client::{Handshake, LitNetClient, NetError, Outcome};
 pub use networks::{
-    node_url, presets, Agreement, NetworkError, NetworkName, NetworkSpec, Networks, NodeSet,
-    NodeSource, DEFAULT_PRICE_CAP_WEI, NODE_SET_TTL,
+    default_lifetime, node_url, presets, Agreement, NetworkError, NetworkName, NetworkSpec,
+    Networks, NodeSet, NodeSource, DEFAULT_PRICE_CAP_WEI, NODE_SET_TTL,
 };
-pub use presets::default_lifetime;
 pub use staking::StakingSource;

@@ -27,6 +27,15 @@ use crate::{
     staking::{read_nodes, StakingSource, RPC_TIMEOUT},
 };
 
+/// The SDK's default session lifetime for a generation: v7 (Datil) 24 hours, v8 (Naga) 15
+/// minutes.
+pub fn default_lifetime(generation: Generation) -> Duration {
+    match generation {
+        Generation::Datil => Duration::from_secs(24 * 3600),
+        Generation::Naga => Duration::from_secs(15 * 60),
+    }
+}
+
 /// How long a node set read from the chain is kept before it is read again.
 pub const NODE_SET_TTL: Duration = Duration::from_secs(600);
 
