@@ -6,6 +6,7 @@
 use std::{future::Future, path::Path, pin::Pin, time::Duration};
 
 use lit_companion_net::NetworkName;
+use lit_companion_session::explain::parse_wei;
 use lit_companion_session::{
     explain::{CapabilityLine, RiskFlag},
     LitResource, ResourceAbilityRequest,
@@ -208,10 +209,7 @@ impl Policy {
                     .map_err(|e| PolicyError::Invalid(e.to_string()))?;
             }
             if let Some(price) = &rule.max_price {
-                if price.is_empty()
-                    || !price.bytes().all(|b| b.is_ascii_digit())
-                    || price.parse::<u128>().is_err()
-                {
+                if parse_wei(price).is_none() {
                     return Err(PolicyError::Invalid(format!(
                         "maxPrice {price:?} is not a decimal number of wei"
                     )));
@@ -255,14 +253,8 @@ impl Rule {
                 return Err(format!("network {} is not allowed", request.network));
             }
         }
-        let price = request
-            .max_price_wei
-            .as_deref()
-            .and_then(|p| p.parse::<u128>().ok());
-        let allowed = self
-            .max_price
-            .as_deref()
-            .and_then(|p| p.parse::<u128>().ok());
+        let price = request.max_price_wei.as_deref().and_then(parse_wei);
+        let allowed = self.max_price.as_deref().and_then(parse_wei);
         if let (Some(price), Some(allowed)) = (price, allowed) {
             if price > allowed {
                 return Err(format!(

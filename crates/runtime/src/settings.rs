@@ -10,7 +10,7 @@ use std::{
 };
 
 use lit_companion_net::{presets, NetworkSpec, DEFAULT_PRICE_CAP_WEI};
-use lit_companion_session::Generation;
+use lit_companion_session::{explain::parse_wei, Generation};
 use serde::{Deserialize, Serialize};
 
 use lit_companion_vault::{metadata::write_atomic, VaultError};
@@ -167,22 +167,20 @@ impl AppSettings {
         self.price_caps
             .iter()
             .map(|(name, wei)| {
-                let ok = !wei.is_empty() && wei.bytes().all(|b| b.is_ascii_digit());
-                match wei.parse::<u128>() {
-                    Ok(w) if ok => Ok((name.clone(), w)),
-                    _ => Err(SettingsError::Invalid(format!(
+                parse_wei(wei).map(|w| (name.clone(), w)).ok_or_else(|| {
+                    SettingsError::Invalid(format!(
                         "the price cap for {name} ({wei:?}) is not a decimal number of wei"
-                    ))),
-                }
+                    ))
+                })
             })
             .collect()
     }
 
     /// The cap for `network` (wei per request).
     pub fn cap(&self, network: &str) -> u128 {
-        self.caps()
-            .ok()
-            .and_then(|c| c.get(network).copied())
+        self.price_caps
+            .get(network)
+            .and_then(|w| parse_wei(w))
             .unwrap_or(DEFAULT_PRICE_CAP_WEI)
     }
 

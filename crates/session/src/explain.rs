@@ -324,6 +324,15 @@ fn scope_words(scope: &str) -> &str {
     }
 }
 
+/// A decimal number of wei as people and the SDK write `maxPrice`: digits only (no sign,
+/// exponent or `0x`), at most 2^128 − 1.
+pub fn parse_wei(s: &str) -> Option<u128> {
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    s.parse().ok()
+}
+
 /// Wei as a decimal amount with 18 decimals, trailing zeros trimmed ("1.0", "0.0025").
 pub fn format_units(wei: u128) -> String {
     const ONE: u128 = 1_000_000_000_000_000_000;

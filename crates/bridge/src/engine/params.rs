@@ -6,6 +6,7 @@ use std::sync::Arc;
 use lit_companion_net::{default_lifetime, node_url, NetworkSpec, Networks};
 use lit_companion_session::{
     authsig::AuthSig,
+    explain::parse_wei,
     message::DELEGATION_URI,
     timefmt::{iso_millis, parse_rfc3339},
     Address, Generation, ResourceAbilityRequest,
@@ -156,12 +157,4 @@ impl ValidParams {
             wallet,
         })
     }
-}
-
-/// A decimal number of wei: digits only (no sign, no exponent, no `0x`), at most 2^128 − 1.
-fn parse_wei(s: &str) -> Option<u128> {
-    if s.is_empty() || s.len() > 39 || !s.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    s.parse().ok()
 }
