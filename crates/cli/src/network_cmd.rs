@@ -87,13 +87,13 @@ pub(crate) fn network(cmd: NetworkCommand, vault: &VaultArgs) -> Result<String, 
                 .add_network(custom)
                 .map_err(|e| Failure::input(e.to_string()))?;
             store(&s)?;
-            Ok(describe(&spec, &s).to_string())
+            Ok(network_view(&spec, &s, None).to_string())
         }
         NetworkCommand::List { json } => {
             let s = load()?;
             let specs = specs(&s)?;
             if json {
-                let all: Vec<Value> = specs.iter().map(|n| describe(n, &s)).collect();
+                let all: Vec<Value> = specs.iter().map(|n| network_view(n, &s, None)).collect();
                 return Ok(serde_json::to_string_pretty(&all).unwrap_or_default());
             }
             Ok(specs
@@ -136,7 +136,7 @@ pub(crate) fn network(cmd: NetworkCommand, vault: &VaultArgs) -> Result<String, 
             }
             s.price_caps.insert(name, wei);
             store(&s)?;
-            Ok(describe(&spec, &s).to_string())
+            Ok(network_view(&spec, &s, None).to_string())
         }
     }
 }
@@ -150,10 +150,6 @@ fn specs(s: &AppSettings) -> Result<Vec<NetworkSpec>, Failure> {
         .into_iter()
         .chain(custom)
         .collect())
-}
-
-fn describe(n: &NetworkSpec, s: &AppSettings) -> Value {
-    network_view(n, s, None)
 }
 
 fn line(n: &NetworkSpec, s: &AppSettings) -> String {
