@@ -63,6 +63,8 @@ pub struct PeerTable {
 #[derive(Debug)]
 struct Snapshot {
     taken: Instant,
+    /// Which table was read: `tcp6` (IPv6 listeners) or `tcp`.
+    v6: bool,
     /// (client address, server address) → uid of the client's socket.
     owners: HashMap<(SocketAddr, SocketAddr), u32>,
 }
@@ -95,10 +97,12 @@ impl PeerTable {
             return found;
         }
         let taken = Instant::now();
-        let owners = tokio::task::spawn_blocking(read_owners)
+        // Only the listener's own family: reading a table costs the kernel a walk of it.
+        let v6 = local.is_ipv6();
+        let owners = tokio::task::spawn_blocking(move || read_owners(v6))
             .await
             .unwrap_or_default();
-        let snapshot = Arc::new(Snapshot { taken, owners });
+        let snapshot = Arc::new(Snapshot { taken, v6, owners });
         if let Ok(mut s) = self.snapshot.lock() {
             *s = Some(snapshot.clone());
         }
@@ -113,7 +117,7 @@ impl PeerTable {
         key: (SocketAddr, SocketAddr),
     ) -> Option<PeerUser> {
         let snapshot = self.snapshot.lock().ok()?.clone()?;
-        if snapshot.taken < conn.accepted {
+        if snapshot.taken < conn.accepted || snapshot.v6 != key.1.is_ipv6() {
             return None;
         }
         Some(classify(snapshot.owners.get(&key).copied()))
@@ -152,18 +156,23 @@ fn windows_peer(_client: SocketAddr, _server: SocketAddr) -> PeerUser {
     PeerUser::Unknown
 }
 
+/// (client address, server address) → uid, from `/proc/net/tcp6` or `/proc/net/tcp`.
 #[cfg(target_os = "linux")]
-fn read_owners() -> HashMap<(SocketAddr, SocketAddr), u32> {
-    let mut owners = HashMap::new();
-    let tables = [procfs::net::tcp(), procfs::net::tcp6()];
-    for entry in tables.into_iter().flatten().flatten() {
-        owners.insert((entry.local_address, entry.remote_address), entry.uid);
-    }
-    owners
+fn read_owners(v6: bool) -> HashMap<(SocketAddr, SocketAddr), u32> {
+    let table = if v6 {
+        procfs::net::tcp6()
+    } else {
+        procfs::net::tcp()
+    };
+    table
+        .into_iter()
+        .flatten()
+        .map(|e| ((e.local_address, e.remote_address), e.uid))
+        .collect()
 }
 
 #[cfg(not(target_os = "linux"))]
-fn read_owners() -> HashMap<(SocketAddr, SocketAddr), u32> {
+fn read_owners(_v6: bool) -> HashMap<(SocketAddr, SocketAddr), u32> {
     HashMap::new()
 }
 
