@@ -55,8 +55,43 @@ export interface SessionSigsParams {
   statement?: string;
   /** Naga: the most a node may charge per request, in wei (sent as a decimal string). */
   maxPrice?: string | bigint | number;
-  /** Which of the user's wallets (address); default: the user's default wallet. */
-  wallet?: string;
+  /**
+   * Which wallet signs the session's AuthSig: an address of one of the user's wallets (local, or
+   * external: then the page's wallet signs, as below); `'browser'` for the page's own EIP-1193
+   * wallet (MetaMask, Rabby, …: asked for its account with `eth_requestAccounts`, and added to Lit
+   * Companion when the user approves); default: the user's default wallet. A browser wallet can
+   * sign through the extension and the loopback HTTP road, not through a deep link (4200).
+   */
+  wallet?: 'browser' | (string & {});
+}
+
+/**
+ * The step an external wallet's session takes (handled for you): the page's wallet signs
+ * `message` (the session SIWE, exactly) with `personal_sign`, and the answer goes back as
+ * `walletSignature` before `expiresAt`.
+ */
+export interface SignWithWalletStep {
+  /** One-time, 32 hex digits. */
+  ticket: string;
+  /** The external wallet's address (EIP-55). */
+  address: string;
+  message: string;
+  expiresAt: string;
+}
+
+/** The `walletSignature` params: the wallet's signature (0x + 130 hex), or its refusal. */
+export type WalletSignatureParams = { ticket: string; signature: string } | { ticket: string; rejected: true };
+
+/** `getSessionSigs.externalWallet` on the wire: the page's wallet account and the wallet's name. */
+export interface ExternalWalletParam {
+  address: string;
+  /** The wallet's EIP-6963 `info.name`, at most 64 characters; default "Browser wallet". */
+  name?: string;
+}
+
+/** An EIP-1193 provider (`window.ethereum`, or an EIP-6963 announcement's `provider`). */
+export interface Eip1193Provider {
+  request(args: { method: string; params?: unknown[] | Record<string, unknown> }): Promise<unknown>;
 }
 
 export interface SessionSigsResult {
@@ -106,12 +141,18 @@ export interface CompanionOptions {
   pollIntervalMs?: number;
   /** How long to wait for the extension to announce itself. Default 300 ms. */
   extensionTimeoutMs?: number;
+  /** The page's wallet to use for `wallet: 'browser'` and for signing steps; default: found through EIP-6963, else `window.ethereum`. */
+  ethereum?: Eip1193Provider;
+  /** Of several EIP-6963 wallets, the one with this `info.rdns` (e.g. 'io.metamask'); default: the first announced. */
+  walletRdns?: string;
+  /** How long EIP-6963 wallets may take to announce themselves. Default 100 ms. */
+  walletTimeoutMs?: number;
 }
 
 export interface RequestEnvelope {
   v: 1;
   id: string;
-  method: 'getSessionSigs' | 'listGrants' | 'disconnect' | (string & {});
+  method: 'getSessionSigs' | 'walletSignature' | 'listGrants' | 'disconnect' | (string & {});
   params?: unknown;
 }
 
@@ -185,7 +226,10 @@ export declare class CompanionError extends Error {
 /**
  * Asks Lit Companion for sessionSigs. Rejects with a CompanionError, or with `signal.reason`
  * when `options.signal` aborts. With the deep-link transport the page usually navigates away:
- * call readDeepLinkResult() when the page loads.
+ * call readDeepLinkResult() when the page loads. When the page's wallet signs (`wallet:
+ * 'browser'`, or an external wallet's address), the wallet's `personal_sign` and the
+ * `walletSignature` answer happen inside this one call: 4001 when the wallet refuses, 4601 when
+ * the page has no wallet, 4200 on the deep-link transport.
  */
 export declare function requestSessionSigs(
   params: SessionSigsParams,

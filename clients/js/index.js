@@ -91,6 +91,7 @@ const internal = (message, cause) => new CompanionError(5000, message, { cause }
 
 const isObject = (v) => typeof v === 'object' && v !== null && !Array.isArray(v);
 const hasOwn = (o, k) => Object.prototype.hasOwnProperty.call(o, k);
+const isEip1193 = (p) => !!p && (typeof p === 'object' || typeof p === 'function') && typeof p.request === 'function';
 const nonEmptyString = (v) => typeof v === 'string' && v.length > 0;
 
 // ---------------------------------------------------------------------------------------------
@@ -106,6 +107,9 @@ const PARAM_KEYS = [
   'maxPrice',
   'wallet',
 ];
+const ADDRESS = /^0x[0-9a-fA-F]{40}$/;
+/** `wallet: 'browser'`: the page's own EIP-1193 wallet signs (docs/bridge-protocol.md, externalWallet). */
+const BROWSER_WALLET = 'browser';
 const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
 const MAX_UINT256 = (1n << 256n) - 1n;
 
@@ -229,8 +233,10 @@ function normalizeSessionParams(params) {
   }
 
   if (p.wallet !== undefined) {
-    if (typeof p.wallet !== 'string' || !/^0x[0-9a-fA-F]{40}$/.test(p.wallet)) {
-      throw badRequest('wallet must be an Ethereum address (0x followed by 40 hex digits).');
+    if (p.wallet !== BROWSER_WALLET && (typeof p.wallet !== 'string' || !ADDRESS.test(p.wallet))) {
+      throw badRequest(
+        "wallet must be an Ethereum address (0x followed by 40 hex digits), or 'browser' for the page's own wallet.",
+      );
     }
     out.wallet = p.wallet;
   }
@@ -247,6 +253,9 @@ const OPTION_KEYS = [
   'fetch',
   'pollIntervalMs',
   'extensionTimeoutMs',
+  'ethereum',
+  'walletRdns',
+  'walletTimeoutMs',
 ];
 const TRANSPORT_NAMES = ['extension', 'http', 'deeplink'];
 
@@ -303,6 +312,18 @@ function normalizeOptions(options) {
   }
   o.fetch = options.fetch ?? undefined;
   if (o.fetch !== undefined && typeof o.fetch !== 'function') throw badRequest('fetch must be a function.');
+  o.ethereum = options.ethereum ?? undefined;
+  if (o.ethereum !== undefined && !isEip1193(o.ethereum)) {
+    throw badRequest('ethereum must be an EIP-1193 provider (an object with request()).');
+  }
+  o.walletRdns = options.walletRdns ?? undefined;
+  if (o.walletRdns !== undefined && !nonEmptyString(o.walletRdns)) {
+    throw badRequest('walletRdns must be a wallet\'s EIP-6963 rdns, such as io.metamask.');
+  }
+  o.walletTimeoutMs = options.walletTimeoutMs ?? 100;
+  if (typeof o.walletTimeoutMs !== 'number' || !(o.walletTimeoutMs >= 0) || !Number.isFinite(o.walletTimeoutMs)) {
+    throw badRequest('walletTimeoutMs must be a non-negative number of milliseconds.');
+  }
   return o;
 }
 
@@ -439,17 +460,33 @@ function errorFromEnvelope(error, cause) {
   });
 }
 
+const isSessionSigsResult = (result) =>
+  isObject(result.sessionSigs) &&
+  typeof result.wallet === 'string' &&
+  typeof result.sessionKey === 'string' &&
+  typeof result.expiration === 'string' &&
+  typeof result.reused === 'boolean';
+
+/** A `{ signWithWallet: { ticket, address, message, expiresAt } }` step (external wallets). */
+const isWalletStep = (result) => {
+  const step = isObject(result) ? result.signWithWallet : undefined;
+  return (
+    isObject(step) &&
+    nonEmptyString(step.ticket) &&
+    typeof step.address === 'string' &&
+    ADDRESS.test(step.address) &&
+    nonEmptyString(step.message) &&
+    typeof step.expiresAt === 'string'
+  );
+};
+
 function checkResult(method, result) {
   if (!isObject(result)) return false;
   switch (method) {
     case 'getSessionSigs':
-      return (
-        isObject(result.sessionSigs) &&
-        typeof result.wallet === 'string' &&
-        typeof result.sessionKey === 'string' &&
-        typeof result.expiration === 'string' &&
-        typeof result.reused === 'boolean'
-      );
+      return isSessionSigsResult(result) || isWalletStep(result);
+    case 'walletSignature':
+      return isSessionSigsResult(result);
     case 'listGrants':
       return Array.isArray(result.grants);
     case 'disconnect':
@@ -1011,7 +1048,9 @@ export async function readDeepLinkResult(options = {}) {
     forgetDeepLink(w, candidate.id);
     const waiter = waiters.get(candidate.id);
     if (waiter) waiter.take(envelope);
-    return unwrap(envelope, { id: candidate.id, method: candidate.method });
+    const result = unwrap(envelope, { id: candidate.id, method: candidate.method });
+    if (isWalletStep(result)) throw new CompanionError(4200, NO_DEEPLINK_WALLET);
+    return result;
   }
   if (await forwardToOtherTabs(part.value, forwardTimeoutMs)) return { forwarded: true };
   throw badRequest(
@@ -1067,6 +1106,7 @@ export async function buildDeepLink(envelope, location = globalThis.window && gl
 async function deeplinkTransport(call, ctx) {
   const w = globalThis.window;
   if (call.method !== 'getSessionSigs') throw new Unavailable('deep links carry only getSessionSigs');
+  if (call.browserWallet) throw new CompanionError(4200, NO_DEEPLINK_WALLET);
   if (!w || !w.location || typeof w.location.assign !== 'function') {
     throw new Unavailable('deep links need a browser page');
   }
@@ -1158,12 +1198,176 @@ async function deeplinkTransport(call, ctx) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// The page's own wallet: EIP-1193 providers, found through EIP-6963 or at window.ethereum
+
+const WALLET_NAME = 'Browser wallet';
+const NO_DEEPLINK_WALLET =
+  'A browser wallet can sign only through the Lit Companion extension or the local connection to the ' +
+  'Lit Companion app: a lit-companion:// link cannot reach it. Install the extension, or start Lit Companion.';
+/** How long a non-prompting wallet call (eth_accounts) may take before that wallet is skipped. */
+const ACCOUNTS_TIMEOUT_MS = 2000;
+
+/**
+ * The EIP-6963 wallets of this page, in the order they announce themselves: dispatches
+ * `eip6963:requestProvider` and collects `eip6963:announceProvider` details for `waitMs`
+ * (wallets answer at once; one announcing twice counts once).
+ */
+function announcedWallets(waitMs) {
+  const w = globalThis.window;
+  if (!w || typeof w.addEventListener !== 'function' || typeof w.dispatchEvent !== 'function') {
+    return Promise.resolve([]);
+  }
+  const found = [];
+  const onAnnounce = (event) => {
+    const d = event && event.detail;
+    if (!isObject(d) || !isEip1193(d.provider)) return;
+    const info = isObject(d.info) ? d.info : {};
+    if (found.some((f) => f.provider === d.provider || (nonEmptyString(info.uuid) && f.info.uuid === info.uuid))) return;
+    found.push({ info, provider: d.provider });
+  };
+  w.addEventListener('eip6963:announceProvider', onAnnounce);
+  try {
+    w.dispatchEvent(new Event('eip6963:requestProvider'));
+  } catch {
+    /* no announcements, then */
+  }
+  return new Promise((resolve) =>
+    setTimeout(() => {
+      w.removeEventListener('eip6963:announceProvider', onAnnounce);
+      resolve(found);
+    }, waitMs),
+  );
+}
+
+/** `window.ethereum` as a candidate, or null. */
+function injectedWallet() {
+  const w = globalThis.window;
+  const eth = w && w.ethereum;
+  return isEip1193(eth) ? { info: {}, provider: eth } : null;
+}
+
+/** A wallet's name for the companion's lists and prompt: at most 64 printable characters. */
+function walletName(info) {
+  const name = isObject(info) && typeof info.name === 'string' ? info.name.replace(/[\u0000-\u001f\u007f-\u009f]/g, '') : '';
+  return [...name.trim()].slice(0, 64).join('') || WALLET_NAME;
+}
+
+/** The candidates in the order they are tried: the explicit provider alone, else `walletRdns` first. */
+async function walletCandidates(opts) {
+  if (opts.ethereum) return [{ info: {}, provider: opts.ethereum }];
+  const announced = await announcedWallets(opts.walletTimeoutMs);
+  const preferred = announced.filter((c) => c.info.rdns === opts.walletRdns);
+  return [...preferred, ...announced.filter((c) => !preferred.includes(c))];
+}
+
+function noBrowserWallet(detail) {
+  return new CompanionError(
+    4601,
+    `No browser wallet ${detail}: install one (MetaMask, Rabby, …) or use a wallet kept in Lit Companion.`,
+  );
+}
+
+/** A wallet's error → CompanionError: its refusal (4001) stays 4001. */
+function walletFailure(e, doing) {
+  if (e instanceof CompanionError) return e;
+  if (e && e.code === 4001) return new CompanionError(4001, `You declined ${doing} in your browser wallet.`, { cause: e });
+  const why = e && nonEmptyString(e.message) ? `: ${e.message}` : '';
+  return internal(`Your browser wallet failed ${doing}${why}`, e);
+}
+
+/**
+ * `wallet: 'browser'`: the page's wallet (the explicit `ethereum` option, else the EIP-6963 one
+ * named by `walletRdns` or the first announced, else `window.ethereum`) is asked for its account
+ * (`eth_requestAccounts`, which may show the wallet's connect prompt). Resolves the
+ * `externalWallet` param `{ address, name }`.
+ */
+async function connectBrowserWallet(opts) {
+  const candidates = await walletCandidates(opts);
+  if (opts.walletRdns && !opts.ethereum && (candidates.length === 0 || candidates[0].info.rdns !== opts.walletRdns)) {
+    throw noBrowserWallet(`named ${opts.walletRdns} announces itself in this page (EIP-6963)`);
+  }
+  const chosen = candidates[0] || injectedWallet();
+  if (!chosen) throw noBrowserWallet('was found in this page (no EIP-6963 wallet, no window.ethereum)');
+  let accounts;
+  try {
+    accounts = await chosen.provider.request({ method: 'eth_requestAccounts' });
+  } catch (e) {
+    throw walletFailure(e, 'to connect');
+  }
+  const address = Array.isArray(accounts) ? accounts[0] : undefined;
+  if (typeof address !== 'string' || !ADDRESS.test(address)) {
+    throw internal('Your browser wallet gave no Ethereum account (eth_requestAccounts).');
+  }
+  return { address, name: walletName(chosen.info) };
+}
+
+/** Resolves like `promise`, or to `fallback` after `ms`. */
+function within(promise, ms, fallback) {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(fallback), ms);
+    promise.then(
+      (v) => {
+        clearTimeout(timer);
+        resolve(v);
+      },
+      () => {
+        clearTimeout(timer);
+        resolve(fallback);
+      },
+    );
+  });
+}
+
+/**
+ * The provider that signs for `address`: the explicit `ethereum` option; else the first
+ * EIP-6963 wallet whose `eth_accounts` (which never prompts) include it; else `window.ethereum`.
+ */
+async function providerFor(address, opts) {
+  if (opts.ethereum) return opts.ethereum;
+  const want = address.toLowerCase();
+  for (const c of await walletCandidates(opts)) {
+    const asked = Promise.resolve().then(() => c.provider.request({ method: 'eth_accounts' }));
+    const accounts = await within(asked, ACCOUNTS_TIMEOUT_MS, []);
+    if (Array.isArray(accounts) && accounts.some((a) => typeof a === 'string' && a.toLowerCase() === want)) {
+      return c.provider;
+    }
+  }
+  const injected = injectedWallet();
+  if (!injected) throw noBrowserWallet(`holding ${address} was found in this page`);
+  return injected.provider;
+}
+
+/** `0x` + the hex of the UTF-8 bytes of `text`: personal_sign's message parameter. */
+function utf8Hex(text) {
+  return `0x${Array.from(utf8(text), (b) => b.toString(16).padStart(2, '0')).join('')}`;
+}
+
+/**
+ * The `signWithWallet` step: the page's wallet signs exactly `message` (EIP-191 personal_sign,
+ * `[0x + hex of its UTF-8 bytes, address]`). Resolves the `walletSignature` params:
+ * `{ ticket, signature }` as the wallet gave it (the companion checks it), or
+ * `{ ticket, rejected: true }` with `declined` (the CompanionError 4001 to throw) when the wallet
+ * refused.
+ */
+async function signStep(step, opts) {
+  const provider = await providerFor(step.address, opts);
+  try {
+    const signature = await provider.request({ method: 'personal_sign', params: [utf8Hex(step.message), step.address] });
+    return { params: { ticket: step.ticket, signature } };
+  } catch (e) {
+    const failure = walletFailure(e, 'to sign');
+    if (failure.code !== 4001) throw failure;
+    return { params: { ticket: step.ticket, rejected: true }, declined: failure };
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Calls
 
 const TRANSPORTS = { extension: extensionTransport, http: httpTransport, deeplink: deeplinkTransport };
 
-async function callCompanion(method, params, options) {
-  const opts = normalizeOptions(options);
+/** One request: its envelope's id, method and JSON body (checked against the size limit). */
+function makeCall(method, params, opts) {
   const id = newId();
   const envelope = { v: PROTOCOL_VERSION, id, method };
   if (params !== undefined) envelope.params = params;
@@ -1171,25 +1375,63 @@ async function callCompanion(method, params, options) {
   if (utf8Length(body) > MAX_REQUEST_BYTES) {
     throw new CompanionError(4413, `The request is larger than ${MAX_REQUEST_BYTES / 1024} KiB.`);
   }
-  const call = { id, method, body, opts };
+  return { id, method, body, opts, browserWallet: isObject(params) && hasOwn(params, 'externalWallet') };
+}
+
+/** Sends `call` on the first transport that is available: `{ transport, response }`. */
+async function sendOnFirst(call, ctx) {
+  const skipped = [];
+  for (const transport of call.opts.transports) {
+    try {
+      return { transport, response: await TRANSPORTS[transport](call, ctx) };
+    } catch (e) {
+      if (!(e instanceof Unavailable)) throw e;
+      skipped.push(`${transport}: ${e.message}`);
+    }
+  }
+  throw new CompanionError(4900, `${NOT_RUNNING} (Tried ${skipped.join('; ')}.)`);
+}
+
+/**
+ * An external wallet's step: the page's wallet signs the session SIWE, and its answer goes back
+ * as `walletSignature` on the road the step came by (the companion takes it only from the same
+ * origin and road). Resolves the final getSessionSigs result.
+ */
+async function finishWithWallet(step, transport, opts, ctx) {
+  if (transport === 'deeplink') throw new CompanionError(4200, NO_DEEPLINK_WALLET);
+  const { params, declined } = await raceAbort(signStep(step, opts), ctx.signal);
+  const call = makeCall('walletSignature', params, opts);
+  let response;
+  try {
+    response = await TRANSPORTS[transport](call, ctx);
+  } catch (e) {
+    if (declined && !ctx.signal.aborted) throw declined;
+    if (e instanceof Unavailable) throw new CompanionError(4900, `${NOT_RUNNING} (${e.message})`);
+    throw e;
+  }
+  if (declined) throw declined;
+  return unwrap(response, { id: call.id, method: 'walletSignature' });
+}
+
+async function callCompanion(method, params, options) {
+  const opts = normalizeOptions(options);
   const ctx = makeCallContext(opts);
   try {
     if (ctx.signal.aborted) throw ctx.signal.reason;
-    const skipped = [];
-    for (const name of opts.transports) {
-      let response;
-      try {
-        response = await TRANSPORTS[name](call, ctx);
-      } catch (e) {
-        if (e instanceof Unavailable) {
-          skipped.push(`${name}: ${e.message}`);
-          continue;
-        }
-        throw e;
-      }
-      return unwrap(response, { id, method });
+    if (isObject(params) && params.wallet === BROWSER_WALLET) {
+      // Checked before the wallet is asked for anything: a deep link cannot reach it.
+      if (opts.transports.every((t) => t === 'deeplink')) throw new CompanionError(4200, NO_DEEPLINK_WALLET);
+      const { wallet, ...rest } = params;
+      params = { ...rest, externalWallet: await raceAbort(connectBrowserWallet(opts), ctx.signal) };
     }
-    throw new CompanionError(4900, `${NOT_RUNNING} (Tried ${skipped.join('; ')}.)`);
+    const call = makeCall(method, params, opts);
+    const { transport, response } = await sendOnFirst(call, ctx);
+    const result = unwrap(response, { id: call.id, method });
+    // The extension's in-page script signs with the wallet itself; an older one hands the step on.
+    if (method === 'getSessionSigs' && isWalletStep(result)) {
+      return await finishWithWallet(result.signWithWallet, transport, opts, ctx);
+    }
+    return result;
   } finally {
     ctx.cleanup();
   }
