@@ -2,12 +2,18 @@
 // `litCompanion:requestProvider` → `litCompanion:announceProvider`). It holds no secret and no
 // privilege: requests go to the extension's content script, and the page's origin is taken by
 // the browser (`sender.origin`), never from anything the page writes here.
+//
+// When the page's own wallet signs (docs/bridge-protocol.md, "When the page's wallet signs"), the
+// companion answers getSessionSigs with a `signWithWallet` step; this script asks the page's
+// EIP-1193 wallet for `personal_sign` of that exact text and sends `walletSignature` back, so the
+// page still gets sessionSigs from one request.
 (() => {
   if (window.litCompanion) return;
   const CHANNEL = 'lit-companion';
   const info = Object.freeze({ name: 'Lit Companion', version: '0.1.0', protocol: Object.freeze([1]) });
   const pending = new Map();
   let seq = 0;
+  const nextId = (prefix) => `${prefix}-${Date.now().toString(36)}-${(++seq).toString(36)}`;
 
   window.addEventListener('message', (event) => {
     const d = event.data;
@@ -18,22 +24,108 @@
     resolve(d.response);
   });
 
-  /** Sends a request envelope (docs/bridge-protocol.md); resolves with the response envelope. */
-  function request(envelope) {
+  /** One envelope to the extension and back. */
+  function send(envelope) {
     return new Promise((resolve) => {
-      const ticket = `${Date.now().toString(36)}-${(++seq).toString(36)}-${Math.random().toString(36).slice(2)}`;
+      const ticket = `${nextId('t')}-${Math.random().toString(36).slice(2)}`;
       pending.set(ticket, resolve);
       window.postMessage({ channel: CHANNEL, direction: 'to-extension', ticket, envelope }, window.location.origin);
     });
   }
 
-  /** getSessionSigs params → result, or throws an Error with `code` and `name`. */
-  async function requestSessionSigs(params) {
-    const id = `lc-${Date.now().toString(36)}-${(++seq).toString(36)}`;
-    const answer = await request({ v: 1, id, method: 'getSessionSigs', params });
+  // The page's wallets: every EIP-6963 announcement since the page started, in order.
+  const wallets = [];
+  window.addEventListener('eip6963:announceProvider', (event) => {
+    const d = event.detail;
+    if (!d || !d.provider || typeof d.provider.request !== 'function') return;
+    if (!wallets.some((w) => w.provider === d.provider)) wallets.push({ info: d.info || {}, provider: d.provider });
+  });
+  /** Asks the wallets to announce themselves again (they answer at once) and lets them. */
+  async function announcedWallets() {
+    window.dispatchEvent(new Event('eip6963:requestProvider'));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    return wallets;
+  }
+  const injected = () => (window.ethereum && typeof window.ethereum.request === 'function' ? window.ethereum : null);
+
+  const failure = (code, name, message) => ({ code, name, message });
+  const declined = (doing) => failure(4001, 'user_rejected', `You declined ${doing} in your browser wallet.`);
+  const noWallet = (detail) =>
+    failure(4601, 'no_wallet', `No browser wallet ${detail}: install one (MetaMask, Rabby, …) or use a wallet kept in Lit Companion.`);
+
+  /** The wallet whose accounts (eth_accounts never prompts) hold `address`, else window.ethereum. */
+  async function walletHolding(address) {
+    const want = address.toLowerCase();
+    for (const { provider } of await announcedWallets()) {
+      const accounts = await Promise.race([
+        Promise.resolve().then(() => provider.request({ method: 'eth_accounts' })).catch(() => []),
+        new Promise((resolve) => setTimeout(resolve, 2000, [])),
+      ]);
+      if (Array.isArray(accounts) && accounts.some((a) => String(a).toLowerCase() === want)) return provider;
+    }
+    return injected();
+  }
+
+  /** personal_sign takes the message as 0x + the hex of its UTF-8 bytes. */
+  const hexOfText = (text) => `0x${[...new TextEncoder().encode(text)].map((b) => b.toString(16).padStart(2, '0')).join('')}`;
+
+  /** Signs a step: the walletSignature params, or the error to answer the page with (nothing is sent then). */
+  async function signStep({ ticket, address, message }) {
+    const wallet = await walletHolding(address);
+    if (!wallet) return { error: noWallet(`holding ${address} was found in this page`) };
+    try {
+      return { params: { ticket, signature: await wallet.request({ method: 'personal_sign', params: [hexOfText(message), address] }) } };
+    } catch (e) {
+      if (e && e.code === 4001) return { params: { ticket, rejected: true }, error: declined('to sign') };
+      return { error: failure(5000, 'internal', `Your browser wallet failed to sign${e && e.message ? `: ${e.message}` : ''}`) };
+    }
+  }
+
+  /** Sends a request envelope (docs/bridge-protocol.md); resolves with the response envelope. */
+  async function request(envelope) {
+    const answer = await send(envelope);
+    const step = envelope && envelope.method === 'getSessionSigs' && answer && answer.result && answer.result.signWithWallet;
+    if (!step) return answer;
+    const id = envelope.id;
+    if (typeof step.ticket !== 'string' || !/^0x[0-9a-fA-F]{40}$/.test(step.address) || typeof step.message !== 'string') {
+      return { v: 1, id, error: failure(5000, 'internal', 'Lit Companion sent a malformed wallet step.') };
+    }
+    const { params, error } = await signStep(step);
+    const final = params ? await send({ v: 1, id: nextId('ws'), method: 'walletSignature', params }) : null;
+    return error ? { v: 1, id, error } : { ...final, id };
+  }
+
+  /** `wallet: 'browser'`: the page's wallet (by `walletRdns`, else the first announced, else window.ethereum) gives its account. */
+  async function connectWallet(walletRdns) {
+    const all = await announcedWallets();
+    const chosen = walletRdns ? all.find((w) => w.info.rdns === walletRdns) : all[0] || (injected() && { info: {}, provider: injected() });
+    if (!chosen) throw noWallet(walletRdns ? `named ${walletRdns} announces itself in this page` : 'was found in this page');
+    let accounts;
+    try {
+      accounts = await chosen.provider.request({ method: 'eth_requestAccounts' });
+    } catch (e) {
+      throw e && e.code === 4001 ? declined('to connect') : failure(5000, 'internal', 'Your browser wallet failed to connect.');
+    }
+    if (!Array.isArray(accounts) || !/^0x[0-9a-fA-F]{40}$/.test(accounts[0])) throw failure(5000, 'internal', 'Your browser wallet gave no account.');
+    const name = [...String(chosen.info.name || '').replace(/[\u0000-\u001f\u007f-\u009f]/g, '').trim()].slice(0, 64).join('');
+    return { address: accounts[0], name: name || 'Browser wallet' };
+  }
+
+  /** getSessionSigs params → result, or throws an Error with `code` and `name`. `options.walletRdns` picks a wallet. */
+  async function requestSessionSigs(params, options = {}) {
+    const toError = (e) => Object.assign(new Error(e.message), { code: e.code, name: e.name });
+    let wire = params;
+    if (params && params.wallet === 'browser') {
+      const { wallet, ...rest } = params;
+      try {
+        wire = { ...rest, externalWallet: await connectWallet(options && options.walletRdns) };
+      } catch (e) {
+        throw toError(e);
+      }
+    }
+    const answer = await request({ v: 1, id: nextId('lc'), method: 'getSessionSigs', params: wire });
     if (answer && answer.result) return answer.result;
-    const e = (answer && answer.error) || { code: 5000, name: 'internal', message: 'no answer' };
-    throw Object.assign(new Error(e.message), { code: e.code, name: e.name });
+    throw toError((answer && answer.error) || failure(5000, 'internal', 'no answer'));
   }
 
   const provider = Object.freeze({ info, request, requestSessionSigs });
