@@ -26,7 +26,7 @@ use tokio::sync::watch;
 use crate::{
     caller::{Caller, Identity, Road},
     engine::Engine,
-    peer::{Connection, PeerTable, PeerUser},
+    peer::{self, Connection, PeerUser},
     ratelimit::{RateLimit, RateLimiter},
 };
 
@@ -71,7 +71,6 @@ pub struct HttpState {
     config: HttpConfig,
     limiter: RateLimiter,
     tickets: Mutex<HashMap<String, Ticket>>,
-    peers: PeerTable,
 }
 
 impl std::fmt::Debug for HttpState {
@@ -91,7 +90,6 @@ impl HttpState {
             config,
             limiter,
             tickets: Mutex::new(HashMap::new()),
-            peers: PeerTable::default(),
         })
     }
 
@@ -231,9 +229,9 @@ fn browser_origin(headers: &HeaderMap) -> Result<Option<Origin>, BridgeError> {
 
 /// Which OS user the connection comes from; none known when the transport gave no
 /// connection (a router used without [`serve`]).
-async fn peer_user(state: &HttpState, conn: Option<&ConnectInfo<Connection>>) -> PeerUser {
+async fn peer_user(conn: Option<&ConnectInfo<Connection>>) -> PeerUser {
     match conn {
-        Some(ConnectInfo(conn)) => state.peers.user(conn).await,
+        Some(ConnectInfo(conn)) => peer::user(conn).await,
         None => PeerUser::Unknown,
     }
 }
@@ -244,7 +242,7 @@ async fn caller(
     conn: Option<&ConnectInfo<Connection>>,
 ) -> Result<Caller, (BridgeError, Option<StatusCode>)> {
     // Before anything else: another OS user's process is refused whatever it sends.
-    let user = peer_user(state, conn).await;
+    let user = peer_user(conn).await;
     if let PeerUser::Other(uid) = user {
         tracing::warn!(uid, "a connection from another OS user was refused");
         return Err((

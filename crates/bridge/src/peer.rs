@@ -4,19 +4,15 @@
 //! user; another user's connection is refused, and one whose user cannot be told is served only
 //! with a pairing token.
 //!
-//! Linux: the client's end of the connection is the socket whose local address is our peer and
-//! whose remote address is our listener, in `/proc/net/tcp` and `tcp6` (read with `procfs`);
-//! its `uid` is the answer. A table read is shared by the connections accepted before it (a
-//! burst of a thousand costs a few reads), and never used for a connection accepted after it.
+//! Linux: the kernel is asked for the client's end of the connection by its exact addresses
+//! (netlink `sock_diag`, [`lit_companion_platform::linux`]): the socket whose local address is
+//! our peer and whose remote address is our listener; its owner's uid is the answer. One lookup
+//! per connection, in constant time however many connections are open, and always about the
+//! socket as it is now.
 //! Windows: the process owning the client's end (`GetExtendedTcpTable`), and the user of that
 //! process's token. macOS: not decided here yet ([`PeerUser::Unknown`]).
 
-use std::{
-    collections::HashMap,
-    net::SocketAddr,
-    sync::{Arc, Mutex},
-    time::Instant,
-};
+use std::{net::SocketAddr, sync::Arc};
 
 use axum::{extract::connect_info::Connected, serve::IncomingStream};
 use tokio::{net::TcpListener, sync::OnceCell};
@@ -32,13 +28,12 @@ pub enum PeerUser {
     Unknown,
 }
 
-/// One accepted connection: its addresses, when it was accepted, and its peer's user once
-/// looked up (at most once per connection).
+/// One accepted connection: its addresses, and its peer's user once looked up (at most once per
+/// connection).
 #[derive(Clone, Debug)]
 pub struct Connection {
     peer: SocketAddr,
     local: Option<SocketAddr>,
-    accepted: Instant,
     user: Arc<OnceCell<PeerUser>>,
 }
 
@@ -47,81 +42,30 @@ impl Connected<IncomingStream<'_, TcpListener>> for Connection {
         Self {
             peer: *stream.remote_addr(),
             local: stream.io().local_addr().ok(),
-            accepted: Instant::now(),
             user: Arc::new(OnceCell::new()),
         }
     }
 }
 
-/// Looks peers up, sharing table reads between connections.
-#[derive(Debug, Default)]
-pub struct PeerTable {
-    snapshot: Mutex<Option<Arc<Snapshot>>>,
-    reading: tokio::sync::Mutex<()>,
+/// The user on the other end of `conn`, looked up once per connection.
+pub async fn user(conn: &Connection) -> PeerUser {
+    *conn.user.get_or_init(|| look_up(conn)).await
 }
 
-#[derive(Debug)]
-struct Snapshot {
-    taken: Instant,
-    /// Which table was read: `tcp6` (IPv6 listeners) or `tcp`.
-    v6: bool,
-    /// (client address, server address) → uid of the client's socket.
-    owners: HashMap<(SocketAddr, SocketAddr), u32>,
-}
-
-impl PeerTable {
-    /// The user on the other end of `conn`.
-    pub async fn user(&self, conn: &Connection) -> PeerUser {
-        *conn.user.get_or_init(|| self.look_up(conn)).await
-    }
-
-    async fn look_up(&self, conn: &Connection) -> PeerUser {
-        let Some(local) = conn.local else {
-            return PeerUser::Unknown;
-        };
-        if cfg!(windows) {
-            let peer = conn.peer;
-            return tokio::task::spawn_blocking(move || windows_peer(peer, local))
-                .await
-                .unwrap_or(PeerUser::Unknown);
-        }
-        if !cfg!(target_os = "linux") {
-            return PeerUser::Unknown;
-        }
-        let key = (conn.peer, local);
-        if let Some(found) = self.snapshot_answer(conn, key) {
-            return found;
-        }
-        let _one = self.reading.lock().await;
-        if let Some(found) = self.snapshot_answer(conn, key) {
-            return found;
-        }
-        let taken = Instant::now();
-        // Only the listener's own family: reading a table costs the kernel a walk of it.
-        let v6 = local.is_ipv6();
-        let owners = tokio::task::spawn_blocking(move || read_owners(v6))
+async fn look_up(conn: &Connection) -> PeerUser {
+    let Some(local) = conn.local else {
+        return PeerUser::Unknown;
+    };
+    let peer = conn.peer;
+    if cfg!(windows) {
+        return tokio::task::spawn_blocking(move || windows_peer(peer, local))
             .await
-            .unwrap_or_default();
-        let snapshot = Arc::new(Snapshot { taken, v6, owners });
-        if let Ok(mut s) = self.snapshot.lock() {
-            *s = Some(snapshot.clone());
-        }
-        classify(snapshot.owners.get(&key).copied())
+            .unwrap_or(PeerUser::Unknown);
     }
-
-    /// The answer from the last table read, when that read came after the connection was
-    /// accepted (an older read may describe an earlier connection from the same port).
-    fn snapshot_answer(
-        &self,
-        conn: &Connection,
-        key: (SocketAddr, SocketAddr),
-    ) -> Option<PeerUser> {
-        let snapshot = self.snapshot.lock().ok()?.clone()?;
-        if snapshot.taken < conn.accepted || snapshot.v6 != key.1.is_ipv6() {
-            return None;
-        }
-        Some(classify(snapshot.owners.get(&key).copied()))
-    }
+    let owner = tokio::task::spawn_blocking(move || socket_owner(peer, local))
+        .await
+        .unwrap_or(None);
+    classify(owner)
 }
 
 #[cfg(unix)]
@@ -156,24 +100,21 @@ fn windows_peer(_client: SocketAddr, _server: SocketAddr) -> PeerUser {
     PeerUser::Unknown
 }
 
-/// (client address, server address) → uid, from `/proc/net/tcp6` or `/proc/net/tcp`.
+/// The uid owning the client's end of the connection `client` → `server`.
 #[cfg(target_os = "linux")]
-fn read_owners(v6: bool) -> HashMap<(SocketAddr, SocketAddr), u32> {
-    let table = if v6 {
-        procfs::net::tcp6()
-    } else {
-        procfs::net::tcp()
-    };
-    table
-        .into_iter()
-        .flatten()
-        .map(|e| ((e.local_address, e.remote_address), e.uid))
-        .collect()
+fn socket_owner(client: SocketAddr, server: SocketAddr) -> Option<u32> {
+    match lit_companion_platform::linux::tcp_socket_uid(client, server) {
+        Ok(uid) => uid,
+        Err(e) => {
+            tracing::warn!(error = %e, "peer lookup failed; the caller is treated as unknown");
+            None
+        }
+    }
 }
 
 #[cfg(not(target_os = "linux"))]
-fn read_owners(_v6: bool) -> HashMap<(SocketAddr, SocketAddr), u32> {
-    HashMap::new()
+fn socket_owner(_client: SocketAddr, _server: SocketAddr) -> Option<u32> {
+    None
 }
 
 #[cfg(all(test, target_os = "linux"))]
@@ -189,19 +130,16 @@ mod tests {
         let conn = Connection {
             peer,
             local: server_side.local_addr().ok(),
-            accepted: Instant::now(),
             user: Arc::new(OnceCell::new()),
         };
-        let table = PeerTable::default();
-        assert_eq!(table.user(&conn).await, PeerUser::Same);
+        assert_eq!(user(&conn).await, PeerUser::Same);
         // A connection that is not in the table cannot be told.
         let stranger = Connection {
             peer: "127.0.0.1:9".parse().unwrap(),
-            accepted: Instant::now(),
             user: Arc::new(OnceCell::new()),
             ..conn
         };
-        assert_eq!(table.user(&stranger).await, PeerUser::Unknown);
+        assert_eq!(user(&stranger).await, PeerUser::Unknown);
         drop(client);
     }
 }

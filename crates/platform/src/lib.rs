@@ -2,6 +2,8 @@
 //! crate of the workspace stays `forbid(unsafe_code)`.
 //!
 //! - Unix: the real user id ([`current_uid`]), through rustix (no `unsafe` here).
+//! - Linux ([`linux`]): the user owning one loopback TCP socket, asked of the kernel by the
+//!   socket's addresses (netlink `sock_diag`; no `unsafe` here either).
 //! - Windows ([`windows`]): users are SIDs. The current user, the user a process runs as, the
 //!   processes at either end of a named pipe, the process that owns a loopback TCP connection,
 //!   and (feature `tokio`) a named-pipe server whose ACL admits only the current user.
@@ -11,6 +13,9 @@
 pub fn current_uid() -> u32 {
     rustix::process::getuid().as_raw()
 }
+
+#[cfg(target_os = "linux")]
+pub mod linux;
 
 #[cfg(windows)]
 #[allow(
