@@ -157,13 +157,23 @@ function renderWallets(wallets) {
     save.onclick = async () => {
       try { await invoke('label_wallet', { address: w.address, label: label.value }); showError('wallet-error', null); show('wallets'); } catch (e) { showError('wallet-error', e); }
     };
+    const browser = w.kind === 'external';
     const remove = el('button', { className: 'danger-outline', textContent: 'Remove' });
     remove.onclick = async () => {
-      if (confirm(`Remove ${w.label} (${w.address})? Its key leaves the keychain for good and its sessions are revoked. Export it first (lit-companion wallet export) if you need it elsewhere.`)) {
+      const what = browser
+        ? `Forget the browser wallet ${w.label} (${w.address})? Its sessions are revoked; the wallet itself and its key stay in your browser.`
+        : `Remove ${w.label} (${w.address})? Its key leaves the keychain for good and its sessions are revoked. Export it first (lit-companion wallet export) if you need it elsewhere.`;
+      if (confirm(what)) {
         try { await invoke('remove_wallet', { address: w.address }); show('wallets'); } catch (e) { showError('wallet-error', e); }
       }
     };
-    return el('li', { className: 'card' }, el('div', { className: 'mono', textContent: w.address }), el('div', { className: 'row' }, label, save, remove));
+    const kind = el('div', {
+      className: `wallet-kind ${browser ? 'external' : 'local'}`,
+      textContent: browser ? 'Browser wallet: signs in your browser; only its address is kept here' : 'Key in your system keychain',
+    });
+    const item = el('li', { className: 'card' }, el('div', { className: 'mono', textContent: w.address }), kind, el('div', { className: 'row' }, label, save, remove));
+    item.dataset.kind = w.kind;
+    return item;
   }));
 }
 
@@ -310,8 +320,10 @@ async function renderPrompt() {
   const [name, how] = r.who.split(' — ');
   if (r.verified) who.append(el('strong', { textContent: name }), ` — ${how || ''}`);
   else who.append(el('span', { className: 'unverified', textContent: r.who }));
-  const label = walletLabels[r.wallet.toLowerCase()];
-  $('prompt-where').textContent = `On ${r.network_label}, as ${short(r.wallet)}${label ? ` (${label})` : ''} · via ${r.road}`;
+  const bw = r.browser_wallet;
+  const label = bw ? bw.name : walletLabels[r.wallet.toLowerCase()];
+  const signsNext = bw ? ` — your browser wallet will ask you to sign next${bw.new ? ' (approving adds it to Lit Companion: its address only)' : ''}` : '';
+  $('prompt-where').textContent = `On ${r.network_label}, as ${short(r.wallet)}${label ? ` (${label})` : ''}${signsNext} · via ${r.road}`;
   const flags = new Set(r.flags);
   for (const l of r.new) for (const f of l.flags) flags.add(f);
   $('prompt-flags').replaceChildren(...[...flags].map((f) => el('li', { className: 'flag', textContent: FLAG_TEXT[f] || f })));
@@ -390,6 +402,14 @@ async function firstRunAction(fn) {
 
 $('create-wallet').onclick = () => firstRunAction(() => invoke('create_wallet', { label: $('new-label').value }));
 $('import-wallet').onclick = () => firstRunAction(() => importFrom($('import-key'), $('import-file'), $('import-label').value));
+$('add-external').onclick = async () => {
+  try {
+    await invoke('add_external_wallet', { address: $('external-address').value.trim(), label: $('external-label').value });
+    $('external-address').value = '';
+    showError('wallet-error', null);
+    show('wallets');
+  } catch (e) { showError('wallet-error', e); }
+};
 $('add-wallet').onclick = async () => {
   try { await invoke('create_wallet', { label: $('add-label').value }); showError('wallet-error', null); show('wallets'); } catch (e) { showError('wallet-error', e); }
 };

@@ -82,7 +82,7 @@ pub(crate) async fn wallets(s: State<'_, Services>) -> Answer<Value> {
     let list = vault(&s, |v| v.wallets()).await?;
     Ok(json!(list
         .iter()
-        .map(|w| json!({ "address": w.address, "label": w.label, "createdAt": w.created_at }))
+        .map(|w| json!({ "address": w.address, "label": w.label, "kind": w.kind, "createdAt": w.created_at }))
         .collect::<Vec<_>>()))
 }
 
@@ -105,6 +105,22 @@ pub(crate) async fn import_wallet(
     vault(&s, move |v| {
         v.import_wallet(key.trim(), &label, now())
             .map(|a| a.to_checksum())
+    })
+    .await
+}
+
+/// Adds a browser wallet by its address: it signs each new session in the page; nothing
+/// secret is stored for it.
+#[tauri::command]
+pub(crate) async fn add_external_wallet(
+    s: State<'_, Services>,
+    address: String,
+    label: String,
+) -> Answer<String> {
+    let address = Address::parse_any_case(&address).map_err(say)?;
+    vault(&s, move |v| {
+        v.add_external_wallet(&address, &label, now())
+            .map(|()| address.to_checksum())
     })
     .await
 }

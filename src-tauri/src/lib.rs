@@ -95,6 +95,7 @@ pub fn run() {
             commands::status,
             commands::wallets,
             commands::create_wallet,
+            commands::add_external_wallet,
             commands::import_wallet,
             commands::label_wallet,
             commands::remove_wallet,

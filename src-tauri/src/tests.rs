@@ -26,6 +26,7 @@ fn app(keyring: &PrivateKeyring) -> (tauri::App<MockRuntime>, WebviewWindow<Mock
             commands::status,
             commands::wallets,
             commands::create_wallet,
+            commands::add_external_wallet,
             commands::import_wallet,
             commands::label_wallet,
             commands::settings,

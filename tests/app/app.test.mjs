@@ -10,12 +10,14 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync, chmodSync, readFileSync, existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { join, dirname } from 'node:path';
 import { requestSessionSigs, openSealedAnswer, CompanionError } from '../../clients/js/index.js';
 import { Stack, root, HOST, pkp, pkpRequest, deepLink, assertSealedOnly } from '../e2e/harness.mjs';
 import { WebDriver } from './webdriver.mjs';
 
+const { ethers } = createRequire(join(root, 'tests/sdk/package.json'))('ethers');
 const APP = process.env.LIT_COMPANION_APP_BIN || join(root, 'target/debug/lit-companion-app');
 const DRIVER = process.env.TAURI_DRIVER || 'tauri-driver';
 const SHOTS = process.env.LIT_COMPANION_SCREENSHOTS || join(root, 'target/screenshots');
@@ -362,6 +364,55 @@ test('the settings list each network with its nodes; a network added there is st
   assert.ok(saved.customNetworks.some((n) => n.name === 'sim-datil'), 'the networks added elsewhere are kept');
   await wd.click('#network-typed-net button');
   await wd.until(`return !document.getElementById('network-typed-net');`, 'the network to go');
+});
+
+/** One envelope posted as a web page at `origin` would (Origin, Fetch Metadata); the answer. */
+async function post(envelope, origin = ORIGIN) {
+  const res = await fetch(`http://127.0.0.1:${port}/v1/request`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', origin, 'sec-fetch-site': 'cross-site', 'sec-fetch-mode': 'cors' },
+    body: JSON.stringify(envelope),
+  });
+  return res.json();
+}
+
+test('a browser wallet: added by address and listed by kind; its prompt says the wallet signs next, and its signature makes the session', async () => {
+  const page = ethers.Wallet.createRandom(); // the wallet in the browser, which the app never sees
+  await wd.click('.tab[data-screen="wallets"]');
+  await wd.type('#external-label', 'Rabby');
+  await wd.type('#external-address', page.address.toLowerCase());
+  await wd.click('#add-external');
+  await wd.until(visible('#wallet-list li[data-kind="external"]'), 'the browser wallet in the list');
+  const kinds = await wd.exec(`return [...document.querySelectorAll('#wallet-list li')].map((li) => ({
+    kind: li.dataset.kind, address: li.querySelector('.mono').textContent, says: li.querySelector('.wallet-kind').textContent }));`);
+  const local = kinds.find((k) => k.kind === 'local');
+  const browser = kinds.find((k) => k.kind === 'external');
+  assert.match(local.says, /Key in your system keychain/);
+  assert.equal(browser.address, page.address, 'stored with its EIP-55 checksum');
+  assert.match(browser.says, /Browser wallet: signs in your browser; only its address is kept here/);
+  await shot('wallets-kinds');
+
+  const { pubkey, id } = pkp(7);
+  const ask = post({ v: 1, id: 'bw-1', method: 'getSessionSigs',
+    params: { network: 'sim-datil', resourceAbilityRequests: [pkpRequest(id)], nodeUrls: datil, wallet: page.address } });
+  const p = await waitForPrompt();
+  assert.match(p.where, /as 0x[0-9a-fA-F]{4}…[0-9a-fA-F]{4} \(Rabby\) — your browser wallet will ask you to sign next · via loopback HTTP$/);
+  await shot('prompt-browser-wallet');
+  await wd.click('#prompt-approve');
+  const step = (await ask).result.signWithWallet;
+  assert.ok(step, 'the page is asked to have its wallet sign');
+  assert.equal(step.address, page.address);
+  assert.match(step.message, /^app\.example\.com wants you to sign in with your Ethereum account:\n/);
+  const signature = await page.signMessage(step.message);
+  const got = await post({ v: 1, id: 'bw-2', method: 'walletSignature', params: { ticket: step.ticket, signature } });
+  assert.ok(got.result, JSON.stringify(got));
+  assert.equal(got.result.wallet, page.address);
+  const c = stack.sdkCheck(got.result.sessionSigs, 'datil-dev', datil[0], `lit-pkp://${id}`, 'pkp-signing');
+  assert.equal(c.status, 0, c.stderr);
+  assert.equal((await stack.nodeSigns(datil[0], got.result.sessionSigs, pubkey)).status, 200);
+  const items = keychainAccounts();
+  assert.ok(items.includes(`session:${got.result.sessionKey}`), 'the session key is in the keychain');
+  assert.ok(!items.some((i) => i.toLowerCase().includes(page.address.toLowerCase().slice(2))), 'nothing is kept for the browser wallet');
 });
 
 test('a deep link opened through the OS reaches the running app as an unverified prompt', async () => {

@@ -15,6 +15,15 @@ use serde::{Deserialize, Serialize};
 
 use crate::caller::{Caller, Identity};
 
+/// A browser wallet that is to sign the session in the page.
+#[derive(Clone, Debug, Serialize)]
+pub struct BrowserWallet {
+    /// Its name ("MetaMask"), or the label the user gave it.
+    pub name: String,
+    /// New to the companion: approving adds it (its address only).
+    pub new: bool,
+}
+
 /// What the user is asked.
 #[derive(Clone, Debug, Serialize)]
 pub struct ApprovalRequest {
@@ -35,6 +44,8 @@ pub struct ApprovalRequest {
     pub network_label: String,
     /// The signing wallet.
     pub wallet: String,
+    /// Set when a browser wallet in the page signs (it will ask the user next).
+    pub browser_wallet: Option<BrowserWallet>,
     /// What this origin already may do (escalations); empty for a first request.
     pub already_granted: Vec<CapabilityLine>,
     /// What it asks for now (only what is new).
@@ -444,6 +455,7 @@ mod tests {
             network: "datil-dev".into(),
             network_label: "Datil dev (test network)".into(),
             wallet: "0x0".into(),
+            browser_wallet: None,
             already_granted: vec![],
             new: vec![],
             not_granted: vec![],

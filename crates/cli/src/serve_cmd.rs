@@ -129,8 +129,20 @@ fn ask_on_tty(r: &ApprovalRequest) -> Decision {
         };
     };
     let mut out = &tty;
+    let signs_next = match &r.browser_wallet {
+        Some(w) => format!(
+            " ({}) — your browser wallet will ask you to sign next{}",
+            w.name,
+            if w.new {
+                " (approving adds it to Lit Companion: its address only)"
+            } else {
+                ""
+            }
+        ),
+        None => String::new(),
+    };
     let mut text = format!(
-        "\n{} asks, on {}, as {}:\n",
+        "\n{} asks, on {}, as {}{signs_next}:\n",
         r.who, r.network_label, r.wallet
     );
     if !r.already_granted.is_empty() {

@@ -7,8 +7,8 @@ use lit_companion_session::{
     explain::describe_requests, Address, Generation, Origin, ResourceAbilityRequest,
 };
 use lit_companion_vault::{
-    paths::default_data_dir, Grantee, Issuance, Need, NewSession, OsKeychain, Revoke, SignRequest,
-    Vault, VaultError,
+    metadata::WalletKind, paths::default_data_dir, Grantee, Issuance, Need, NewSession, OsKeychain,
+    Revoke, SignRequest, Vault, VaultError,
 };
 use serde_json::json;
 use time::OffsetDateTime;
@@ -43,7 +43,17 @@ pub(crate) enum WalletCommand {
         #[arg(long, value_name = "FILE")]
         file: Option<PathBuf>,
     },
-    /// List wallets by address and label.
+    /// Add a browser wallet (MetaMask, Rabby, a Ledger behind one) by its address: it signs
+    /// each new session in the requesting page, and nothing secret is stored for it.
+    AddExternal {
+        /// The wallet's address.
+        address: String,
+        /// A name for it (e.g. the browser wallet's name).
+        #[arg(long, default_value = "Browser wallet")]
+        label: String,
+    },
+    /// List wallets by address, label and kind (`local`: the key is in the OS keychain;
+    /// `external`: a browser wallet signs).
     List,
     /// Print a wallet's private key (hex). Only on explicit request.
     Export {
@@ -143,11 +153,18 @@ pub(crate) fn wallet(cmd: WalletCommand, args: &VaultArgs) -> Result<String, Fai
                 .map_err(vault_error)?;
             pretty(&json!({ "address": address.to_checksum() }))
         }
+        WalletCommand::AddExternal { address, label } => {
+            let address = parse_address(&address)?;
+            vault
+                .add_external_wallet(&address, &label, now)
+                .map_err(vault_error)?;
+            pretty(&json!({ "address": address.to_checksum(), "kind": WalletKind::External }))
+        }
         WalletCommand::List => {
             let wallets = vault.wallets().map_err(vault_error)?;
             let list: Vec<_> = wallets
                 .iter()
-                .map(|w| json!({ "address": w.address, "label": w.label, "createdAt": w.created_at }))
+                .map(|w| json!({ "address": w.address, "label": w.label, "kind": w.kind, "createdAt": w.created_at }))
                 .collect();
             pretty(&json!(list))
         }

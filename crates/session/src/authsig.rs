@@ -61,6 +61,30 @@ impl AuthSig {
         })
     }
 
+    /// The AuthSig for a signature made outside the companion, by an EIP-1193 wallet's
+    /// `personal_sign` over `siwe_text`: accepted only when it recovers (EIP-191) to `signer`
+    /// over exactly that text. `v` is written 27/28 whatever the wallet gave (some hardware
+    /// wallets give 0/1), which is what the SDK's own AuthSigs carry.
+    pub fn from_wallet_signature(
+        siwe_text: String,
+        signature: &str,
+        signer: Address,
+    ) -> Result<Self, AuthSigError> {
+        let mut sig = parse_signature(signature)?;
+        if recover_personal(siwe_text.as_bytes(), &sig) != Some(signer) {
+            return Err(AuthSigError::BadSignature(signer.to_checksum()));
+        }
+        if sig[64] < 27 {
+            sig[64] += 27;
+        }
+        Ok(Self {
+            sig: format!("0x{}", hex::encode(sig)),
+            derived_via: DERIVED_VIA_WALLET.to_owned(),
+            signed_message: siwe_text,
+            address: signer.to_checksum(),
+        })
+    }
+
     /// Parses the JSON form strictly (unknown keys refused, as nodes do).
     pub fn from_json(text: &str) -> Result<Self, AuthSigError> {
         serde_json::from_str(text).map_err(|e| AuthSigError::Malformed(e.to_string()))
@@ -125,12 +149,7 @@ impl AuthSig {
         if claimed != signer {
             return Err(AuthSigError::AddressMismatch);
         }
-        let sig_hex = self
-            .sig
-            .strip_prefix("0x")
-            .ok_or(AuthSigError::SignatureEncoding)?;
-        let mut sig = [0u8; 65];
-        hex::decode_to_slice(sig_hex, &mut sig).map_err(|_| AuthSigError::SignatureEncoding)?;
+        let sig = parse_signature(&self.sig)?;
         if recover_personal(self.signed_message.as_bytes(), &sig) != Some(signer) {
             return Err(AuthSigError::BadSignature(signer.to_checksum()));
         }
@@ -142,6 +161,16 @@ impl AuthSig {
             recap,
         })
     }
+}
+
+/// `0x` + 130 hex digits: r ‖ s ‖ v.
+fn parse_signature(text: &str) -> Result<[u8; 65], AuthSigError> {
+    let digits = text
+        .strip_prefix("0x")
+        .ok_or(AuthSigError::SignatureEncoding)?;
+    let mut sig = [0u8; 65];
+    hex::decode_to_slice(digits, &mut sig).map_err(|_| AuthSigError::SignatureEncoding)?;
+    Ok(sig)
 }
 
 /// The parameters shared by the two delegation AuthSigs.

@@ -573,3 +573,42 @@ fn payment_delegation_round_trips_on_naga() {
     );
     assert!(payment_delegation(&owner, 1, &["teleport"], &delegation_params(&user)).is_err());
 }
+
+/// A signature made by a wallet outside the companion (an EIP-1193 `personal_sign`) becomes an
+/// AuthSig only when it is that wallet's over exactly the text handed out.
+#[test]
+fn an_external_wallet_signature_is_accepted_only_from_its_wallet_over_its_text() {
+    use lit_companion_session::AuthSig;
+    let wallet = WalletKey::generate();
+    let other = WalletKey::generate();
+    let text = "example.com wants you to sign in with your Ethereum account:".to_owned();
+    let hex_sig = |key: &WalletKey, text: &str, v_offset: u8| {
+        let mut sig = key.personal_sign(text.as_bytes()).unwrap();
+        sig[64] -= v_offset;
+        format!("0x{}", hex::encode(sig))
+    };
+    // v as 27/28 and as 0/1 (hardware wallets): both accepted, stored as 27/28.
+    for v_offset in [0, 27] {
+        let sig = hex_sig(&wallet, &text, v_offset);
+        let auth = AuthSig::from_wallet_signature(text.clone(), &sig, wallet.address()).unwrap();
+        assert_eq!(auth.address, wallet.address().to_checksum());
+        assert_eq!(auth.signed_message, text);
+        assert_eq!(auth.sig, hex_sig(&wallet, &text, 0));
+    }
+    let refused = |sig: &str| AuthSig::from_wallet_signature(text.clone(), sig, wallet.address());
+    // Another address, other text, a malformed signature.
+    assert!(matches!(
+        refused(&hex_sig(&other, &text, 0)),
+        Err(AuthSigError::BadSignature(_))
+    ));
+    assert!(matches!(
+        refused(&hex_sig(&wallet, "other text", 0)),
+        Err(AuthSigError::BadSignature(_))
+    ));
+    for bad in ["", "0x", "0x12", &hex_sig(&wallet, &text, 0)[2..], "0xzz"] {
+        assert!(
+            matches!(refused(bad), Err(AuthSigError::SignatureEncoding)),
+            "{bad:?}"
+        );
+    }
+}

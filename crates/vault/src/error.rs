@@ -39,6 +39,13 @@ pub enum VaultError {
     /// A wallet with that address is already there.
     #[error("wallet {0} is already in the vault")]
     DuplicateWallet(String),
+    /// The wallet signs in the browser: the companion holds no key for it.
+    #[error("wallet {0} is a browser wallet: it signs in the page, and Lit Companion holds no key for it")]
+    ExternalWallet(String),
+    /// A browser wallet's signature is malformed, or not the wallet's over the message it was
+    /// asked to sign. Nothing was stored.
+    #[error(transparent)]
+    WalletSignature(lit_companion_session::AuthSigError),
     /// No session with that id.
     #[error("no session {0}")]
     UnknownSession(String),
@@ -75,6 +82,8 @@ impl VaultError {
             Self::Io { .. } => "io",
             Self::UnknownWallet(_) => "unknown_wallet",
             Self::DuplicateWallet(_) => "duplicate_wallet",
+            Self::ExternalWallet(_) => "external_wallet",
+            Self::WalletSignature(_) => "wallet_signature",
             Self::UnknownSession(_) => "unknown_session",
             Self::KeyMissing(_) => "key_missing",
             Self::KeyDamaged(_) => "key_damaged",

@@ -21,6 +21,6 @@ pub use app_store::{AppName, AppStore, AppStoreError};
 pub use error::VaultError;
 pub use keychain::{KeychainError, OsKeychain, SecretStore};
 pub use vault::{
-    Ask, Grantee, Issuance, LiveSession, Maintenance, Need, NeedReason, NewSession, Revoke,
-    SignRequest, Vault,
+    Ask, Grantee, Issuance, LiveSession, Maintenance, Need, NeedReason, NewSession,
+    PreparedSession, Revoke, SignRequest, Vault,
 };

@@ -40,17 +40,33 @@ pub enum RecordState {
     Dead,
 }
 
-/// A wallet: the address and a label. The key is in the keychain under `wallet:<address>`.
+/// How a wallet signs AuthSigs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WalletKind {
+    /// Its key is in the keychain under `wallet:<address>`; the companion signs.
+    #[default]
+    Local,
+    /// Only its address is kept: an EIP-1193 wallet in the browser (MetaMask, Rabby, a Ledger
+    /// behind one) signs each new session's SIWE in the requesting page.
+    External,
+}
+
+/// A wallet: the address, a label and how it signs. A local wallet's key is in the keychain
+/// under `wallet:<address>`; an external wallet has nothing in the keychain.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WalletRecord {
     /// EIP-55 address.
     pub address: String,
-    /// The user's name for it.
+    /// The user's name for it (for an external wallet, the browser wallet's own name).
     pub label: String,
     /// RFC 3339.
     pub created_at: String,
     /// Record state.
     pub state: RecordState,
+    /// How it signs; `local` when absent (records written before wallets had kinds).
+    #[serde(default)]
+    pub kind: WalletKind,
 }
 
 /// A session: one per (origin, network, wallet). The seed is in the keychain under

@@ -6,7 +6,7 @@ use std::sync::{Arc, OnceLock};
 
 use lit_companion_session::{
     timefmt::parse_rfc3339, Ability, Address, Generation, LitResource, ResourceAbilityRequest,
-    ResourcePrefix,
+    ResourcePrefix, WalletKey,
 };
 use lit_companion_testkit::{unique_service, PrivateKeyring};
 use lit_companion_vault::{
@@ -160,6 +160,44 @@ fn wallets_live_in_the_keychain_and_leave_it_on_removal() {
         !text.contains(&"11".repeat(32)),
         "the metadata must hold no key"
     );
+}
+
+#[test]
+fn a_browser_wallet_is_an_address_only_and_nothing_secret_is_kept_for_it() {
+    use lit_companion_vault::metadata::WalletKind;
+    let f = fixture("browser-wallets");
+    let k = keyring();
+    let address = WalletKey::generate().address();
+    f.vault
+        .add_external_wallet(&address, "MetaMask", t0())
+        .unwrap();
+    let listed = f.vault.wallets().unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].kind, WalletKind::External);
+    assert_eq!(listed[0].label, "MetaMask");
+    assert!(k.accounts(&f.service).is_empty(), "no keychain item");
+    // It has no key here: it cannot sign in the companion, nor be exported.
+    assert!(matches!(
+        f.vault.wallet_key(&address),
+        Err(VaultError::ExternalWallet(_))
+    ));
+    assert!(matches!(
+        f.vault.export_wallet(&address, t0()),
+        Err(VaultError::ExternalWallet(_))
+    ));
+    assert!(matches!(
+        f.vault.add_external_wallet(&address, "again", t0()),
+        Err(VaultError::DuplicateWallet(_))
+    ));
+    // A record written before wallets had kinds reads as local.
+    let old: lit_companion_vault::metadata::WalletRecord = serde_json::from_str(
+        r#"{"address":"0x19E7E376E7C213B7E7e7e46cc70A5dD086DAff2A","label":"Main","created_at":"2026-01-01T00:00:00.000Z","state":"live"}"#,
+    )
+    .unwrap();
+    assert_eq!(old.kind, WalletKind::Local);
+    f.vault.remove_wallet(&address, t0()).unwrap();
+    assert!(f.vault.wallets().unwrap().is_empty());
+    assert!(k.accounts(&f.service).is_empty());
 }
 
 #[test]

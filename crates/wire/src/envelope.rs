@@ -273,4 +273,32 @@ pub struct GetSessionSigsParams {
     /// Which wallet.
     #[serde(default)]
     pub wallet: Option<String>,
+    /// The page's own EIP-1193 wallet, which is to sign (docs/bridge-protocol.md).
+    #[serde(default)]
+    pub external_wallet: Option<ExternalWalletParam>,
+}
+
+/// `getSessionSigs.externalWallet`: the page's wallet account and the wallet's name.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExternalWalletParam {
+    /// The account `eth_requestAccounts` gave.
+    pub address: String,
+    /// The wallet's EIP-6963 `info.name` (e.g. "MetaMask").
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+/// `walletSignature` parameters: the browser wallet's answer to a `signWithWallet` step.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WalletSignatureParams {
+    /// The step's ticket.
+    pub ticket: String,
+    /// `0x` + 130 hex: the wallet's `personal_sign` over the step's message.
+    #[serde(default)]
+    pub signature: Option<String>,
+    /// The wallet refused to sign (its error 4001).
+    #[serde(default)]
+    pub rejected: bool,
 }

@@ -13,8 +13,8 @@ pub mod frame;
 pub mod relay;
 
 pub use envelope::{
-    parse_request, BridgeError, ErrorCode, GetSessionSigsParams, Request, Response,
-    PROTOCOL_VERSION,
+    parse_request, BridgeError, ErrorCode, ExternalWalletParam, GetSessionSigsParams, Request,
+    Response, WalletSignatureParams, PROTOCOL_VERSION,
 };
 pub use frame::{FrameError, MAX_MESSAGE};
 pub use relay::{DeepLinkMessage, ExtensionMessage, RelayMessage};

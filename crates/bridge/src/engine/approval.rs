@@ -14,9 +14,9 @@ use lit_companion_vault::Ask;
 use lit_companion_wire::{BridgeError, ErrorCode};
 use time::OffsetDateTime;
 
-use super::{params::ValidParams, Engine};
+use super::{params::ValidParams, wallet_step::Signer, Engine};
 use crate::{
-    approver::{ApprovalRequest, Decision},
+    approver::{ApprovalRequest, BrowserWallet, Decision},
     caller::{Caller, Road},
 };
 
@@ -107,6 +107,7 @@ impl Engine {
         caller: &Caller,
         p: &ValidParams,
         wallet: Address,
+        signer: &Signer,
         ask: &Ask,
         now: OffsetDateTime,
     ) -> ApprovalRequest {
@@ -152,6 +153,13 @@ impl Engine {
             network: p.network.name.to_string(),
             network_label: p.network.label.clone(),
             wallet: wallet.to_checksum(),
+            browser_wallet: match signer {
+                Signer::Local => None,
+                Signer::Browser { label, add } => Some(BrowserWallet {
+                    name: label.clone(),
+                    new: *add,
+                }),
+            },
             already_granted: describe_requests(&ask.granted),
             new: describe_requests(&ask.new),
             not_granted: not_granted(&Recap::for_requests(&ask.grant)),

@@ -2,6 +2,7 @@
 //! else gets a stable code and a generic message, while the detail goes to the log.
 
 use lit_companion_net::NetError;
+use lit_companion_session::AuthSigError;
 use lit_companion_vault::{KeychainError, VaultError};
 use lit_companion_wire::{BridgeError, ErrorCode};
 
@@ -27,6 +28,18 @@ pub(crate) fn vault_error(e: VaultError) -> BridgeError {
         VaultError::UnknownWallet(w) => BridgeError::new(
             ErrorCode::BadRequest,
             format!("no wallet {w} in Lit Companion"),
+        ),
+        VaultError::WalletSignature(AuthSigError::SignatureEncoding) => BridgeError::new(
+            ErrorCode::BadRequest,
+            "the browser wallet's signature is not 0x + 130 hex digits; nothing was stored",
+        ),
+        VaultError::WalletSignature(_) => BridgeError::new(
+            ErrorCode::Unauthorized,
+            "the signature is not the browser wallet's over the message it was asked to sign; nothing was stored",
+        ),
+        VaultError::ExternalWallet(w) => BridgeError::new(
+            ErrorCode::Unsupported,
+            format!("wallet {w} is a browser wallet: it can sign only in a web page"),
         ),
         VaultError::Protocol(p) => BridgeError::new(ErrorCode::BadRequest, p.to_string()),
         VaultError::Invalid(m) => BridgeError::new(ErrorCode::BadRequest, m.clone()),

@@ -5,6 +5,8 @@
 //! - [`params`]: the request's parameters, checked;
 //! - [`switches`]: pause, roads and networks, read per request;
 //! - [`approval`]: the question for the user, pending limits, one prompt at a time;
+//! - [`wallet_step`]: sessions a browser wallet in the page signs (`signWithWallet`,
+//!   `walletSignature`);
 //! - [`errors`]: what the caller is told (detail goes to the log).
 //!
 //! One `tracing` line per request says who asked, by which road, for what, and what was
@@ -14,6 +16,7 @@ mod approval;
 mod errors;
 mod params;
 mod switches;
+mod wallet_step;
 
 use std::{sync::Arc, time::Duration};
 
@@ -28,7 +31,7 @@ use lit_companion_vault::{
     metadata::RecordState, Grantee, Issuance, LiveSession, Need, NewSession, Revoke, SignRequest,
     Vault, VaultError,
 };
-use lit_companion_wire::{BridgeError, ErrorCode, Request, Response};
+use lit_companion_wire::{BridgeError, ErrorCode, Request, Response, WalletSignatureParams};
 use serde_json::{json, Value};
 use time::OffsetDateTime;
 
@@ -38,6 +41,7 @@ use crate::{
 };
 use errors::{internal, net_error, vault_error};
 use params::ValidParams;
+use wallet_step::{Handout, Signer, StepLimits, WalletSteps};
 
 /// Tunables.
 #[derive(Debug, Clone)]
@@ -83,6 +87,7 @@ pub struct Engine {
     /// One prompt at a time: approvals queue on this lock, in arrival order.
     queue: tokio::sync::Mutex<()>,
     pending: approval::Pending,
+    steps: WalletSteps,
     limiter: crate::ratelimit::RateLimiter,
 }
 
@@ -92,6 +97,19 @@ impl std::fmt::Debug for Engine {
             .field("settings", &self.settings)
             .finish_non_exhaustive()
     }
+}
+
+/// What an approval made: a stored session and the nodes that completed the handshake, or the
+/// step a browser wallet is to take.
+enum Created {
+    Live(Arc<LiveSession>, Vec<String>),
+    WalletStep(Value),
+}
+
+/// A new session: stored (a local wallet signed), or waiting for a browser wallet.
+enum Made {
+    Stored(Arc<LiveSession>),
+    Prepared(Box<lit_companion_vault::PreparedSession>),
 }
 
 /// What a handled request produced, for its log line.
@@ -120,6 +138,7 @@ impl Engine {
             switches,
             queue: tokio::sync::Mutex::new(()),
             pending: approval::Pending::default(),
+            steps: WalletSteps::default(),
             limiter,
         }
     }
@@ -130,6 +149,7 @@ impl Engine {
         self.switches.set_paused(paused);
         if paused {
             self.vault.forget_keys();
+            self.steps.clear();
         }
     }
 
@@ -188,6 +208,7 @@ impl Engine {
             Some(e) => Err(e),
             None => match method.as_str() {
                 "getSessionSigs" => self.get_session_sigs(caller, params).await,
+                "walletSignature" => self.wallet_signature(caller, params).await,
                 "listGrants" => self.list_grants(caller).await,
                 "disconnect" => self.disconnect(caller).await,
                 other => Err(BridgeError::new(
@@ -264,7 +285,7 @@ impl Engine {
         }
         let capabilities = list_requests(&p.requests);
         let origin = caller.grant_key();
-        let wallet = match p.wallet {
+        let wallet = match p.named_wallet() {
             Some(w) => w,
             None => self.default_wallet()?,
         };
@@ -325,14 +346,31 @@ impl Engine {
                 (live, ready, true)
             }
             Issuance::Ask(ask) => {
-                let (live, nodes) = self
-                    .approve_and_create(caller, &p, wallet, ask, now)
-                    .await?;
-                (live, nodes, false)
+                let record = self.vault.wallet(&wallet).map_err(vault_error)?;
+                let signer = Signer::decide(
+                    caller,
+                    wallet,
+                    record.map(|w| (w.kind, w.label)),
+                    p.external.as_ref().map(|e| e.name.as_str()),
+                )?;
+                match self
+                    .approve_and_create(caller, &p, wallet, &signer, ask, now)
+                    .await?
+                {
+                    Created::Live(live, nodes) => (live, nodes, false),
+                    Created::WalletStep(step) => {
+                        return Ok(Handled {
+                            result: step,
+                            capabilities,
+                            decision: "approved; the browser wallet is to sign",
+                        })
+                    }
+                }
             }
         };
-        let sigs = live
-            .sign(&SignRequest {
+        let result = self.hand_out(
+            &live,
+            &SignRequest {
                 generation: p.network.generation,
                 requests: &p.requests,
                 nodes: &nodes,
@@ -340,26 +378,89 @@ impl Engine {
                 expiration: p.expiration,
                 delegations: &p.delegations,
                 max_price_wei: p.max_price_wei,
-            })
-            .map_err(vault_error)?;
-        if reused {
-            self.vault.note_reuse(&live);
-        }
-        let expiration = live
-            .expiration_for(p.expiration)
-            .and_then(|t| iso_millis(t).map_err(|e| VaultError::Internal(e.to_string())))
-            .map_err(vault_error)?;
-        let result = json!({
-            "sessionSigs": sigs,
-            "wallet": wallet.to_checksum(),
-            "sessionKey": live.record.public_key,
-            "expiration": expiration,
-            "reused": reused,
-        });
+            },
+            reused,
+        )?;
         Ok(Handled {
             result,
             capabilities,
             decision: if reused { "reused" } else { "approved" },
+        })
+    }
+
+    /// The sessionSigs of `live` for `request`, and what goes with them.
+    fn hand_out(
+        &self,
+        live: &LiveSession,
+        request: &SignRequest<'_>,
+        reused: bool,
+    ) -> Result<Value, BridgeError> {
+        let sigs = live.sign(request).map_err(vault_error)?;
+        if reused {
+            self.vault.note_reuse(live);
+        }
+        let expiration = live
+            .expiration_for(request.expiration)
+            .and_then(|t| iso_millis(t).map_err(|e| VaultError::Internal(e.to_string())))
+            .map_err(vault_error)?;
+        Ok(json!({
+            "sessionSigs": sigs,
+            "wallet": live.record.wallet,
+            "sessionKey": live.record.public_key,
+            "expiration": expiration,
+            "reused": reused,
+        }))
+    }
+
+    /// The browser wallet's answer to a `signWithWallet` step: its signature is checked and the
+    /// session stored (or nothing, on any error), then the sessionSigs are handed out.
+    async fn wallet_signature(
+        &self,
+        caller: &Caller,
+        params: Value,
+    ) -> Result<Handled, BridgeError> {
+        let p: WalletSignatureParams = serde_json::from_value(params)
+            .map_err(|e| BridgeError::new(ErrorCode::BadRequest, format!("invalid params: {e}")))?;
+        let step = self.steps.take(&p.ticket, caller)?;
+        let capabilities = list_requests(&step.handout.requests);
+        if p.rejected {
+            return Err(BridgeError::new(
+                ErrorCode::UserRejected,
+                "your browser wallet declined to sign; nothing was stored",
+            ));
+        }
+        let Some(signature) = p.signature else {
+            return Err(BridgeError::new(
+                ErrorCode::BadRequest,
+                "walletSignature needs a signature, or rejected: true",
+            ));
+        };
+        let wallet_step::Step {
+            prepared,
+            add_as,
+            handout,
+            ..
+        } = step;
+        let live = self
+            .blocking(move |v| v.finish_external_session(prepared, &signature, add_as.as_deref()))
+            .await?;
+        let result = self.hand_out(
+            &live,
+            &SignRequest {
+                generation: handout.generation,
+                requests: &handout.requests,
+                nodes: &handout.nodes,
+                now: truncate_millis(OffsetDateTime::now_utc()),
+                expiration: handout.expiration,
+                delegations: &handout.delegations,
+                max_price_wei: handout.max_price_wei,
+            },
+            false,
+        )?;
+        Ok(Handled {
+            result,
+            capabilities,
+            decision: "signed by the browser wallet",
         })
     }
 
@@ -392,18 +493,20 @@ impl Engine {
     /// Asks the user about what is new, then creates the session they approved. The pending
     /// limits come first and the nodes are contacted only once the user said yes: a request
     /// that is refused reaches nothing but (when its node set is stale) the network's RPC.
-    /// Answers the new session and the nodes that completed the handshake.
+    /// Answers the new session and the nodes that completed the handshake, or (a browser
+    /// wallet signs) the step the page is to take.
     async fn approve_and_create(
         &self,
         caller: &Caller,
         p: &ValidParams,
         wallet: Address,
+        signer: &Signer,
         ask: lit_companion_vault::Ask,
         now: OffsetDateTime,
-    ) -> Result<(Arc<LiveSession>, Vec<String>), BridgeError> {
+    ) -> Result<Created, BridgeError> {
         let slot = self.pending_slot(caller)?;
         let nodes = self.member_nodes(p).await?;
-        let request = self.approval_request(caller, p, wallet, &ask, now);
+        let request = self.approval_request(caller, p, wallet, signer, &ask, now);
         let asked = p.expiration - now;
         let approved = self.ask(request).await?;
         drop(slot);
@@ -422,27 +525,60 @@ impl Engine {
             p.max_price_wei,
         );
         let nonce = agreement.nonce;
-        let live = self
+        let local = matches!(signer, Signer::Local);
+        let made = self
             .blocking(move |v| {
-                v.create_session(
-                    &Grantee {
-                        origin: &origin,
-                        network: &network,
-                        wallet,
-                    },
-                    &ask.grant,
-                    &NewSession {
-                        domain: &domain,
-                        statement: &statement,
-                        nonce: &nonce,
-                        now,
-                        expiration,
-                        max_price_wei: price,
-                    },
-                )
+                let who = Grantee {
+                    origin: &origin,
+                    network: &network,
+                    wallet,
+                };
+                let session = NewSession {
+                    domain: &domain,
+                    statement: &statement,
+                    nonce: &nonce,
+                    now,
+                    expiration,
+                    max_price_wei: price,
+                };
+                // A browser wallet signs in the page: nothing is stored yet, and the new key
+                // waits in memory for the wallet's signature.
+                if local {
+                    v.create_session(&who, &ask.grant, &session)
+                        .map(Made::Stored)
+                } else {
+                    v.prepare_session(&who, &ask.grant, &session)
+                        .map(|p| Made::Prepared(Box::new(p)))
+                }
             })
             .await?;
-        Ok((live, agreement.nodes))
+        let prepared = match made {
+            Made::Stored(live) => return Ok(Created::Live(live, agreement.nodes)),
+            Made::Prepared(prepared) => *prepared,
+        };
+        let add_as = match signer {
+            Signer::Browser { label, add: true } => Some(label.clone()),
+            _ => None,
+        };
+        let step = self.steps.start(
+            caller,
+            prepared,
+            add_as,
+            Handout {
+                generation: p.network.generation,
+                requests: p.requests.clone(),
+                nodes: agreement.nodes,
+                expiration: p.expiration,
+                delegations: p.delegations.clone(),
+                max_price_wei: p.max_price_wei,
+            },
+            StepLimits {
+                lifetime: self.settings.approval_timeout,
+                total: self.settings.max_pending,
+                per_site: self.settings.max_pending_per_caller,
+            },
+        )?;
+        Ok(Created::WalletStep(step))
     }
 
     fn default_wallet(&self) -> Result<Address, BridgeError> {

@@ -37,6 +37,22 @@ pub(crate) struct ValidParams {
     pub(crate) statement: String,
     pub(crate) max_price_wei: Option<u128>,
     pub(crate) wallet: Option<Address>,
+    /// The page's own wallet, which signs in the page (`externalWallet`).
+    pub(crate) external: Option<ExternalWallet>,
+}
+
+/// The page's own EIP-1193 wallet: its account and its name.
+#[derive(Debug, Clone)]
+pub(crate) struct ExternalWallet {
+    pub(crate) address: Address,
+    pub(crate) name: String,
+}
+
+impl ValidParams {
+    /// The wallet the request names, if any (`wallet` or `externalWallet`).
+    pub(crate) fn named_wallet(&self) -> Option<Address> {
+        self.wallet.or(self.external.as_ref().map(|e| e.address))
+    }
 }
 
 impl ValidParams {
@@ -145,6 +161,31 @@ impl ValidParams {
             .wallet
             .map(|w| Address::parse_any_case(&w).map_err(|e| bad(format!("wallet: {e}"))))
             .transpose()?;
+        let external = p
+            .external_wallet
+            .map(|e| {
+                if wallet.is_some() {
+                    return Err(bad("name either wallet or externalWallet, not both".into()));
+                }
+                let address = Address::parse_any_case(&e.address)
+                    .map_err(|err| bad(format!("externalWallet.address: {err}")))?;
+                let name = e.name.unwrap_or_default();
+                let name = name.trim();
+                if name.chars().count() > 64 || name.chars().any(char::is_control) {
+                    return Err(bad(
+                        "externalWallet.name: at most 64 printable characters".into()
+                    ));
+                }
+                Ok(ExternalWallet {
+                    address,
+                    name: if name.is_empty() {
+                        "Browser wallet".to_owned()
+                    } else {
+                        name.to_owned()
+                    },
+                })
+            })
+            .transpose()?;
         let _ = iso_millis(expiration).map_err(|e| bad(e.to_string()))?;
         Ok(Self {
             network,
@@ -155,6 +196,7 @@ impl ValidParams {
             statement,
             max_price_wei,
             wallet,
+            external,
         })
     }
 }

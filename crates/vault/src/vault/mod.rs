@@ -32,7 +32,7 @@ use crate::{
 
 pub use live::{LiveSession, SignRequest};
 pub use recovery::Maintenance;
-pub use sessions::{Ask, Grantee, Issuance, Need, NeedReason, NewSession, Revoke};
+pub use sessions::{Ask, Grantee, Issuance, Need, NeedReason, NewSession, PreparedSession, Revoke};
 
 /// The keychain account of a wallet key.
 pub fn wallet_account(address: &Address) -> String {

@@ -45,6 +45,53 @@ pub struct Need<'a> {
     pub max_price_wei: Option<u128>,
 }
 
+/// A session made but not stored: its key (in memory only, zeroized on drop) and the SIWE
+/// message a browser wallet is to sign. See [`Vault::prepare_session`].
+pub struct PreparedSession {
+    origin: String,
+    network: String,
+    wallet: Address,
+    grant: Vec<ResourceAbilityRequest>,
+    key: SessionKeyPair,
+    message: String,
+    now: OffsetDateTime,
+    expiration: OffsetDateTime,
+    max_price_wei: Option<u128>,
+}
+
+impl PreparedSession {
+    /// The exact text the wallet is to sign (EIP-4361, with the session key as `uri`).
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// The wallet that is to sign.
+    pub fn wallet(&self) -> Address {
+        self.wallet
+    }
+
+    /// The grant key the session is for.
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+
+    /// When the session will expire.
+    pub fn expiration(&self) -> OffsetDateTime {
+        self.expiration
+    }
+}
+
+impl fmt::Debug for PreparedSession {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PreparedSession")
+            .field("origin", &self.origin)
+            .field("network", &self.network)
+            .field("wallet", &self.wallet)
+            .field("public_key", &self.key.public_key().to_hex())
+            .finish_non_exhaustive()
+    }
+}
+
 /// What [`Vault::session_for`] decided.
 #[derive(Debug)]
 pub enum Issuance {
@@ -293,23 +340,38 @@ impl Vault {
         }
     }
 
-    /// Creates a session for `who`: a fresh key, an AuthSig (EIP-191 by the wallet over the
-    /// session SIWE) for exactly `grant`, both stored — durably, before this returns. Replaces
-    /// (and revokes) the previous session of the same origin, network and wallet. The caller
-    /// has the user's approval for `grant`.
+    /// Creates a session for `who` with a local wallet: a fresh key, an AuthSig (EIP-191 by
+    /// the wallet over the session SIWE) for exactly `grant`, both stored — durably, before
+    /// this returns. Replaces (and revokes) the previous session of the same origin, network
+    /// and wallet. The caller has the user's approval for `grant`.
     pub fn create_session(
         &self,
         who: &Grantee<'_>,
         grant: &[ResourceAbilityRequest],
         p: &NewSession<'_>,
     ) -> Result<Arc<LiveSession>, VaultError> {
+        let prepared = self.prepare_session(who, grant, p)?;
+        let wallet = self.wallet_key(&who.wallet)?;
+        let auth_sig = AuthSig::sign(&wallet, prepared.message.clone())
+            .map_err(|e| VaultError::Protocol(e.into()))?;
+        self.store_session(prepared, auth_sig, None)
+    }
+
+    /// The first half of a session a browser wallet signs: a fresh key (held in memory only)
+    /// and the session SIWE for exactly `grant`, which the wallet is to sign. Nothing is
+    /// stored until [`Vault::finish_external_session`].
+    pub fn prepare_session(
+        &self,
+        who: &Grantee<'_>,
+        grant: &[ResourceAbilityRequest],
+        p: &NewSession<'_>,
+    ) -> Result<PreparedSession, VaultError> {
         if p.expiration - p.now > MAX_SESSION_LIFETIME {
             return Err(VaultError::Protocol(SignError::Lifetime));
         }
-        let wallet = self.wallet_key(&who.wallet)?;
         let key = SessionKeyPair::generate();
         let public_key = key.public_key().to_hex();
-        let text = SessionMessage {
+        let message = SessionMessage {
             domain: p.domain,
             address: who.wallet,
             statement: p.statement,
@@ -321,19 +383,75 @@ impl Vault {
         }
         .build()
         .map_err(|e| VaultError::Protocol(e.into()))?;
-        let auth_sig = AuthSig::sign(&wallet, text).map_err(|e| VaultError::Protocol(e.into()))?;
+        Ok(PreparedSession {
+            origin: who.origin.to_owned(),
+            network: who.network.to_owned(),
+            wallet: who.wallet,
+            grant: grant.to_vec(),
+            key,
+            message,
+            now: p.now,
+            expiration: p.expiration,
+            max_price_wei: p.max_price_wei,
+        })
+    }
+
+    /// The second half: `signature` is the browser wallet's `personal_sign` over the prepared
+    /// message. Accepted only when it recovers (EIP-191) to the session's wallet over exactly
+    /// that text; then the wallet (when `add_as` names it: new to the vault, the user approved
+    /// adding it) and the session are stored as [`Vault::create_session`] stores them. On any
+    /// error nothing is stored.
+    pub fn finish_external_session(
+        &self,
+        prepared: PreparedSession,
+        signature: &str,
+        add_as: Option<&str>,
+    ) -> Result<Arc<LiveSession>, VaultError> {
+        let auth_sig =
+            AuthSig::from_wallet_signature(prepared.message.clone(), signature, prepared.wallet)
+                .map_err(VaultError::WalletSignature)?;
+        let add_as = add_as.map(super::wallets::clean_label).transpose()?;
+        self.store_session(prepared, auth_sig, add_as.as_deref())
+    }
+
+    /// Stores a session whose AuthSig is made: the record (pending), the key in the keychain,
+    /// then the record live, the previous session of the same key retired and the approval in
+    /// the history. A browser wallet named by `add_external` is recorded in the same write.
+    fn store_session(
+        &self,
+        prepared: PreparedSession,
+        auth_sig: AuthSig,
+        add_external: Option<&str>,
+    ) -> Result<Arc<LiveSession>, VaultError> {
+        let PreparedSession {
+            origin,
+            network,
+            wallet,
+            grant,
+            key,
+            message: _,
+            now,
+            expiration,
+            max_price_wei,
+        } = prepared;
+        let who = Grantee {
+            origin: &origin,
+            network: &network,
+            wallet,
+        };
+        let public_key = key.public_key().to_hex();
         let record = SessionRecord {
             public_key: public_key.clone(),
             origin: who.origin.to_owned(),
             network: who.network.to_owned(),
             wallet: who.wallet.to_checksum(),
-            granted: grant.to_vec(),
+            granted: grant,
             auth_sig,
-            created_at: iso(p.now)?,
-            expires_at: iso(p.expiration)?,
+            created_at: iso(now)?,
+            expires_at: iso(expiration)?,
             state: RecordState::Pending,
             dead_reason: None,
-            max_price_wei: p.max_price_wei.map(|w| w.to_string()),
+            max_price_wei: max_price_wei.map(|w| w.to_string()),
         };
         // What the caller gets back, checked before anything is stored.
         let live = Arc::new(LiveSession::new(
@@ -346,6 +464,17 @@ impl Vault {
 
         let held = self.file.lock()?;
         let mut m = self.file.load(&held)?;
+        let known = m
+            .wallets
+            .iter()
+            .any(|w| w.state == RecordState::Live && w.address == record.wallet);
+        // A browser wallet that is not (or no longer) in the vault: added now if the user
+        // approved adding it, else it was removed while it was signing.
+        let add = match (known, add_external) {
+            (true, _) => None,
+            (false, Some(label)) => Some(label),
+            (false, None) => return Err(VaultError::UnknownWallet(record.wallet.clone())),
+        };
         m.sessions.push(record.clone());
         self.file.store(&held, &mut m)?;
         if let Err(e) = self
@@ -365,15 +494,14 @@ impl Vault {
                 replaced += 1;
             }
         }
-        m.log(history::approved(
-            &iso(p.now)?,
-            &record,
-            p.expiration - p.now,
-        ));
+        if let Some(label) = add {
+            super::wallets::add_external(&mut m, &wallet, label, now)?;
+        }
+        m.log(history::approved(&iso(now)?, &record, expiration - now));
         self.file.store(&held, &mut m)?;
         drop(held);
         if replaced > 0 {
-            self.maintain(p.now)?;
+            self.maintain(now)?;
         }
         self.live.insert(live.clone());
         Ok(live)

@@ -1,5 +1,6 @@
-//! Wallet keys: created or imported into the keychain, labelled, exported on request, removed
-//! with the sessions they signed.
+//! Wallets: local ones (a key created or imported into the keychain, exported on request) and
+//! external ones (an address whose browser wallet signs in the page; nothing secret is kept),
+//! labelled, removed with the sessions they signed.
 
 use lit_companion_session::{Address, WalletKey};
 use time::OffsetDateTime;
@@ -10,7 +11,7 @@ use crate::{
     error::VaultError,
     history,
     keychain::KeychainError,
-    metadata::{RecordState, WalletRecord},
+    metadata::{RecordState, WalletKind, WalletRecord},
 };
 
 impl Vault {
@@ -49,6 +50,7 @@ impl Vault {
             label: label.clone(),
             created_at: iso(now)?,
             state: RecordState::Pending,
+            kind: WalletKind::Local,
         });
         self.file.store(&held, &mut m)?;
         let secret = Zeroizing::new(
@@ -74,6 +76,30 @@ impl Vault {
         ));
         self.file.store(&held, &mut m)?;
         Ok(address)
+    }
+
+    /// Adds a browser wallet by its address: an EIP-1193 wallet (MetaMask, Rabby, …) that
+    /// signs each new session in the requesting page. Nothing secret is stored for it.
+    pub fn add_external_wallet(
+        &self,
+        address: &Address,
+        label: &str,
+        now: OffsetDateTime,
+    ) -> Result<(), VaultError> {
+        let label = clean_label(label)?;
+        self.edit(|m, _| add_external(m, address, &label, now))
+    }
+
+    /// The wallet `address` (how it signs, its label), or `None` when the vault has no such
+    /// wallet. Reads the metadata only (a `stat` when it is unchanged).
+    pub fn wallet(&self, address: &Address) -> Result<Option<WalletRecord>, VaultError> {
+        let checksum = address.to_checksum();
+        Ok(self
+            .shared()?
+            .wallets
+            .iter()
+            .find(|w| w.state == RecordState::Live && w.address == checksum)
+            .cloned())
     }
 
     /// The wallets, in creation order.
@@ -111,15 +137,14 @@ impl Vault {
         })
     }
 
-    /// The wallet's key, from the keychain.
+    /// The wallet's key, from the keychain (a browser wallet has none here).
     pub fn wallet_key(&self, address: &Address) -> Result<WalletKey, VaultError> {
-        if !self
-            .shared()?
-            .wallets
-            .iter()
-            .any(|w| w.state == RecordState::Live && w.address == address.to_checksum())
-        {
-            return Err(VaultError::UnknownWallet(address.to_checksum()));
+        match self.wallet(address)?.map(|w| w.kind) {
+            None => return Err(VaultError::UnknownWallet(address.to_checksum())),
+            Some(WalletKind::External) => {
+                return Err(VaultError::ExternalWallet(address.to_checksum()))
+            }
+            Some(WalletKind::Local) => {}
         }
         let secret = match self.store.get(&wallet_account(address)) {
             Ok(s) => s,
@@ -194,7 +219,40 @@ impl Vault {
     }
 }
 
-fn clean_label(label: &str) -> Result<String, VaultError> {
+/// Records the browser wallet `address` in `m` (the caller stores `m`).
+pub(super) fn add_external(
+    m: &mut crate::metadata::Metadata,
+    address: &Address,
+    label: &str,
+    now: OffsetDateTime,
+) -> Result<(), VaultError> {
+    let checksum = address.to_checksum();
+    if m.wallets
+        .iter()
+        .any(|w| w.address == checksum && w.state == RecordState::Live)
+    {
+        return Err(VaultError::DuplicateWallet(checksum));
+    }
+    m.wallets.push(WalletRecord {
+        address: checksum.clone(),
+        label: label.to_owned(),
+        created_at: iso(now)?,
+        state: RecordState::Live,
+        kind: WalletKind::External,
+    });
+    m.log(history::wallet(
+        &iso(now)?,
+        "wallet_added",
+        format!(
+            "Added browser wallet {} ({label}); it signs in your browser",
+            address.short()
+        ),
+        format!("external wallet {checksum} ({label})"),
+    ));
+    Ok(())
+}
+
+pub(super) fn clean_label(label: &str) -> Result<String, VaultError> {
     let label = label.trim();
     if label.chars().count() > 64 || label.chars().any(char::is_control) {
         return Err(VaultError::Invalid(

@@ -1,0 +1,187 @@
+//! Browser wallets: a session whose AuthSig an EIP-1193 wallet in the requesting page signs
+//! (docs/bridge-protocol.md, "When the page's wallet signs").
+//!
+//! After the user approves in the companion, the session key is made and kept here, in memory,
+//! with the exact SIWE text; the caller gets a one-time ticket and the text (`signWithWallet`),
+//! and answers with the wallet's signature (`walletSignature`) from the same origin and road
+//! within the approval timeout. Only a signature that recovers to the wallet over exactly that
+//! text stores anything.
+
+use std::{
+    collections::HashMap,
+    sync::Mutex,
+    time::{Duration, Instant},
+};
+
+use lit_companion_session::{
+    timefmt::iso_millis, Address, AuthSig, Generation, ResourceAbilityRequest,
+};
+use lit_companion_vault::{metadata::WalletKind, PreparedSession};
+use lit_companion_wire::{BridgeError, ErrorCode};
+use rand_core::{OsRng, RngCore};
+use serde_json::{json, Value};
+use time::OffsetDateTime;
+
+use crate::caller::{Caller, Road};
+
+/// Who signs a new session's AuthSig.
+#[derive(Debug, Clone)]
+pub(crate) enum Signer {
+    /// The companion, with the wallet key in the keychain.
+    Local,
+    /// The page's browser wallet; `add` when the wallet is new to the companion (approving
+    /// adds it under `label`).
+    Browser { label: String, add: bool },
+}
+
+impl Signer {
+    /// Who signs for `wallet`, given what the vault knows of it (`kind`) and the request's
+    /// `externalWallet` name, if any. A deep link cannot reach a page's wallet: 4200.
+    pub(crate) fn decide(
+        caller: &Caller,
+        wallet: Address,
+        kind: Option<(WalletKind, String)>,
+        external_name: Option<&str>,
+    ) -> Result<Self, BridgeError> {
+        let signer = match (kind, external_name) {
+            (Some((WalletKind::Local, _)), _) => return Ok(Self::Local),
+            (Some((WalletKind::External, label)), _) => Self::Browser { label, add: false },
+            (None, Some(name)) => Self::Browser {
+                label: name.to_owned(),
+                add: true,
+            },
+            (None, None) => {
+                return Err(BridgeError::new(
+                    ErrorCode::BadRequest,
+                    format!("no wallet {} in Lit Companion", wallet.to_checksum()),
+                ))
+            }
+        };
+        if caller.road == Road::DeepLink {
+            return Err(BridgeError::new(
+                ErrorCode::Unsupported,
+                "a link opened in Lit Companion cannot reach your browser wallet: use the page's \
+                 Lit Companion extension or its connection to the companion on this machine",
+            ));
+        }
+        Ok(signer)
+    }
+}
+
+/// What the sessionSigs will be made for once the wallet has signed.
+#[derive(Debug)]
+pub(crate) struct Handout {
+    pub(crate) generation: Generation,
+    pub(crate) requests: Vec<ResourceAbilityRequest>,
+    pub(crate) nodes: Vec<String>,
+    pub(crate) expiration: OffsetDateTime,
+    pub(crate) delegations: Vec<AuthSig>,
+    pub(crate) max_price_wei: Option<u128>,
+}
+
+/// A session waiting for its wallet's signature.
+#[derive(Debug)]
+pub(crate) struct Step {
+    grant_key: String,
+    road: Road,
+    site: String,
+    lapses: Instant,
+    pub(crate) prepared: PreparedSession,
+    /// The label to add the wallet under, when it is new to the companion.
+    pub(crate) add_as: Option<String>,
+    pub(crate) handout: Handout,
+}
+
+/// The steps waiting, by ticket.
+#[derive(Debug, Default)]
+pub(crate) struct WalletSteps {
+    waiting: Mutex<HashMap<String, Step>>,
+}
+
+/// Limits on the steps waiting.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct StepLimits {
+    pub(crate) lifetime: Duration,
+    pub(crate) total: usize,
+    pub(crate) per_site: usize,
+}
+
+impl WalletSteps {
+    /// Keeps a prepared session for `caller` and answers the `signWithWallet` step, or 4429
+    /// when too many are waiting (in all or for the caller's site).
+    pub(crate) fn start(
+        &self,
+        caller: &Caller,
+        prepared: PreparedSession,
+        add_as: Option<String>,
+        handout: Handout,
+        limits: StepLimits,
+    ) -> Result<Value, BridgeError> {
+        let mut bytes = [0u8; 16];
+        OsRng.fill_bytes(&mut bytes);
+        let ticket = hex::encode(bytes);
+        let lapses_at = OffsetDateTime::now_utc()
+            + time::Duration::try_from(limits.lifetime).unwrap_or(time::Duration::MINUTE);
+        let step_json = json!({
+            "signWithWallet": {
+                "ticket": ticket,
+                "address": prepared.wallet().to_checksum(),
+                "message": prepared.message(),
+                "expiresAt": iso_millis(lapses_at).unwrap_or_default(),
+            }
+        });
+        let site = caller.site();
+        let mut waiting = self.waiting.lock().unwrap_or_else(|p| p.into_inner());
+        let now = Instant::now();
+        waiting.retain(|_, s| s.lapses > now);
+        let mine = waiting.values().filter(|s| s.site == site).count();
+        if waiting.len() >= limits.total || mine >= limits.per_site {
+            return Err(BridgeError::new(
+                ErrorCode::RateLimited,
+                "too many sessions are waiting for a browser wallet's signature; try again later",
+            ));
+        }
+        waiting.insert(
+            ticket,
+            Step {
+                grant_key: caller.grant_key(),
+                road: caller.road,
+                site,
+                lapses: now + limits.lifetime,
+                prepared,
+                add_as,
+                handout,
+            },
+        );
+        Ok(step_json)
+    }
+
+    /// The step `ticket`, once: 4408 when it is unknown, used or lapsed, or belongs to another
+    /// origin or road (then it stays for its own caller).
+    pub(crate) fn take(&self, ticket: &str, caller: &Caller) -> Result<Step, BridgeError> {
+        let gone = || {
+            BridgeError::new(
+                ErrorCode::RequestExpired,
+                "this browser-wallet signature is not awaited (unknown, already answered or \
+                 lapsed): ask for the session again",
+            )
+        };
+        let mut waiting = self.waiting.lock().unwrap_or_else(|p| p.into_inner());
+        let now = Instant::now();
+        waiting.retain(|_, s| s.lapses > now);
+        match waiting.get(ticket) {
+            Some(s) if s.grant_key == caller.grant_key() && s.road == caller.road => {
+                waiting.remove(ticket).ok_or_else(gone)
+            }
+            _ => Err(gone()),
+        }
+    }
+
+    /// Drops every waiting step (pause, quit): their keys are zeroized.
+    pub(crate) fn clear(&self) {
+        self.waiting
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
+    }
+}
