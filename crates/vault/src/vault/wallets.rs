@@ -42,16 +42,7 @@ impl Vault {
         let label = clean_label(label)?;
         let held = self.file.lock()?;
         let mut m = self.file.load(&held)?;
-        if m.wallets.iter().any(|w| w.address == address.to_checksum()) {
-            return Err(VaultError::DuplicateWallet(address.to_checksum()));
-        }
-        m.wallets.push(WalletRecord {
-            address: address.to_checksum(),
-            label: label.clone(),
-            created_at: iso(now)?,
-            state: RecordState::Pending,
-            kind: WalletKind::Local,
-        });
+        push_wallet(&mut m, &address, &label, now, WalletKind::Local)?;
         self.file.store(&held, &mut m)?;
         let secret = Zeroizing::new(
             hex::decode(key.export_hex().as_str())
@@ -226,20 +217,8 @@ pub(super) fn add_external(
     label: &str,
     now: OffsetDateTime,
 ) -> Result<(), VaultError> {
+    push_wallet(m, address, label, now, WalletKind::External)?;
     let checksum = address.to_checksum();
-    if m.wallets
-        .iter()
-        .any(|w| w.address == checksum && w.state == RecordState::Live)
-    {
-        return Err(VaultError::DuplicateWallet(checksum));
-    }
-    m.wallets.push(WalletRecord {
-        address: checksum.clone(),
-        label: label.to_owned(),
-        created_at: iso(now)?,
-        state: RecordState::Live,
-        kind: WalletKind::External,
-    });
     m.log(history::wallet(
         &iso(now)?,
         "wallet_added",
@@ -249,6 +228,32 @@ pub(super) fn add_external(
         ),
         format!("external wallet {checksum} ({label})"),
     ));
+    Ok(())
+}
+
+/// Adds the wallet record, unless one with that address is there. A local wallet starts
+/// pending (its key is not in the keychain yet); an external one has nothing to wait for.
+fn push_wallet(
+    m: &mut crate::metadata::Metadata,
+    address: &Address,
+    label: &str,
+    now: OffsetDateTime,
+    kind: WalletKind,
+) -> Result<(), VaultError> {
+    let checksum = address.to_checksum();
+    if m.wallets.iter().any(|w| w.address == checksum) {
+        return Err(VaultError::DuplicateWallet(checksum));
+    }
+    m.wallets.push(WalletRecord {
+        address: checksum,
+        label: label.to_owned(),
+        created_at: iso(now)?,
+        state: match kind {
+            WalletKind::Local => RecordState::Pending,
+            WalletKind::External => RecordState::Live,
+        },
+        kind,
+    });
     Ok(())
 }
 
