@@ -27,17 +27,17 @@ pub(crate) struct BrowserArgs {
     host_path: Option<PathBuf>,
 }
 
-/// `HOME`; on Windows `USERPROFILE` when `HOME` is not set (it usually is not).
+/// `HOME`; on Windows `USERPROFILE` first (a `HOME` there may be a Unix-style path, as under
+/// Wine, or a tool's own setting).
 fn home() -> Result<PathBuf, Failure> {
     let var = |name| std::env::var_os(name).filter(|h| !h.is_empty());
-    var("HOME")
-        .or_else(|| {
-            if cfg!(windows) {
-                var("USERPROFILE")
-            } else {
-                None
-            }
-        })
+    let windows_home = if cfg!(windows) {
+        var("USERPROFILE")
+    } else {
+        None
+    };
+    windows_home
+        .or_else(|| var("HOME"))
         .map(PathBuf::from)
         .ok_or_else(|| Failure::input("HOME is not set"))
 }
@@ -99,11 +99,6 @@ fn host_path(args: &BrowserArgs) -> Result<PathBuf, Failure> {
 }
 
 pub(crate) fn install_host(args: &BrowserArgs) -> Result<String, Failure> {
-    if cfg!(windows) {
-        return Err(Failure::input(
-            "on Windows the installer registers the host (registry keys); see the README",
-        ));
-    }
     let host = host_path(args)?;
     let targets = targets(args, true)?;
     if targets.is_empty() {

@@ -107,7 +107,8 @@ enum Command {
         /// The link.
         url: String,
     },
-    /// Register this program as the handler of lit-companion:// links (Linux: .desktop + xdg-mime).
+    /// Register this program as the handler of lit-companion:// links (Linux: .desktop + xdg-mime;
+    /// Windows: the user's HKCU\Software\Classes\lit-companion key).
     RegisterUrlHandler,
     /// Remove the lit-companion:// handler registration.
     UnregisterUrlHandler,

@@ -1,6 +1,9 @@
 //! Deep links: `open-url` (what the OS runs for `lit-companion://…`, forwarding to the running
-//! companion) and registering that handler with the desktop (`.desktop` file + `xdg-mime`).
+//! companion) and registering that handler with the desktop: a `.desktop` file + `xdg-mime` on
+//! Linux, the per-user URL scheme key `HKCU\Software\Classes\lit-companion` on Windows (the
+//! Windows installer runs `register-url-handler`).
 
+#[cfg(not(windows))]
 use std::path::PathBuf;
 
 use lit_companion_wire::{
@@ -12,7 +15,9 @@ use serde_json::{json, Value};
 
 use crate::cmd::Failure;
 
+#[cfg(not(windows))]
 const DESKTOP_FILE: &str = "lit-companion-url.desktop";
+#[cfg(not(windows))]
 const MIME: &str = "x-scheme-handler/lit-companion";
 
 /// Forwards a `lit-companion://` URL to the running companion, which checks it, asks the user
@@ -48,6 +53,7 @@ pub(crate) fn open_url(url: &str) -> Result<String, Failure> {
     serde_json::to_string_pretty(&reply["result"]).map_err(|e| Failure::input(e.to_string()))
 }
 
+#[cfg(not(windows))]
 fn applications_dir() -> Result<PathBuf, Failure> {
     let data = std::env::var_os("XDG_DATA_HOME")
         .filter(|d| !d.is_empty())
@@ -57,8 +63,60 @@ fn applications_dir() -> Result<PathBuf, Failure> {
     Ok(data.join("applications"))
 }
 
+/// The per-user URL scheme key (Windows), as Microsoft documents for registering an
+/// application to a URI scheme: `URL Protocol` marks it, `shell\open\command` runs us.
+#[cfg(windows)]
+const SCHEME_KEY: &str = r"Software\Classes\lit-companion";
+
+/// The command Windows runs for a link: this program, `open-url`, the link.
+#[cfg(windows)]
+fn scheme_command() -> Result<String, Failure> {
+    let exe = std::env::current_exe().map_err(|e| Failure::input(e.to_string()))?;
+    Ok(format!("\"{}\" open-url \"%1\"", exe.display()))
+}
+
+/// Writes `HKCU\Software\Classes\lit-companion` so that Windows opens `lit-companion://` links
+/// with `open-url`. Idempotent; no administrator rights needed.
+#[cfg(windows)]
+pub(crate) fn register() -> Result<String, Failure> {
+    use lit_companion_platform::windows::registry::set_user_string;
+    let command = scheme_command()?;
+    let failed = |e: std::io::Error| Failure::input(format!("HKCU\\{SCHEME_KEY}: {e}"));
+    set_user_string(SCHEME_KEY, None, "URL:Lit Companion").map_err(failed)?;
+    set_user_string(SCHEME_KEY, Some("URL Protocol"), "").map_err(failed)?;
+    set_user_string(&format!(r"{SCHEME_KEY}\shell\open\command"), None, &command)
+        .map_err(failed)?;
+    serde_json::to_string_pretty(
+        &json!({ "registryKey": format!("HKCU\\{SCHEME_KEY}"), "command": command }),
+    )
+    .map_err(|e| Failure::input(e.to_string()))
+}
+
+/// Removes the URL scheme key when it runs this program (a registration of the desktop app
+/// stays).
+#[cfg(windows)]
+pub(crate) fn unregister() -> Result<String, Failure> {
+    use lit_companion_platform::windows::registry::{delete_user_tree, string, Hive};
+    let failed = |e: std::io::Error| Failure::input(format!("HKCU\\{SCHEME_KEY}: {e}"));
+    let current = string(
+        Hive::CurrentUser,
+        &format!(r"{SCHEME_KEY}\shell\open\command"),
+        None,
+    )
+    .map_err(failed)?;
+    let removed = match current {
+        Some(command) if command == scheme_command()? => {
+            delete_user_tree(SCHEME_KEY).map_err(failed)?
+        }
+        _ => false,
+    };
+    serde_json::to_string_pretty(&json!({ "removed": removed }))
+        .map_err(|e| Failure::input(e.to_string()))
+}
+
 /// Writes the `.desktop` file (`Exec=… open-url %u`, `MimeType=x-scheme-handler/lit-companion;`)
 /// and makes it the default handler with `xdg-mime`. Idempotent.
+#[cfg(not(windows))]
 pub(crate) fn register() -> Result<String, Failure> {
     let exe = std::env::current_exe().map_err(|e| Failure::input(e.to_string()))?;
     let dir = applications_dir()?;
@@ -96,6 +154,7 @@ pub(crate) fn register() -> Result<String, Failure> {
 }
 
 /// Removes the `.desktop` file.
+#[cfg(not(windows))]
 pub(crate) fn unregister() -> Result<String, Failure> {
     let file = applications_dir()?.join(DESKTOP_FILE);
     let removed = match std::fs::remove_file(&file) {

@@ -4,8 +4,11 @@
 //! Chromium-family browsers read `allowed_origins` (`chrome-extension://<id>/`), Firefox reads
 //! `allowed_extensions` (add-on ids); both only start hosts whose manifest names the calling
 //! extension. Per-user locations are the ones each browser documents for Linux and macOS.
-//! Windows keeps the manifest path in the registry (`HKCU\Software\<browser>\NativeMessagingHosts`),
-//! which the Windows installer writes.
+//! On Windows a browser finds the manifest through the registry: the default value of
+//! `HKCU\Software\<vendor>\NativeMessagingHosts\<host name>` is the manifest's path. There the
+//! manifests live under `%LOCALAPPDATA%\lit-companion\NativeMessagingHosts\<browser>`, and
+//! [`install`] / [`uninstall`] write and remove the registry value with the file (the Windows
+//! installer runs `lit-companion install-browser-host`, so both take this one path).
 
 use std::{
     fmt,
@@ -67,6 +70,11 @@ impl Browser {
 
     /// The per-user directory holding host manifests.
     pub fn manifest_dir(self, home: &Path) -> PathBuf {
+        if cfg!(windows) {
+            return home
+                .join(r"AppData\Local\lit-companion\NativeMessagingHosts")
+                .join(self.name());
+        }
         let mac = cfg!(target_os = "macos");
         let rel = match (self, mac) {
             (Self::Chromium, false) => ".config/chromium/NativeMessagingHosts",
@@ -85,6 +93,39 @@ impl Browser {
             (Self::Firefox, true) => "Library/Application Support/Mozilla/NativeMessagingHosts",
         };
         home.join(rel)
+    }
+
+    /// The registry key (under `HKEY_CURRENT_USER`) whose default value names the manifest, as
+    /// each browser documents it for Windows. Brave reads Chrome's key too; it has its own.
+    pub fn registry_key(self) -> &'static str {
+        match self {
+            Self::Chromium => r"Software\Chromium\NativeMessagingHosts\app.litcompanion.host",
+            Self::Chrome => r"Software\Google\Chrome\NativeMessagingHosts\app.litcompanion.host",
+            Self::Brave => {
+                r"Software\BraveSoftware\Brave-Browser\NativeMessagingHosts\app.litcompanion.host"
+            }
+            Self::Edge => r"Software\Microsoft\Edge\NativeMessagingHosts\app.litcompanion.host",
+            Self::Firefox => r"Software\Mozilla\NativeMessagingHosts\app.litcompanion.host",
+        }
+    }
+
+    /// Windows: the browser's profile root under the user's folder (`AppData\Local\…\User Data`
+    /// for the Chromium family, `AppData\Roaming\Mozilla\Firefox`), and the program name it
+    /// registers under `App Paths` (Chromium registers none: its `chrome.exe` would be Chrome's).
+    fn windows_presence(self) -> (&'static str, Option<&'static str>) {
+        match self {
+            Self::Chromium => (r"AppData\Local\Chromium\User Data", None),
+            Self::Chrome => (r"AppData\Local\Google\Chrome\User Data", Some("chrome.exe")),
+            Self::Brave => (
+                r"AppData\Local\BraveSoftware\Brave-Browser\User Data",
+                Some("brave.exe"),
+            ),
+            Self::Edge => (
+                r"AppData\Local\Microsoft\Edge\User Data",
+                Some("msedge.exe"),
+            ),
+            Self::Firefox => (r"AppData\Roaming\Mozilla\Firefox", Some("firefox.exe")),
+        }
     }
 
     /// The programs that start this browser: names looked up on `PATH` (Linux), app bundles in
@@ -106,8 +147,13 @@ impl Browser {
     }
 
     /// Whether this browser is on this machine: its profile root (the manifest folder's parent)
-    /// exists under `home`, or its program is installed.
+    /// exists under `home`, or its program is installed. On Windows: its profile root exists, or
+    /// its installer registered its program under `App Paths` (for this user or the machine).
     pub fn is_installed(self, home: &Path) -> bool {
+        if cfg!(windows) {
+            let (profile, program) = self.windows_presence();
+            return home.join(profile).exists() || program.is_some_and(app_path_registered);
+        }
         if self.manifest_dir(home).parent().is_some_and(Path::exists) {
             return true;
         }
@@ -198,7 +244,21 @@ pub fn targets_in_home(home: &Path, only_present: bool) -> Vec<Target> {
         .collect()
 }
 
-/// Writes (or rewrites) a manifest; idempotent. Returns the file written.
+/// Whether an installer registered `program` under `App Paths` (Windows).
+#[cfg(windows)]
+fn app_path_registered(program: &str) -> bool {
+    use lit_companion_platform::windows::registry::{key_exists, Hive};
+    let key = format!(r"Software\Microsoft\Windows\CurrentVersion\App Paths\{program}");
+    key_exists(Hive::CurrentUser, &key) || key_exists(Hive::LocalMachine, &key)
+}
+
+#[cfg(not(windows))]
+fn app_path_registered(_program: &str) -> bool {
+    false
+}
+
+/// Writes (or rewrites) a manifest; idempotent. Returns the file written. On Windows it also
+/// points the browser's registry key at the file.
 pub fn install(
     target: &Target,
     host_path: &Path,
@@ -217,16 +277,57 @@ pub fn install(
     let tmp = target.dir.join(format!(".{HOST_NAME}.json.tmp"));
     std::fs::write(&tmp, text + "\n")?;
     std::fs::rename(&tmp, &file)?;
+    #[cfg(windows)]
+    lit_companion_platform::windows::registry::set_user_string(
+        target.browser.registry_key(),
+        None,
+        &file.display().to_string(),
+    )?;
     Ok(file)
 }
 
-/// Removes a manifest; removing a missing one is fine. Returns whether one was removed.
+/// Removes a manifest (and on Windows the browser's registry key for it, and the manifest's
+/// folder once empty); removing a missing one is fine. Returns whether anything was removed.
 pub fn uninstall(target: &Target) -> std::io::Result<bool> {
-    match std::fs::remove_file(target.file()) {
-        Ok(()) => Ok(true),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
-        Err(e) => Err(e),
-    }
+    let removed = match std::fs::remove_file(target.file()) {
+        Ok(()) => true,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
+        Err(e) => return Err(e),
+    };
+    #[cfg(windows)]
+    let removed = {
+        let key = lit_companion_platform::windows::registry::delete_user_tree(
+            target.browser.registry_key(),
+        )?;
+        // Our own folders only (`…\lit-companion\NativeMessagingHosts\<browser>` and its two
+        // parents); a folder still holding anything stays.
+        let ours = target
+            .dir
+            .parent()
+            .and_then(Path::parent)
+            .is_some_and(|p| p.ends_with("lit-companion"));
+        for dir in target.dir.ancestors().take(if ours { 3 } else { 0 }) {
+            let _ = std::fs::remove_dir(dir);
+        }
+        removed || key
+    };
+    Ok(removed)
+}
+
+/// Windows: whether the browser's registry key names `file`. Elsewhere the file's place is
+/// enough.
+#[cfg(windows)]
+fn registered(target: &Target, file: &Path) -> bool {
+    use lit_companion_platform::windows::registry::{string, Hive};
+    string(Hive::CurrentUser, target.browser.registry_key(), None)
+        .ok()
+        .flatten()
+        .is_some_and(|named| Path::new(&named) == file)
+}
+
+#[cfg(not(windows))]
+fn registered(_target: &Target, _file: &Path) -> bool {
+    true
 }
 
 /// One finding of the doctor.
@@ -292,6 +393,13 @@ pub fn doctor(targets: &[Target], extension_ids: &dyn Fn(Browser) -> Vec<String>
             out.push(bad(format!(
                 "the manifest does not allow the extension {}",
                 missing[0]
+            )));
+            continue;
+        }
+        if !registered(t, &file) {
+            out.push(bad(format!(
+                "the registry key HKCU\\{} does not name this manifest",
+                t.browser.registry_key()
             )));
             continue;
         }

@@ -2,6 +2,10 @@
 //! the user of its primary token. Per the Win32 docs, `GetNamedPipeServerProcessId` and
 //! `GetNamedPipeClientProcessId` name the processes at a pipe's ends, and
 //! `GetExtendedTcpTable(TCP_TABLE_OWNER_PID_ALL)` the process owning each TCP endpoint.
+//! [`registry`]: the per-user registrations a Windows install makes (browser hosts, the
+//! `lit-companion://` scheme).
+
+pub mod registry;
 
 use std::{
     fmt, io,
