@@ -261,6 +261,7 @@ async function renderSettings() {
   $('set-paused').checked = settings.paused;
   for (const r of ['http', 'extension', 'deepLink']) $(`set-road-${r}`).checked = settings.roads[r];
   $('set-networks').replaceChildren(...(await invoke('networks')).map(networkRow));
+  renderHostBrowsers();
   $('set-lifetime').value = String(settings.defaultLifetimeSecs);
   const pairings = await invoke('pairings');
   $('pairing-list').replaceChildren(...pairings.map((p) => {
@@ -432,6 +433,18 @@ $('pairing-new').onclick = async () => {
     showError('pairing-error', e);
   }
 };
+// Which browsers the extension's host is set up for (only browsers installed here get it).
+const BROWSER_NAMES = { chromium: 'Chromium', chrome: 'Google Chrome', brave: 'Brave', edge: 'Microsoft Edge', firefox: 'Firefox' };
+async function renderHostBrowsers() {
+  try {
+    const names = (await invoke('browser_hosts')).map((b) => BROWSER_NAMES[b] || b);
+    $('host-browsers').textContent = names.length
+      ? `Set up for ${names.join(', ')}. Browsers installed later: "Set up for my browsers".`
+      : 'Not set up for any browser yet: no supported browser was found when Lit Companion first started.';
+  } catch (e) {
+    $('host-browsers').textContent = String(e);
+  }
+}
 async function hostAction(command) {
   let lines;
   try {
@@ -443,6 +456,7 @@ async function hostAction(command) {
     lines = [{ ok: false, line: String(e) }];
   }
   $('host-findings').replaceChildren(...lines.map((f) => el('li', { className: f.ok ? 'ok' : 'error', textContent: `${f.ok ? '✓' : '✗'} ${f.line}` })));
+  renderHostBrowsers();
 }
 $('update-check').onclick = async () => {
   $('update-result').textContent = 'Checking…';

@@ -355,6 +355,23 @@ pub(crate) async fn browser_doctor() -> Answer<Value> {
         .collect::<Vec<_>>()))
 }
 
+/// The browsers the browser host is set up for: those whose manifest is in place here.
+#[tauri::command]
+pub(crate) async fn browser_hosts() -> Answer<Vec<String>> {
+    let home = home()?;
+    tauri::async_runtime::spawn_blocking(move || {
+        let mut names: Vec<String> = install::targets_in_home(&home, false)
+            .into_iter()
+            .filter(|t| t.file().is_file())
+            .map(|t| t.browser.name().to_owned())
+            .collect();
+        names.dedup();
+        names
+    })
+    .await
+    .map_err(say)
+}
+
 /// Installs the browser host's manifest for every browser with a profile here (every
 /// supported browser when none has one yet). Returns the files written.
 #[tauri::command]

@@ -116,6 +116,7 @@ pub fn run() {
             commands::revoke_pairing,
             commands::browser_doctor,
             commands::install_browser_host,
+            commands::browser_hosts,
             commands::check_update,
             commands::install_update,
         ])

@@ -347,6 +347,13 @@ test('the settings list each network with its nodes; a network added there is st
   assert.match(all, /Serve sim-datil \(your Datil network\)/);
   for (const node of datil) assert.ok(all.includes(node), `${node} in ${all}`);
   assert.match(await wd.exec(`return document.querySelector('#network-naga').textContent;`), /Naga \(main network\)/);
+  // The browser host was set up at first start for the browsers installed here (Chromium, which
+  // the suite runs), and only for those; the settings say which.
+  const hosts = await wd.until(`return document.getElementById('host-browsers').textContent || null;`, 'the browsers line');
+  assert.match(hosts, /^Set up for (.*, )?Chromium[,.]/);
+  assert.ok(!/Brave/.test(hosts), hosts);
+  assert.ok(existsSync(join(env.HOME, '.config/chromium/NativeMessagingHosts/app.litcompanion.host.json')), 'the manifest is in place');
+  assert.ok(!existsSync(join(env.HOME, '.config/BraveSoftware')), 'no profile folder is made for a browser that is not installed');
   await shot('settings-networks');
 
   await wd.click('#network-add summary');
