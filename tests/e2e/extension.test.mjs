@@ -7,46 +7,19 @@
 // same tab, or to a new one that forwards it to the tab that asked.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync, chmodSync, existsSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { Stack, BIN, HOST, root, pkp, pkpRequest, assertSealedOnly } from './harness.mjs';
+import { Stack, BIN, HOST, pkp, pkpRequest, assertSealedOnly, launchChromium, startPages } from './harness.mjs';
 
-const { chromium } = createRequire(join(root, 'tests/browser/package.json'))('playwright-core');
-const EXTENSION = join(root, 'extension');
 const EXTENSION_ID = 'ilaebllfbkgdbaeahkmhkdhchcamhekg';
 const stack = new Stack('ext');
 let pages, A, B, context, openedFile;
-
-async function launch(profile) {
-  return chromium.launchPersistentContext(profile, {
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    headless: false,
-    ignoreDefaultArgs: ['--disable-extensions'],
-    env: stack.env,
-    args: [
-      '--headless=new', `--disable-extensions-except=${EXTENSION}`, `--load-extension=${EXTENSION}`, '--no-sandbox',
-      '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update',
-      '--disable-sync', '--disable-quic',
-    ],
-  });
-}
+const launch = (profile) => launchChromium(profile, stack.env);
 
 before(async () => {
   // One server, two origins: http://127.0.0.1:P and http://localhost:P.
-  const client = readFileSync(join(root, 'clients/js/index.js'));
-  pages = createServer((req, res) => {
-    if (req.url === '/client.js') {
-      res.writeHead(200, { 'content-type': 'text/javascript' });
-      res.end(client);
-      return;
-    }
-    res.writeHead(200, { 'content-type': 'text/html' });
-    res.end('<!doctype html><title>dapp</title><h1>dapp</h1>');
-  });
-  await new Promise((ok) => pages.listen(0, '127.0.0.1', ok));
+  pages = await startPages();
   const port = pages.address().port;
   A = `http://127.0.0.1:${port}`;
   B = `http://localhost:${port}`;

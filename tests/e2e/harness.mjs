@@ -3,7 +3,8 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { mkdtempSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, dirname, resolve } from 'node:path';
@@ -13,7 +14,40 @@ export const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const BIN = process.env.LIT_COMPANION_BIN || join(root, 'target/debug/lit-companion');
 export const SIM = process.env.LIT_NODE_SIM_BIN || join(root, 'target/debug/lit-node-sim');
 export const HOST = process.env.LIT_COMPANION_HOST_BIN || join(root, 'target/debug/lit-companion-host');
-const { ethers } = createRequire(join(root, 'tests/sdk/package.json'))('ethers');
+export const { ethers } = createRequire(join(root, 'tests/sdk/package.json'))('ethers');
+const EXTENSION = join(root, 'extension');
+
+/** Debian's Chromium, headless, with the extension loaded, driven by playwright-core. */
+export function launchChromium(profile, env) {
+  const { chromium } = createRequire(join(root, 'tests/browser/package.json'))('playwright-core');
+  return chromium.launchPersistentContext(profile, {
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    headless: false,
+    ignoreDefaultArgs: ['--disable-extensions'],
+    env,
+    args: [
+      '--headless=new', `--disable-extensions-except=${EXTENSION}`, `--load-extension=${EXTENSION}`, '--no-sandbox',
+      '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update',
+      '--disable-sync', '--disable-quic',
+    ],
+  });
+}
+
+/** A page server on 127.0.0.1 (also reached as localhost): `/client.js` is the JS client, anything else a bare page. */
+export async function startPages() {
+  const client = readFileSync(join(root, 'clients/js/index.js'));
+  const server = createServer((req, res) => {
+    if (req.url === '/client.js') {
+      res.writeHead(200, { 'content-type': 'text/javascript' });
+      res.end(client);
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'text/html' });
+    res.end('<!doctype html><title>dapp</title><h1>dapp</h1>');
+  });
+  await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
+  return server;
+}
 
 export const WALLET_KEY = '0x4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318';
 
