@@ -69,15 +69,18 @@
   /** personal_sign takes the message as 0x + the hex of its UTF-8 bytes. */
   const hexOfText = (text) => `0x${[...new TextEncoder().encode(text)].map((b) => b.toString(16).padStart(2, '0')).join('')}`;
 
-  /** Signs a step: the walletSignature params, or the error to answer the page with (nothing is sent then). */
+  /** Signs a step: the walletSignature params, and the error to answer the page with when it did not sign. */
   async function signStep({ ticket, address, message }) {
     const wallet = await walletHolding(address);
-    if (!wallet) return { error: noWallet(`holding ${address} was found in this page`) };
+    // Whatever keeps the wallet from signing, the companion is told at once (rejected: true), so
+    // the session key waiting for it is dropped now rather than when the step lapses.
+    const unsigned = (error) => ({ params: { ticket, rejected: true }, error });
+    if (!wallet) return unsigned(noWallet(`holding ${address} was found in this page`));
     try {
       return { params: { ticket, signature: await wallet.request({ method: 'personal_sign', params: [hexOfText(message), address] }) } };
     } catch (e) {
-      if (e && e.code === 4001) return { params: { ticket, rejected: true }, error: declined('to sign') };
-      return { error: failure(5000, 'internal', `Your browser wallet failed to sign${e && e.message ? `: ${e.message}` : ''}`) };
+      if (e && e.code === 4001) return unsigned(declined('to sign'));
+      return unsigned(failure(5000, 'internal', `Your browser wallet failed to sign${e && e.message ? `: ${e.message}` : ''}`));
     }
   }
 

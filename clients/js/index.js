@@ -1346,8 +1346,8 @@ function utf8Hex(text) {
  * The `signWithWallet` step: the page's wallet signs exactly `message` (EIP-191 personal_sign,
  * `[0x + hex of its UTF-8 bytes, address]`). Resolves the `walletSignature` params:
  * `{ ticket, signature }` as the wallet gave it (the companion checks it), or
- * `{ ticket, rejected: true }` with `declined` (the CompanionError 4001 to throw) when the wallet
- * refused.
+ * `{ ticket, rejected: true }` with `declined` (the CompanionError to throw: 4001 when the wallet
+ * refused) when it did not sign.
  */
 async function signStep(step, opts) {
   const provider = await providerFor(step.address, opts);
@@ -1355,9 +1355,9 @@ async function signStep(step, opts) {
     const signature = await provider.request({ method: 'personal_sign', params: [utf8Hex(step.message), step.address] });
     return { params: { ticket: step.ticket, signature } };
   } catch (e) {
-    const failure = walletFailure(e, 'to sign');
-    if (failure.code !== 4001) throw failure;
-    return { params: { ticket: step.ticket, rejected: true }, declined: failure };
+    // Refused or failed (a locked Ledger, a wallet error): the companion is told at once, so the
+    // waiting session key is dropped now rather than when the step lapses.
+    return { params: { ticket: step.ticket, rejected: true }, declined: walletFailure(e, 'to sign') };
   }
 }
 

@@ -222,7 +222,7 @@ test('the wallet refuses to connect (4001): 4001 and nothing reaches the compani
   }
 });
 
-test("another wallet failure is 5000 and no walletSignature is sent (the ticket lapses)", async () => {
+test("another wallet failure is 5000, and the companion is told at once (rejected) so the waiting key is dropped", async () => {
   window.ethereum = fakeWallet({ sign: () => { throw Object.assign(new Error('Ledger is locked'), { code: -32603 }); } });
   const c = await stepping();
   try {
@@ -230,7 +230,9 @@ test("another wallet failure is 5000 and no walletSignature is sent (the ticket 
       requestSessionSigs(params({ wallet: 'browser' }), http(c.port)),
       (e) => e instanceof CompanionError && e.code === 5000 && /Ledger is locked/.test(e.message),
     );
-    assert.deepEqual(c.requests.map((r) => r.json.method), ['getSessionSigs']);
+    assert.deepEqual(c.requests.map((r) => r.json.method), ['getSessionSigs', 'walletSignature']);
+    assert.equal(c.requests[1].json.params.rejected, true);
+    assert.equal(c.requests[1].json.params.signature, undefined);
   } finally {
     await c.close();
   }
