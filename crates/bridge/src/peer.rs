@@ -57,36 +57,30 @@ async fn look_up(conn: &Connection) -> PeerUser {
         return PeerUser::Unknown;
     };
     let peer = conn.peer;
-    if cfg!(windows) {
-        return tokio::task::spawn_blocking(move || windows_peer(peer, local))
-            .await
-            .unwrap_or(PeerUser::Unknown);
-    }
-    let owner = tokio::task::spawn_blocking(move || socket_owner(peer, local))
+    tokio::task::spawn_blocking(move || os_peer(peer, local))
         .await
-        .unwrap_or(None);
-    classify(owner)
+        .unwrap_or(PeerUser::Unknown)
 }
 
-#[cfg(unix)]
-fn classify(uid: Option<u32>) -> PeerUser {
-    match uid {
-        Some(uid) if uid == lit_companion_wire::endpoint::current_uid() => PeerUser::Same,
-        Some(uid) => PeerUser::Other(uid),
-        None => PeerUser::Unknown,
+/// Linux: the uid owning the client's end of the connection `client` → `server`.
+#[cfg(target_os = "linux")]
+fn os_peer(client: SocketAddr, server: SocketAddr) -> PeerUser {
+    match lit_companion_platform::linux::tcp_socket_uid(client, server) {
+        Ok(Some(uid)) if uid == lit_companion_wire::endpoint::current_uid() => PeerUser::Same,
+        Ok(Some(uid)) => PeerUser::Other(uid),
+        Ok(None) => PeerUser::Unknown,
+        Err(e) => {
+            tracing::warn!(error = %e, "peer lookup failed; the caller is treated as unknown");
+            PeerUser::Unknown
+        }
     }
-}
-
-#[cfg(not(unix))]
-fn classify(_uid: Option<u32>) -> PeerUser {
-    PeerUser::Unknown
 }
 
 /// Windows: the process owning the client's end (`GetExtendedTcpTable`), then its token's user.
 /// Another user's process, or one we may not query, is another user; Windows has no uid to
 /// report, so it is `Other(0)`.
 #[cfg(windows)]
-fn windows_peer(client: SocketAddr, server: SocketAddr) -> PeerUser {
+fn os_peer(client: SocketAddr, server: SocketAddr) -> PeerUser {
     use lit_companion_platform::windows;
     match windows::tcp_client_pid(client, server) {
         Ok(Some(pid)) if windows::is_same_user(pid) => PeerUser::Same,
@@ -95,26 +89,10 @@ fn windows_peer(client: SocketAddr, server: SocketAddr) -> PeerUser {
     }
 }
 
-#[cfg(not(windows))]
-fn windows_peer(_client: SocketAddr, _server: SocketAddr) -> PeerUser {
+/// Elsewhere (macOS): not decided yet.
+#[cfg(not(any(target_os = "linux", windows)))]
+fn os_peer(_client: SocketAddr, _server: SocketAddr) -> PeerUser {
     PeerUser::Unknown
-}
-
-/// The uid owning the client's end of the connection `client` → `server`.
-#[cfg(target_os = "linux")]
-fn socket_owner(client: SocketAddr, server: SocketAddr) -> Option<u32> {
-    match lit_companion_platform::linux::tcp_socket_uid(client, server) {
-        Ok(uid) => uid,
-        Err(e) => {
-            tracing::warn!(error = %e, "peer lookup failed; the caller is treated as unknown");
-            None
-        }
-    }
-}
-
-#[cfg(not(target_os = "linux"))]
-fn socket_owner(_client: SocketAddr, _server: SocketAddr) -> Option<u32> {
-    None
 }
 
 #[cfg(all(test, target_os = "linux"))]
