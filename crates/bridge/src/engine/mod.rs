@@ -350,7 +350,7 @@ impl Engine {
                 let signer = Signer::decide(
                     caller,
                     wallet,
-                    record.map(|w| (w.kind, w.label)),
+                    record,
                     p.external.as_ref().map(|e| e.name.as_str()),
                 )?;
                 match self

@@ -11,6 +11,7 @@ use lit_companion_session::{
     timefmt::{iso_millis, parse_rfc3339},
     Address, Generation, ResourceAbilityRequest,
 };
+use lit_companion_vault::vault::wallets::clean_label;
 use lit_companion_wire::{BridgeError, ErrorCode, GetSessionSigsParams};
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -169,21 +170,16 @@ impl ValidParams {
                 }
                 let address = Address::parse_any_case(&e.address)
                     .map_err(|err| bad(format!("externalWallet.address: {err}")))?;
-                let name = e.name.unwrap_or_default();
-                let name = name.trim();
-                if name.chars().count() > 64 || name.chars().any(char::is_control) {
-                    return Err(bad(
-                        "externalWallet.name: at most 64 printable characters".into()
-                    ));
-                }
-                Ok(ExternalWallet {
-                    address,
-                    name: if name.is_empty() {
-                        "Browser wallet".to_owned()
-                    } else {
-                        name.to_owned()
-                    },
-                })
+                // Checked now as the vault will store it: a bad name is refused before the prompt.
+                let name = e
+                    .name
+                    .as_deref()
+                    .map(str::trim)
+                    .filter(|n| !n.is_empty())
+                    .unwrap_or("Browser wallet");
+                let name =
+                    clean_label(name).map_err(|err| bad(format!("externalWallet.name: {err}")))?;
+                Ok(ExternalWallet { address, name })
             })
             .transpose()?;
         let _ = iso_millis(expiration).map_err(|e| bad(e.to_string()))?;

@@ -16,7 +16,10 @@ use std::{
 use lit_companion_session::{
     timefmt::iso_millis, Address, AuthSig, Generation, ResourceAbilityRequest,
 };
-use lit_companion_vault::{metadata::WalletKind, PreparedSession};
+use lit_companion_vault::{
+    metadata::{WalletKind, WalletRecord},
+    PreparedSession,
+};
 use lit_companion_wire::{BridgeError, ErrorCode};
 use rand_core::{OsRng, RngCore};
 use serde_json::{json, Value};
@@ -35,17 +38,20 @@ pub(crate) enum Signer {
 }
 
 impl Signer {
-    /// Who signs for `wallet`, given what the vault knows of it (`kind`) and the request's
+    /// Who signs for `wallet`, given its record in the vault (if any) and the request's
     /// `externalWallet` name, if any. A deep link cannot reach a page's wallet: 4200.
     pub(crate) fn decide(
         caller: &Caller,
         wallet: Address,
-        kind: Option<(WalletKind, String)>,
+        record: Option<WalletRecord>,
         external_name: Option<&str>,
     ) -> Result<Self, BridgeError> {
-        let signer = match (kind, external_name) {
-            (Some((WalletKind::Local, _)), _) => return Ok(Self::Local),
-            (Some((WalletKind::External, label)), _) => Self::Browser { label, add: false },
+        let signer = match (record, external_name) {
+            (Some(w), _) if w.kind == WalletKind::Local => return Ok(Self::Local),
+            (Some(w), _) => Self::Browser {
+                label: w.label,
+                add: false,
+            },
             (None, Some(name)) => Self::Browser {
                 label: name.to_owned(),
                 add: true,

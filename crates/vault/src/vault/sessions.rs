@@ -69,16 +69,6 @@ impl PreparedSession {
     pub fn wallet(&self) -> Address {
         self.wallet
     }
-
-    /// The grant key the session is for.
-    pub fn origin(&self) -> &str {
-        &self.origin
-    }
-
-    /// When the session will expire.
-    pub fn expiration(&self) -> OffsetDateTime {
-        self.expiration
-    }
 }
 
 impl fmt::Debug for PreparedSession {

@@ -257,7 +257,9 @@ fn push_wallet(
     Ok(())
 }
 
-pub(super) fn clean_label(label: &str) -> Result<String, VaultError> {
+/// A wallet's label as stored: trimmed, at most 64 printable characters (`Main` when empty).
+/// Callers that take a label from elsewhere check it here before asking anyone anything.
+pub fn clean_label(label: &str) -> Result<String, VaultError> {
     let label = label.trim();
     if label.chars().count() > 64 || label.chars().any(char::is_control) {
         return Err(VaultError::Invalid(
