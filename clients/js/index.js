@@ -1350,13 +1350,13 @@ function utf8Hex(text) {
  * refused) when it did not sign.
  */
 async function signStep(step, opts) {
-  const provider = await providerFor(step.address, opts);
   try {
+    const provider = await providerFor(step.address, opts);
     const signature = await provider.request({ method: 'personal_sign', params: [utf8Hex(step.message), step.address] });
     return { params: { ticket: step.ticket, signature } };
   } catch (e) {
-    // Refused or failed (a locked Ledger, a wallet error): the companion is told at once, so the
-    // waiting session key is dropped now rather than when the step lapses.
+    // Refused, failed (a locked Ledger, a wallet error) or no wallet holding the address: the
+    // companion is told at once, so the waiting session key is dropped now, not when it lapses.
     return { params: { ticket: step.ticket, rejected: true }, declined: walletFailure(e, 'to sign') };
   }
 }

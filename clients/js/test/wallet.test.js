@@ -305,6 +305,20 @@ test('no wallet in the page: 4601 before anything is sent', async () => {
   }
 });
 
+test('a step for an address no wallet in the page holds: 4601, and the companion is told at once (rejected)', async () => {
+  const c = await stepping();
+  try {
+    await assert.rejects(
+      requestSessionSigs(params({ wallet: ALICE }), http(c.port)),
+      (e) => e instanceof CompanionError && e.code === 4601,
+    );
+    assert.deepEqual(c.requests.map((r) => r.json.method), ['getSessionSigs', 'walletSignature']);
+    assert.deepEqual(c.requests[1].json.params, { ticket: STEP.ticket, rejected: true });
+  } finally {
+    await c.close();
+  }
+});
+
 test("bad wallet params and options are 4400", async () => {
   for (const wallet of ['Browser', 'metamask', '0x123', 7]) {
     await assert.rejects(requestSessionSigs(params({ wallet }), { transports: ['http'] }), { code: 4400 });
