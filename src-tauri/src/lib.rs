@@ -25,6 +25,16 @@ pub fn run() {
         .with_ansi(false)
         .compact()
         .try_init();
+    // The same executor as `lit-companion serve` (first come, first served under load); it
+    // lives as long as this function, which is as long as the app.
+    let runtime = match lit_companion_runtime::async_runtime() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("Lit Companion could not start: {e}");
+            std::process::exit(1);
+        }
+    };
+    tauri::async_runtime::set(runtime.handle().clone());
     let result = tauri::Builder::default()
         // Registered first, so that a second launch (e.g. the OS opening a deep link) hands its
         // URL to this instance instead of starting another.

@@ -370,10 +370,9 @@ async fn request(State(state): State<Arc<HttpState>>, req: axum::extract::Reques
             return error_answer(&e, None, cors);
         }
     };
-    let id = serde_json::from_slice::<Value>(&bytes)
-        .ok()
-        .and_then(|v| v.get("id").cloned())
-        .unwrap_or(Value::Null);
+    // The request's id is read from the body only if the answer is `202 pending`: the engine
+    // parses the body once, and the cached path answers before the wait is over.
+    let body = bytes.clone();
 
     // The engine runs in its own task so that an approval survives a dropped connection until
     // the caller stops polling.
@@ -398,14 +397,14 @@ async fn request(State(state): State<Arc<HttpState>>, req: axum::extract::Reques
             },
         );
     }
-    wait_for(&state, &ticket, rx, id, cors).await
+    wait_for(&state, &ticket, rx, Some(&body), cors).await
 }
 
 async fn wait_for(
     state: &HttpState,
     ticket: &str,
     mut rx: watch::Receiver<Option<Response>>,
-    id: Value,
+    body: Option<&axum::body::Bytes>,
     cors: Option<&HeaderValue>,
 ) -> HttpResponse {
     let done = tokio::time::timeout(state.config.wait, rx.wait_for(Option::is_some)).await;
@@ -437,6 +436,10 @@ async fn wait_for(
                     t.last_seen = Instant::now();
                 }
             }
+            let id = body
+                .and_then(|b| serde_json::from_slice::<Value>(b).ok())
+                .and_then(|v| v.get("id").cloned())
+                .unwrap_or(Value::Null);
             answer(
                 StatusCode::ACCEPTED,
                 &json!({ "v": PROTOCOL_VERSION, "id": id, "pending": ticket }),
@@ -483,7 +486,7 @@ async fn pending(
             }
         }
     };
-    wait_for(&state, &ticket, rx, Value::Null, cors).await
+    wait_for(&state, &ticket, rx, None, cors).await
 }
 
 async fn status(State(state): State<Arc<HttpState>>, headers: HeaderMap) -> HttpResponse {

@@ -213,9 +213,7 @@ pub(crate) fn serve(args: ServeArgs, vault_args: &VaultArgs) -> Result<String, F
     };
     let engine = Arc::new(Engine::new(vault, networks, approver, settings));
     apply_networks(&engine, &app_settings);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
+    let runtime = lit_companion_runtime::async_runtime()
         .map_err(|e| Failure::input(format!("cannot start: {e}")))?;
     runtime.block_on(async move {
         let socket = args

@@ -4,6 +4,7 @@
 //! locking it drops the keys held in memory), an orderly shutdown, and the user's settings
 //! ([`settings`]) put into force on the engine.
 
+pub mod executor;
 pub mod network_view;
 pub mod settings;
 
@@ -18,6 +19,7 @@ use lit_companion_vault::Vault;
 use time::OffsetDateTime;
 use tokio::task::JoinHandle;
 
+pub use executor::async_runtime;
 pub use network_view::network_view;
 pub use settings::{AppSettings, CustomNetwork, SettingsError, SettingsFile};
 
