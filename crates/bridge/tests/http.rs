@@ -235,6 +235,20 @@ impl Bridge {
         json!({ "v": 1, "id": "req-1", "method": "getSessionSigs", "params": params })
     }
 
+    /// A browser-like poll from `origin` for a pending request.
+    async fn poll_from(&self, origin: &str, ticket: &str) -> (u16, Value) {
+        let resp = self
+            .http
+            .get(format!("{}/v1/pending/{ticket}", self.url))
+            .header("Origin", origin)
+            .header("Sec-Fetch-Mode", "cors")
+            .header("Sec-Fetch-Site", "cross-site")
+            .send()
+            .await
+            .unwrap();
+        (resp.status().as_u16(), resp.json().await.unwrap())
+    }
+
     /// A browser-like request from `origin`.
     async fn post_from(&self, origin: &str, body: &Value) -> (u16, Value) {
         let resp = self
@@ -679,39 +693,21 @@ async fn a_slow_answer_is_collected_by_polling_and_an_abandoned_one_is_withdrawn
     assert_eq!(status, 202, "{v}");
     let ticket = v["pending"].as_str().unwrap().to_owned();
     // Someone else cannot collect it.
-    let r = b
-        .http
-        .get(format!("{}/v1/pending/{ticket}", b.url))
-        .header("Origin", "https://other.example")
-        .header("Sec-Fetch-Mode", "cors")
-        .header("Sec-Fetch-Site", "cross-site")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(code(&r.json().await.unwrap()), 4408);
+    let (_, v) = b.poll_from("https://other.example", &ticket).await;
+    assert_eq!(code(&v), 4408);
     hold.notify_one();
     // Polled as a client does: creating the session may outlast one 300 ms wait on a busy
     // machine, and each poll that finds it unfinished answers 202 with the same ticket.
     let mut polls = 0;
-    let r = loop {
-        let r = b
-            .http
-            .get(format!("{}/v1/pending/{ticket}", b.url))
-            .header("Origin", ORIGIN)
-            .header("Sec-Fetch-Mode", "cors")
-            .header("Sec-Fetch-Site", "cross-site")
-            .send()
-            .await
-            .unwrap();
+    let (status, v) = loop {
+        let (status, v) = b.poll_from(ORIGIN, &ticket).await;
         polls += 1;
-        if r.status().as_u16() != 202 || polls == 50 {
-            break r;
+        if status != 202 || polls == 50 {
+            break (status, v);
         }
-        let again: Value = r.json().await.unwrap();
-        assert_eq!(again["pending"], ticket.as_str(), "{again}");
+        assert_eq!(v["pending"], ticket.as_str(), "{v}");
     };
-    assert_eq!(r.status().as_u16(), 200);
-    let v: Value = r.json().await.unwrap();
+    assert_eq!(status, 200, "{v}");
     assert!(v["result"]["sessionSigs"].is_object(), "{v}");
 
     // Now a request nobody polls for: withdrawn after the abandon window, nothing stored.
