@@ -100,37 +100,30 @@ pub fn string(hive: Hive, key: &str, name: Option<&str>) -> io::Result<Option<St
     let name_w = name.map(wide);
     let name_ptr = name_w.as_ref().map_or(std::ptr::null(), |n| n.as_ptr());
     let flags = RRF_RT_REG_SZ | RRF_SUBKEY_WOW6464KEY;
-    let mut size = 0u32;
-    // SAFETY: a size query (no buffer); the strings are NUL-terminated and outlive the call.
-    let rc = unsafe {
-        RegGetValueW(
-            hive.handle(),
-            key_w.as_ptr(),
-            name_ptr,
-            flags,
-            null_mut(),
-            null_mut(),
-            &mut size,
-        )
+    let get = |data: *mut std::ffi::c_void, size: &mut u32| {
+        // SAFETY: the key and name are NUL-terminated and outlive the call; `data` is null (a
+        // size query) or holds `*size` bytes, which on success receive the NUL-terminated value.
+        unsafe {
+            RegGetValueW(
+                hive.handle(),
+                key_w.as_ptr(),
+                name_ptr,
+                flags,
+                null_mut(),
+                data,
+                size,
+            )
+        }
     };
+    let mut size = 0u32;
+    let rc = get(null_mut(), &mut size);
     if rc == ERROR_FILE_NOT_FOUND {
         return Ok(None);
     }
     check(rc)?;
     let mut buf = vec![0u16; (size as usize).div_ceil(2) + 1];
     let mut size = u32::try_from(buf.len() * 2).map_err(|_| io::Error::other("value too long"))?;
-    // SAFETY: `buf` holds `size` bytes; on success the value, NUL-terminated, is in it.
-    check(unsafe {
-        RegGetValueW(
-            hive.handle(),
-            key_w.as_ptr(),
-            name_ptr,
-            flags,
-            null_mut(),
-            buf.as_mut_ptr().cast(),
-            &mut size,
-        )
-    })?;
+    check(get(buf.as_mut_ptr().cast(), &mut size))?;
     let len = buf.iter().position(|&c| c == 0).unwrap_or(buf.len());
     Ok(Some(String::from_utf16_lossy(&buf[..len])))
 }
