@@ -362,7 +362,7 @@ pub(crate) async fn browser_hosts() -> Answer<Vec<String>> {
     tauri::async_runtime::spawn_blocking(move || {
         let mut names: Vec<String> = install::targets_in_home(&home, false)
             .into_iter()
-            .filter(|t| t.file().is_file())
+            .filter(install::is_set_up)
             .map(|t| t.browser.name().to_owned())
             .collect();
         names.dedup();

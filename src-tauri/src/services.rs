@@ -163,11 +163,9 @@ fn opener() -> Vec<String> {
     }
 }
 
-/// The user's home directory.
+/// The user's home directory (the browser host's rule: `USERPROFILE` first on Windows).
 pub(crate) fn home() -> Option<PathBuf> {
-    std::env::var_os("HOME")
-        .filter(|h| !h.is_empty())
-        .map(PathBuf::from)
+    lit_companion_native_host::install::user_home()
 }
 
 /// Writes the browser host's manifest for every browser installed here (its profile folder

@@ -27,19 +27,8 @@ pub(crate) struct BrowserArgs {
     host_path: Option<PathBuf>,
 }
 
-/// `HOME`; on Windows `USERPROFILE` first (a `HOME` there may be a Unix-style path, as under
-/// Wine, or a tool's own setting).
 fn home() -> Result<PathBuf, Failure> {
-    let var = |name| std::env::var_os(name).filter(|h| !h.is_empty());
-    let windows_home = if cfg!(windows) {
-        var("USERPROFILE")
-    } else {
-        None
-    };
-    windows_home
-        .or_else(|| var("HOME"))
-        .map(PathBuf::from)
-        .ok_or_else(|| Failure::input("HOME is not set"))
+    install::user_home().ok_or_else(|| Failure::input("HOME is not set"))
 }
 
 fn parse_browsers(args: &BrowserArgs) -> Result<Vec<Browser>, Failure> {

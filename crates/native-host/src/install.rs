@@ -231,6 +231,25 @@ pub fn host_beside_current_exe() -> std::io::Result<PathBuf> {
     }))
 }
 
+/// The user's folder the browsers' profiles live under: `HOME`, and on Windows `USERPROFILE`
+/// first (a `HOME` there may be a Unix-style path, as under Wine, or a tool's own setting).
+pub fn user_home() -> Option<PathBuf> {
+    let var = |name| std::env::var_os(name).filter(|h| !h.is_empty());
+    let windows_home = if cfg!(windows) {
+        var("USERPROFILE")
+    } else {
+        None
+    };
+    windows_home.or_else(|| var("HOME")).map(PathBuf::from)
+}
+
+/// Whether the host is set up for `target`: its manifest is in place and (Windows) the
+/// browser's registry key names it.
+pub fn is_set_up(target: &Target) -> bool {
+    let file = target.file();
+    file.is_file() && registered(target, &file)
+}
+
 /// One target per browser installed here ([`Browser::is_installed`]); every browser when
 /// `only_present` is false.
 pub fn targets_in_home(home: &Path, only_present: bool) -> Vec<Target> {
