@@ -355,18 +355,16 @@ pub(crate) async fn browser_doctor() -> Answer<Value> {
         .collect::<Vec<_>>()))
 }
 
-/// The browsers the browser host is set up for: those whose manifest is in place here.
+/// The browsers the browser host is set up for ([`install::is_set_up`], the doctor's rule).
 #[tauri::command]
 pub(crate) async fn browser_hosts() -> Answer<Vec<String>> {
     let home = home()?;
     tauri::async_runtime::spawn_blocking(move || {
-        let mut names: Vec<String> = install::targets_in_home(&home, false)
+        install::targets_in_home(&home, false)
             .into_iter()
             .filter(install::is_set_up)
             .map(|t| t.browser.name().to_owned())
-            .collect();
-        names.dedup();
-        names
+            .collect()
     })
     .await
     .map_err(say)
