@@ -1,5 +1,5 @@
 ; Lit Companion for Windows: a per-user installer (no administrator rights) built on Linux with
-; Debian's makensis (scripts/package-windows), holding the command-line companion and the
+; Debian's makensis (`scripts/package --windows`), holding the command-line companion and the
 ; browser host. Tauri's own NSIS bundler is not used: it downloads its nsis_tauri_utils plugin
 ; at build time, and it packages the desktop app, which is only compiled for Windows here.
 ;
