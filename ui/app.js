@@ -299,12 +299,6 @@ function lifetimeText(s) {
   return `${Math.max(1, Math.round(s / 60))} minutes`;
 }
 
-function lifetimeChoices(askedSeconds) {
-  const choices = [900, 3600, 86400, 7 * 86400, 30 * 86400].filter((s) => s < askedSeconds).map((s) => [s, lifetimeText(s)]);
-  choices.push([askedSeconds, `${lifetimeText(askedSeconds)} (asked)`]);
-  return choices;
-}
-
 async function renderPrompt() {
   const queue = await invoke('prompts');
   const p = queue[0];
@@ -342,11 +336,24 @@ async function renderPrompt() {
   $('prompt-price').className = flags.has('high_price') ? 'price high' : 'price';
   $('prompt-price-wei').hidden = !r.max_price_wei;
   $('prompt-price-wei').textContent = r.max_price_wei ? `maxPrice: ${r.max_price_wei} wei per request` : '';
+  // The lifetimes on offer come with the exact message each one signs: the message shown is
+  // always the one for the lifetime selected.
   const asked = r.lifetime.secs;
-  const preselect = asked > defaultLifetime ? lifetimeChoices(asked).filter(([s]) => s <= defaultLifetime).pop()?.[0] ?? asked : asked;
-  $('prompt-lifetime').replaceChildren(...lifetimeChoices(asked).map(([s, t]) => el('option', { value: String(s), textContent: t, selected: s === preselect })));
+  const choices = r.lifetime_choices;
+  const preselect = asked > defaultLifetime ? choices.filter((c) => c.secs <= defaultLifetime).pop()?.secs ?? asked : asked;
+  const lifetime = $('prompt-lifetime');
+  lifetime.replaceChildren(...choices.map((c) => el('option', {
+    value: String(c.secs),
+    textContent: c.secs === asked ? `${lifetimeText(c.secs)} (asked)` : lifetimeText(c.secs),
+    selected: c.secs === preselect,
+  })));
+  const showMessage = () => {
+    const chosen = choices.find((c) => String(c.secs) === lifetime.value);
+    $('prompt-raw').textContent = chosen ? chosen.siwe : '(no message)';
+  };
+  lifetime.onchange = showMessage;
+  showMessage();
   $('prompt-until').textContent = r.duration_text;
-  $('prompt-raw').textContent = r.siwe_preview || '(no message)';
   const approve = $('prompt-approve');
   const reject = $('prompt-reject');
   approve.disabled = true;

@@ -4,7 +4,7 @@
 use std::{path::PathBuf, sync::Arc, sync::OnceLock};
 
 use libfuzzer_sys::fuzz_target;
-use lit_companion_fuzz::MemoryStore;
+use lit_companion_fuzz::MemoryKeychain;
 use lit_companion_vault::Vault;
 use time::macros::datetime;
 
@@ -21,7 +21,7 @@ fuzz_target!(|data: &[u8]| {
     }
     std::fs::write(dir.join("metadata.json"), data).unwrap();
     let now = datetime!(2026-11-24 12:00:00 UTC);
-    if let Ok((vault, _)) = Vault::open(dir, Arc::new(MemoryStore::default()), now) {
+    if let Ok((vault, _)) = Vault::open(dir, Arc::new(MemoryKeychain::default()), now) {
         let _ = vault.wallets();
         let _ = vault.default_wallet();
         let _ = vault.sessions();

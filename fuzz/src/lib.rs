@@ -8,9 +8,8 @@
 )]
 
 use std::{
-    collections::HashMap,
     path::PathBuf,
-    sync::{Arc, Mutex, OnceLock},
+    sync::{Arc, OnceLock},
     time::Duration,
 };
 
@@ -21,40 +20,11 @@ use lit_companion_bridge::{
 };
 use lit_companion_net::{LitNetClient, NetworkSpec, Networks};
 use lit_companion_session::Generation;
-use lit_companion_vault::{KeychainError, SecretStore, Vault};
+use lit_companion_vault::Vault;
 use time::OffsetDateTime;
-use zeroize::Zeroizing;
 
 /// A keychain in memory: the decoders under test never need the OS one.
-#[derive(Debug, Default)]
-pub struct MemoryStore(Mutex<HashMap<String, Vec<u8>>>);
-
-impl SecretStore for MemoryStore {
-    fn put(&self, account: &str, secret: &[u8]) -> Result<(), KeychainError> {
-        self.0.lock().unwrap().insert(account.into(), secret.into());
-        Ok(())
-    }
-    fn get(&self, account: &str) -> Result<Zeroizing<Vec<u8>>, KeychainError> {
-        self.0
-            .lock()
-            .unwrap()
-            .get(account)
-            .cloned()
-            .map(Zeroizing::new)
-            .ok_or(KeychainError::NotFound)
-    }
-    fn delete(&self, account: &str) -> Result<(), KeychainError> {
-        self.0
-            .lock()
-            .unwrap()
-            .remove(account)
-            .map(|_| ())
-            .ok_or(KeychainError::NotFound)
-    }
-    fn check(&self) -> Result<(), KeychainError> {
-        Ok(())
-    }
-}
+pub use lit_companion_testkit::MemoryKeychain;
 
 /// A fresh directory for this process, in memory (`/dev/shm`) where there is one, since the file
 /// targets write an input per run. libFuzzer exits without running destructors, so the
@@ -105,7 +75,7 @@ pub fn http_fixture() -> &'static HttpFixture {
             .unwrap();
         let dir = scratch("http");
         let now = OffsetDateTime::now_utc();
-        let (vault, _) = Vault::open(&dir, Arc::new(MemoryStore::default()), now).unwrap();
+        let (vault, _) = Vault::open(&dir, Arc::new(MemoryKeychain::default()), now).unwrap();
         vault.import_wallet(WALLET_KEY, "Main", now).unwrap();
         let token = vault.create_pairing("fuzz", now).unwrap().to_string();
         let state = runtime.block_on(async {

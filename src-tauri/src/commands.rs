@@ -281,9 +281,7 @@ pub(crate) async fn add_network<R: Runtime>(
     network: CustomNetwork,
 ) -> Answer<()> {
     services(&app, move |s| {
-        let mut settings = s.settings();
-        settings.add_network(network).map_err(say)?;
-        s.save_settings(settings)
+        s.update_settings(|settings| settings.add_network(network).map(drop))
     })
     .await
 }
@@ -292,9 +290,7 @@ pub(crate) async fn add_network<R: Runtime>(
 #[tauri::command]
 pub(crate) async fn remove_network<R: Runtime>(app: AppHandle<R>, name: String) -> Answer<()> {
     services(&app, move |s| {
-        let mut settings = s.settings();
-        settings.remove_network(&name).map_err(say)?;
-        s.save_settings(settings)
+        s.update_settings(|settings| settings.remove_network(&name))
     })
     .await
 }

@@ -9,6 +9,10 @@
 
 use std::{ffi::OsString, process::ExitCode};
 
+/// The allocator `lit-companion serve` uses too (crates/cli/src/main.rs says why).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let mut args: Vec<OsString> = std::env::args_os().collect();
     if args.get(1).is_some_and(|a| a == "--cli") {

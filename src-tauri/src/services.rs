@@ -10,8 +10,9 @@ use std::{
 use lit_companion_bridge::{
     ratelimit::RateLimit, socket::DeepLinks, Engine, EngineSettings, PromptQueue,
 };
-use lit_companion_net::{LitNetClient, Networks, NODE_SET_TTL};
-use lit_companion_runtime::{apply, AppSettings, Companion, CompanionBuilder, SettingsFile};
+use lit_companion_runtime::{
+    apply, AppSettings, Companion, CompanionBuilder, SettingsError, SettingsFile, Setup,
+};
 use lit_companion_vault::{paths::default_data_dir, OsKeychain, Vault};
 use time::OffsetDateTime;
 
@@ -44,54 +45,63 @@ impl Services {
     pub(crate) fn open(
         on_prompt: impl Fn() + Send + Sync + 'static,
     ) -> Result<(Self, CompanionBuilder), String> {
-        let dir = default_data_dir().ok_or("no data directory: HOME is not set")?;
-        let (vault, _) = Vault::open(&dir, Arc::new(OsKeychain::from_env()), now())
-            .map_err(|e| e.to_string())?;
-        let vault = Arc::new(vault);
+        let data_dir = default_data_dir().ok_or("no data directory: HOME is not set")?;
         let prompts = Arc::new(PromptQueue::new(on_prompt));
-        let net = LitNetClient::new(Duration::from_secs(5), 2).map_err(|e| e.to_string())?;
-        let networks = Arc::new(Networks::new(net, NODE_SET_TTL).map_err(|e| e.to_string())?);
-        let engine = Arc::new(Engine::new(
-            vault.clone(),
-            networks,
-            prompts.clone(),
-            EngineSettings::default(),
-        ));
-        let settings_file = SettingsFile::new(&dir);
-        let first_run = !settings_file.path().exists();
-        let (settings, problem) = match settings_file.load() {
-            Ok(s) => (s, None),
-            Err(e) => (AppSettings::default(), Some(e.to_string())),
-        };
-        if first_run {
-            first_run_setup(&settings_file, &settings);
-        }
-        apply(&engine, &settings);
-        let builder = Companion::builder(engine.clone(), opener())
-            .http(
+        let assembled = Companion::assemble(Setup {
+            data_dir,
+            keychain: Arc::new(OsKeychain::from_env()),
+            approver: prompts.clone(),
+            node_timeout: Duration::from_secs(5),
+            approval_timeout: EngineSettings::default().approval_timeout,
+            http: Some((
                 std::net::SocketAddr::from(([127, 0, 0, 1], http_port())),
                 RateLimit::default(),
-            )
-            .socket(lit_companion_wire::endpoint::default_socket_path())
-            .watch_settings(settings_file.clone());
+            )),
+            socket: Some(lit_companion_wire::endpoint::default_socket_path()),
+            opener: opener(),
+        })
+        .map_err(|e| e.to_string())?;
+        if assembled.first_run {
+            first_run_setup(&assembled.settings_file, &assembled.settings);
+        }
+        let builder = assembled.builder;
         let services = Self {
-            vault,
-            engine,
+            vault: assembled.vault,
+            engine: assembled.engine,
             prompts,
             links: builder.deep_links(),
-            settings_file,
-            settings: Mutex::new(settings),
-            settings_problem: Mutex::new(problem),
+            settings_file: assembled.settings_file,
+            settings: Mutex::new(assembled.settings),
+            settings_problem: Mutex::new(assembled.settings_problem.map(|e| e.to_string())),
             companion: tokio::sync::Mutex::new(None),
         };
         Ok((services, builder))
     }
 
-    /// Validates, stores and applies new settings.
+    /// Validates, stores and applies new settings (the Settings screen's whole form).
     pub(crate) fn save_settings(&self, settings: AppSettings) -> Result<(), String> {
         self.settings_file
             .store(&settings)
             .map_err(|e| e.to_string())?;
+        self.in_force(settings);
+        Ok(())
+    }
+
+    /// Changes the stored settings under their lock (so that a change another process makes
+    /// at the same time is kept) and applies the result.
+    pub(crate) fn update_settings(
+        &self,
+        change: impl FnOnce(&mut AppSettings) -> Result<(), SettingsError>,
+    ) -> Result<(), String> {
+        let (settings, ()) = self
+            .settings_file
+            .update(change)
+            .map_err(|e| e.to_string())?;
+        self.in_force(settings);
+        Ok(())
+    }
+
+    fn in_force(&self, settings: AppSettings) {
         apply(&self.engine, &settings);
         if let Ok(mut s) = self.settings.lock() {
             *s = settings;
@@ -99,7 +109,6 @@ impl Services {
         if let Ok(mut p) = self.settings_problem.lock() {
             *p = None;
         }
-        Ok(())
     }
 
     /// The settings in force.
@@ -116,9 +125,10 @@ impl Services {
 
     /// Pauses or resumes the bridge and remembers it.
     pub(crate) fn set_paused(&self, paused: bool) -> Result<(), String> {
-        let mut settings = self.settings();
-        settings.paused = paused;
-        self.save_settings(settings)
+        self.update_settings(|s| {
+            s.paused = paused;
+            Ok(())
+        })
     }
 }
 

@@ -13,7 +13,7 @@ use lit_companion_session::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::caller::{Caller, Identity};
+use crate::caller::Caller;
 
 /// A browser wallet that is to sign the session in the page.
 #[derive(Clone, Debug, Serialize)]
@@ -67,15 +67,38 @@ pub struct ApprovalRequest {
     pub supplied_delegations: Vec<String>,
     /// The app's statement, as it will appear in the message.
     pub statement: String,
-    /// The SIWE text to be signed (session key, nonce and times are set on approval).
+    /// The SIWE text to be signed for the lifetime asked: exactly what the wallet signs but for
+    /// the session key and the nonce, which are made and fetched on approval.
     pub siwe_preview: String,
+    /// The lifetimes the user may choose, shortest first, the one asked last; each with the
+    /// message it signs. An approval is held to one of them.
+    pub lifetime_choices: Vec<LifetimeChoice>,
     /// Naga: the most each request may pay, in wei (decimal).
     pub max_price_wei: Option<String>,
     /// "May spend up to 0.05 of your Lit balance per request".
     pub price_text: Option<String>,
 }
 
+/// One lifetime a prompt offers, with the exact message that lifetime signs (session key and
+/// nonce aside).
+#[derive(Clone, Debug, Serialize)]
+pub struct LifetimeChoice {
+    /// Seconds.
+    pub secs: u64,
+    /// The SIWE text.
+    pub siwe: String,
+}
+
 impl ApprovalRequest {
+    /// The longest offered lifetime not longer than `chosen`: what is signed when the user
+    /// answers `chosen`. `None` when `chosen` is shorter than every choice.
+    pub fn offered(&self, chosen: Duration) -> Option<&LifetimeChoice> {
+        self.lifetime_choices
+            .iter()
+            .filter(|c| c.secs <= chosen.as_secs())
+            .max_by_key(|c| c.secs)
+    }
+
     /// Whether any line is dangerous (Reject is then the default action).
     pub fn is_dangerous(&self) -> bool {
         self.new
@@ -232,10 +255,7 @@ impl Policy {
 
     /// The decision for a request.
     pub fn decide(&self, request: &ApprovalRequest) -> Decision {
-        let origin = match &request.caller.identity {
-            Identity::Verified(o) | Identity::Claimed(o) => o.to_string(),
-            Identity::Paired { name } => format!("pairing:{name}"),
-        };
+        let origin = request.caller.grant_key().claimed().to_string();
         let mut reasons = Vec::new();
         for rule in self.rules.iter().filter(|r| r.origin == origin) {
             match rule.allows(request) {
@@ -448,7 +468,7 @@ mod tests {
         );
         ApprovalRequest {
             who: caller.describe(),
-            origin: caller.grant_key(),
+            origin: caller.grant_key().to_string(),
             verified: true,
             road: caller.road.to_string(),
             caller,
@@ -467,6 +487,10 @@ mod tests {
             supplied_delegations: vec![],
             statement: String::new(),
             siwe_preview: String::new(),
+            lifetime_choices: vec![LifetimeChoice {
+                secs: lifetime.as_secs(),
+                siwe: String::new(),
+            }],
             max_price_wei: None,
             price_text: None,
         }

@@ -3,6 +3,7 @@
 use std::fmt;
 
 use lit_companion_session::Origin;
+use lit_companion_vault::GrantKey;
 
 /// Which road the request came by.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -57,13 +58,13 @@ impl Caller {
         }
     }
 
-    /// The key grants are stored under: the origin, or `pairing:<name>`. A claimed origin gets
-    /// its own key so an unverified claim never reuses a verified origin's grants.
-    pub fn grant_key(&self) -> String {
+    /// The key grants are stored under. A claimed origin gets its own key so an unverified
+    /// claim never reuses a verified origin's grants.
+    pub fn grant_key(&self) -> GrantKey {
         match &self.identity {
-            Identity::Verified(o) => o.to_string(),
-            Identity::Claimed(o) => format!("unverified:{o}"),
-            Identity::Paired { name } => format!("pairing:{name}"),
+            Identity::Verified(o) => GrantKey::Origin(o.clone()),
+            Identity::Claimed(o) => GrantKey::Unverified(o.clone()),
+            Identity::Paired { name } => GrantKey::Pairing(name.clone()),
         }
     }
 
@@ -76,7 +77,7 @@ impl Caller {
             Identity::Verified(o) | Identity::Claimed(o) => {
                 psl::domain_str(o.host()).unwrap_or(o.host()).to_owned()
             }
-            Identity::Paired { name } => format!("pairing:{name}"),
+            Identity::Paired { name } => GrantKey::Pairing(name.clone()).to_string(),
         }
     }
 

@@ -310,7 +310,10 @@ mod tests {
             l.caller().describe(),
             "claims to be app.example.com — not verified: opened from a link"
         );
-        assert_eq!(l.caller().grant_key(), "unverified:https://app.example.com");
+        assert_eq!(
+            l.caller().grant_key().to_string(),
+            "unverified:https://app.example.com"
+        );
         let guard = ReplayGuard::default();
         assert!(guard.claim(&l, now()).unwrap());
         assert!(

@@ -11,7 +11,7 @@ use std::{
 
 use axum::{
     body::{to_bytes, Body},
-    extract::{ConnectInfo, Path, State},
+    extract::{rejection::PathRejection, ConnectInfo, Path, State},
     http::{header, HeaderMap, HeaderValue, Method, StatusCode},
     response::{IntoResponse, Response as HttpResponse},
     routing::{get, post},
@@ -111,13 +111,31 @@ impl HttpState {
     }
 }
 
-/// The router.
+/// The router. Every answer it can give, a path or method it does not know included, is a
+/// response envelope (docs/bridge-protocol.md "Loopback HTTP"), except a preflight's.
 pub fn router(state: Arc<HttpState>) -> Router {
     Router::new()
         .route("/v1/request", post(request).options(preflight))
         .route("/v1/pending/{ticket}", get(pending).options(preflight))
         .route("/v1/status", get(status).options(preflight))
+        .fallback(unknown_path)
+        .method_not_allowed_fallback(unknown_method)
         .with_state(state)
+}
+
+/// A path the protocol does not have: `404`, code 4200.
+async fn unknown_path() -> HttpResponse {
+    let e = BridgeError::new(ErrorCode::Unsupported, "no such endpoint");
+    error_answer(&e, Some(StatusCode::NOT_FOUND), None)
+}
+
+/// A method an endpoint does not take: `405`, code 4200.
+async fn unknown_method() -> HttpResponse {
+    let e = BridgeError::new(
+        ErrorCode::Unsupported,
+        "this endpoint does not take that method",
+    );
+    error_answer(&e, Some(StatusCode::METHOD_NOT_ALLOWED), None)
 }
 
 /// Serves on `listener` until the future is dropped, reaping abandoned approvals.
@@ -335,7 +353,7 @@ async fn request(State(state): State<Arc<HttpState>>, req: axum::extract::Reques
         Err(refusal) => return refusal,
     };
     let cors = origin_header.as_ref();
-    if !state.limiter.allow(&caller.grant_key()) {
+    if !state.limiter.allow(&caller.site()) {
         return error_answer(
             &BridgeError::new(ErrorCode::RateLimited, "too many requests; slow down"),
             None,
@@ -451,7 +469,7 @@ async fn wait_for(
 
 async fn pending(
     State(state): State<Arc<HttpState>>,
-    Path(ticket): Path<String>,
+    ticket: Result<Path<String>, PathRejection>,
     req: axum::extract::Request,
 ) -> HttpResponse {
     let conn = req.extensions().get::<ConnectInfo<Connection>>().cloned();
@@ -461,6 +479,15 @@ async fn pending(
         Err(refusal) => return refusal,
     };
     let cors = origin_header.as_ref();
+    // A ticket that is not even text (`%bc`) is a malformed request, answered in the envelope
+    // like any other (axum's own rejection is plain text).
+    let Ok(Path(ticket)) = ticket else {
+        return error_answer(
+            &BridgeError::new(ErrorCode::BadRequest, "the pending ticket is not valid"),
+            None,
+            cors,
+        );
+    };
     let rx = {
         let Ok(mut tickets) = state.tickets.lock() else {
             return error_answer(

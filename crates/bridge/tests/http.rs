@@ -570,6 +570,41 @@ async fn malformed_oversized_and_unsupported_requests_are_refused() {
     b.nothing_stored();
 }
 
+/// The fuzzer's first find (fuzz/regressions/http_request/): a ticket that is not UTF-8 once
+/// percent-decoded was answered by axum in plain text. Every answer but a preflight's is an
+/// envelope: a bad ticket, an unknown path, a method an endpoint does not take.
+#[tokio::test]
+async fn a_ticket_that_is_not_text_an_unknown_path_and_a_wrong_method_get_the_envelope() {
+    let b = start("envelope", None, |_| {}).await;
+    let token = b
+        .vault
+        .create_pairing("envelope", OffsetDateTime::now_utc())
+        .unwrap();
+    for (method, path, status, expected) in [
+        ("GET", "/v1/pending/a%bc", 400, 4400),
+        ("GET", "/v1/pending/a%ff%fe", 400, 4400),
+        ("GET", "/v2/request", 404, 4200),
+        ("GET", "/", 404, 4200),
+        ("DELETE", "/v1/request", 405, 4200),
+        ("PUT", "/v1/pending/abc", 405, 4200),
+    ] {
+        let r = b
+            .http
+            .request(method.parse().unwrap(), format!("{}{path}", b.url))
+            .header("Authorization", format!("Bearer {}", token.as_str()))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), status, "{method} {path}");
+        let ct = r.headers()["content-type"].to_str().unwrap().to_owned();
+        assert!(ct.starts_with("application/json"), "{method} {path}: {ct}");
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(code(&v), expected, "{method} {path}: {v}");
+        assert_eq!(v["v"], 1, "{method} {path}: {v}");
+    }
+    assert_eq!(b.asked().await, 0);
+}
+
 const STRICT_POLICY: &str = r#"{"version":1,"rules":[{"origin":"https://app.example.com","resources":["lit-pkp://*"],"maxLifetimeSeconds":86400}]}"#;
 
 #[tokio::test]

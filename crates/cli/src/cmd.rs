@@ -1,5 +1,6 @@
 //! The command tree and its handlers. Handlers parse, call the core crate, and map errors.
 
+use lit_companion_session::ErrorKind;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
@@ -37,19 +38,48 @@ pub(crate) struct Failure {
     pub(crate) exit_code: u8,
 }
 
+/// The exit codes (README "Exit codes"): one per kind of failure, so that a script can tell a
+/// locked keychain from a typo.
+pub(crate) mod exit {
+    /// A signature was checked and refused, or the companion answered no.
+    pub(crate) const REFUSED: u8 = 1;
+    /// Bad input: arguments, stdin, a file's content.
+    pub(crate) const INPUT: u8 = 2;
+    /// `store get`: no such key (the SDK storage protocol's "not found").
+    pub(crate) const NOT_FOUND: u8 = 3;
+    /// The OS keychain is locked, missing or failing.
+    pub(crate) const KEYCHAIN: u8 = 4;
+    /// The Lit nodes or the chain could not be reached, or disagree; or the companion is not
+    /// running.
+    pub(crate) const NETWORK: u8 = 5;
+    /// A file or directory could not be read or written.
+    pub(crate) const FILES: u8 = 6;
+    /// A bug.
+    pub(crate) const INTERNAL: u8 = 70;
+}
+
 impl Failure {
     /// Bad input: exit 2.
     pub(crate) fn input(message: impl Into<String>) -> Self {
-        Self {
-            message: message.into(),
-            exit_code: 2,
-        }
+        Self::of(ErrorKind::Input, message)
     }
     /// A signature was checked and refused: exit 1.
     fn refused(message: impl Into<String>) -> Self {
+        Self::of(ErrorKind::Refused, message)
+    }
+    /// A failure of the given kind, with its exit code.
+    pub(crate) fn of(kind: ErrorKind, message: impl Into<String>) -> Self {
+        let exit_code = match kind {
+            ErrorKind::Refused => exit::REFUSED,
+            ErrorKind::Keychain => exit::KEYCHAIN,
+            ErrorKind::Network => exit::NETWORK,
+            ErrorKind::Files => exit::FILES,
+            ErrorKind::Internal => exit::INTERNAL,
+            _ => exit::INPUT,
+        };
         Self {
             message: message.into(),
-            exit_code: 1,
+            exit_code,
         }
     }
 }

@@ -1,8 +1,8 @@
 //! `lit-companion`: Lit session signatures from the command line, for servers and CI.
 //!
 //! Keys come from files (mode 0600 or stricter) or the OS keychain, never from argv. Output is
-//! JSON on stdout; every failure is one line on stderr and a non-zero exit (2: bad input,
-//! 1: a signature was checked and refused).
+//! JSON on stdout; every failure is one line on stderr and a non-zero exit code per kind of
+//! failure (`cmd::exit`, README "Exit codes").
 //!
 //! The command is a library too, so that one program can be both the desktop app and
 //! `lit-companion` (the Linux packages ship the app's binary for both): [`main`] runs the

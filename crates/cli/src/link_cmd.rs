@@ -30,7 +30,7 @@ pub(crate) fn open_url(url: &str) -> Result<String, Failure> {
     let mut stream = socket_path::connect(&path).map_err(|e| match e {
         socket_path::ConnectError::NotRunning { .. } => Failure {
             message: "Lit Companion is not running: start the app (or `lit-companion serve`) and open the link again".into(),
-            exit_code: 1,
+            exit_code: crate::cmd::exit::NETWORK,
         },
         other => Failure::input(other.to_string()),
     })?;

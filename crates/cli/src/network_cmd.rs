@@ -6,7 +6,9 @@ use std::{sync::Arc, time::Duration};
 
 use clap::{Args, Subcommand};
 use lit_companion_net::{LitNetClient, NetworkSpec, Networks, NodeSource, NODE_SET_TTL};
-use lit_companion_runtime::{network_view, AppSettings, CustomNetwork, SettingsFile};
+use lit_companion_runtime::{
+    network_view, AppSettings, CustomNetwork, SettingsError, SettingsFile,
+};
 use serde_json::{json, Value};
 
 use crate::{
@@ -69,11 +71,9 @@ pub(crate) struct AddArgs {
 
 pub(crate) fn network(cmd: NetworkCommand, vault: &VaultArgs) -> Result<String, Failure> {
     let file = SettingsFile::new(&vault_cmd::data_dir(vault)?);
-    let load = || file.load().map_err(|e| Failure::input(e.to_string()));
-    let store = |s: &AppSettings| file.store(s).map_err(|e| Failure::input(e.to_string()));
+    let load = || file.load().map_err(settings_failure);
     match cmd {
         NetworkCommand::Add(a) => {
-            let mut s = load()?;
             let custom = CustomNetwork {
                 name: a.name.clone(),
                 generation: a.generation,
@@ -83,10 +83,9 @@ pub(crate) fn network(cmd: NetworkCommand, vault: &VaultArgs) -> Result<String, 
                 realm: a.realm,
                 chain_id: a.chain_id,
             };
-            let spec = s
-                .add_network(custom)
-                .map_err(|e| Failure::input(e.to_string()))?;
-            store(&s)?;
+            let (s, spec) = file
+                .update(|s| s.add_network(custom))
+                .map_err(settings_failure)?;
             Ok(network_view(&spec, &s, None).to_string())
         }
         NetworkCommand::List { json } => {
@@ -103,42 +102,22 @@ pub(crate) fn network(cmd: NetworkCommand, vault: &VaultArgs) -> Result<String, 
                 .join("\n"))
         }
         NetworkCommand::Remove { name } => {
-            let mut s = load()?;
-            if lit_companion_net::presets()
-                .iter()
-                .any(|p| p.name.as_str() == name)
-            {
-                return Err(Failure::input(format!(
-                    "{name} is built in; turn it off in the app's settings instead"
-                )));
-            }
-            let before = s.custom_networks.len();
-            s.custom_networks.retain(|c| c.name != name);
-            if s.custom_networks.len() == before {
-                return Err(Failure::input(format!("no network {name} was added")));
-            }
-            s.networks.retain(|n| *n != name);
-            s.price_caps.remove(&name);
-            store(&s)?;
+            file.update(|s| s.remove_network(&name))
+                .map_err(settings_failure)?;
             Ok(json!({ "removed": name }).to_string())
         }
         NetworkCommand::Refresh { name } => refresh(&load()?, &name),
         NetworkCommand::Cap { name, wei } => {
-            let mut s = load()?;
-            let spec = specs(&s)?
-                .into_iter()
-                .find(|n| n.name.as_str() == name)
-                .ok_or_else(|| Failure::input(format!("unknown network {name}")))?;
-            if spec.generation != lit_companion_session::Generation::Naga {
-                return Err(Failure::input(format!(
-                    "{name} is a Datil network: its requests carry no price"
-                )));
-            }
-            s.price_caps.insert(name, wei);
-            store(&s)?;
+            let (s, spec) = file
+                .update(|s| s.set_cap(&name, &wei))
+                .map_err(settings_failure)?;
             Ok(network_view(&spec, &s, None).to_string())
         }
     }
+}
+
+fn settings_failure(e: SettingsError) -> Failure {
+    Failure::of(e.kind(), e.to_string())
 }
 
 /// Every network the settings make: presets, then the user's.
@@ -184,10 +163,7 @@ fn refresh(s: &AppSettings, name: &str) -> Result<String, Failure> {
         .map_err(|e| Failure::input(format!("cannot start: {e}")))?;
     let set = runtime
         .block_on(networks.refresh(&spec))
-        .map_err(|e| Failure {
-            message: format!("{name}: {e}"),
-            exit_code: 1,
-        })?;
+        .map_err(|e| Failure::of(e.kind(), format!("{name}: {e}")))?;
     let mut view = network_view(&spec, s, Some(&set));
     view["minNodeCount"] = json!(set.min_node_count);
     Ok(view.to_string())

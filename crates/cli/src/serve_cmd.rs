@@ -12,10 +12,10 @@ use std::{
 
 use clap::{Args, Subcommand};
 use lit_companion_bridge::{
-    ratelimit::RateLimit, ApprovalRequest, Approver, Decision, Engine, EngineSettings, Policy, Road,
+    ratelimit::RateLimit, ApprovalRequest, Approver, Decision, Policy, Road,
 };
-use lit_companion_net::{LitNetClient, Networks, NODE_SET_TTL};
-use lit_companion_runtime::{apply_networks, Companion, SettingsFile};
+use lit_companion_runtime::{AssembleError, Companion, Setup};
+use lit_companion_vault::OsKeychain;
 use serde_json::json;
 use time::OffsetDateTime;
 
@@ -198,40 +198,45 @@ pub(crate) fn serve(args: ServeArgs, vault_args: &VaultArgs) -> Result<String, F
         Some(path) => Arc::new(Policy::load(path).map_err(|e| Failure::input(e.to_string()))?),
         None => Arc::new(TerminalApprover),
     };
-    let vault = Arc::new(vault_cmd::open(vault_args)?);
-    let settings_file = SettingsFile::new(&vault_cmd::data_dir(vault_args)?);
-    let app_settings = settings_file
-        .load()
-        .map_err(|e| Failure::input(e.to_string()))?;
-    let net = LitNetClient::new(Duration::from_millis(args.node_timeout_ms), 2)
-        .map_err(|e| Failure::input(e.to_string()))?;
-    let networks =
-        Arc::new(Networks::new(net, NODE_SET_TTL).map_err(|e| Failure::input(e.to_string()))?);
-    let settings = EngineSettings {
+    let assembled = Companion::assemble(Setup {
+        data_dir: vault_cmd::data_dir(vault_args)?,
+        keychain: Arc::new(OsKeychain::from_env()),
+        approver,
+        node_timeout: Duration::from_millis(args.node_timeout_ms),
         approval_timeout: Duration::from_secs(args.approval_timeout),
-        ..EngineSettings::default()
-    };
-    let engine = Arc::new(Engine::new(vault, networks, approver, settings));
-    apply_networks(&engine, &app_settings);
+        http: Some((
+            args.listen,
+            RateLimit {
+                per_second: args.rate_limit,
+                burst: args.burst,
+            },
+        )),
+        socket: Some(
+            args.socket
+                .clone()
+                .unwrap_or_else(lit_companion_wire::endpoint::default_socket_path),
+        ),
+        opener: args.opener.iter().cloned().collect(),
+    })
+    .map_err(|e| match e {
+        AssembleError::Vault(e) => vault_cmd::vault_error(e),
+        e => Failure::input(e.to_string()),
+    })?;
+    // serve has no window to show a bad settings file in: it refuses to start on one rather
+    // than serve with settings the user did not choose (their pause, roads, networks).
+    if let Some(problem) = assembled.settings_problem {
+        return Err(Failure::input(format!(
+            "{problem} (fix or remove {})",
+            assembled.settings_file.path().display()
+        )));
+    }
+    if assembled.settings.paused {
+        eprintln!("note: the bridge is paused in the settings: every request is answered 4900 until it is resumed");
+    }
     let runtime = lit_companion_runtime::async_runtime()
         .map_err(|e| Failure::input(format!("cannot start: {e}")))?;
     runtime.block_on(async move {
-        let socket = args
-            .socket
-            .clone()
-            .unwrap_or_else(lit_companion_wire::endpoint::default_socket_path);
-        let companion = Companion::builder(engine, args.opener.iter().cloned().collect())
-            .http(
-                args.listen,
-                RateLimit {
-                    per_second: args.rate_limit,
-                    burst: args.burst,
-                },
-            )
-            .socket(socket)
-            .watch_settings(settings_file)
-            .start()
-            .await;
+        let companion = assembled.builder.start().await;
         let Some(local) = companion.http_addr() else {
             let why = companion
                 .roads()

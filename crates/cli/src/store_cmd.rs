@@ -17,7 +17,7 @@ use crate::{cmd::Failure, vault_cmd::vault_error};
 
 /// The exit code of `get` when there is no such item (nothing on stdout): distinct from the
 /// failures (2), so that a caller tells "absent" from "broken".
-const NOT_FOUND_EXIT: u8 = 3;
+const NOT_FOUND_EXIT: u8 = crate::cmd::exit::NOT_FOUND;
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum StoreCommand {

@@ -103,7 +103,7 @@ pub(crate) fn vault_error(e: VaultError) -> Failure {
         }
         _ => "",
     };
-    Failure::input(format!("{code}: {e}{hint}"))
+    Failure::of(e.kind(), format!("{code}: {e}{hint}"))
 }
 
 /// Opens the vault (repairing and sweeping as it does).

@@ -342,3 +342,53 @@ fn help_and_version_exit_zero() {
         assert!(out.status.success());
     }
 }
+
+/// Sixteen `network add` at once, each its own process, keep all sixteen networks: every
+/// change to the settings is a read-modify-write under the settings lock, and every write goes
+/// through a temporary file of its own.
+#[test]
+fn sixteen_processes_adding_networks_at_once_keep_every_one() {
+    let dir =
+        std::env::temp_dir().join(format!("lit-companion-cli-settings-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let data = dir.to_string_lossy().into_owned();
+    let children: Vec<_> = (0..16)
+        .map(|i| {
+            Command::new(BIN)
+                .args(["--data-dir", &data, "network", "add", &format!("net-{i}")])
+                .args(["--generation", "datil", "--node", "http://127.0.0.1:7470"])
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    let out = run(&["--data-dir", &data, "network", "list", "--json"], "");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let listed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let names: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|n| n["name"].as_str())
+        .collect();
+    for i in 0..16 {
+        assert!(
+            names.contains(&format!("net-{i}").as_str()),
+            "net-{i} was lost: {names:?}"
+        );
+    }
+    let leftovers: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -180,6 +180,10 @@ fn no_secret_service_is_a_typed_error() {
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert_eq!(
+        out.status.code(),
+        Some(4),
+        "a keychain failure, not bad input: {err}"
+    );
     assert!(err.contains("keychain_unavailable"), "{err}");
 }

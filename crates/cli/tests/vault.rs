@@ -438,7 +438,11 @@ fn no_dbus_is_a_typed_error_within_a_second() {
         .unwrap();
     let took = started.elapsed();
     let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert_eq!(
+        out.status.code(),
+        Some(4),
+        "a keychain failure, not bad input: {err}"
+    );
     assert!(err.contains("keychain_unavailable"), "{err}");
     assert!(took < Duration::from_secs(1), "took {took:?}");
     let text =

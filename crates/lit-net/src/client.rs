@@ -46,6 +46,13 @@ pub enum NetError {
     Chain(String),
 }
 
+impl NetError {
+    /// What kind of failure this is: always the network's.
+    pub fn kind(&self) -> lit_companion_session::ErrorKind {
+        lit_companion_session::ErrorKind::Network
+    }
+}
+
 /// What a handshake tells us.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Handshake {

@@ -1,18 +1,8 @@
-//! How the companion's process runs its work: the async executor both the app and
-//! `lit-companion serve` run on, and the memory allocator of every program that links this
-//! crate. Both are chosen for the cached path: many callers at once, each answered in the order
-//! it arrived, with a few short-lived buffers per answer.
+//! The async executor both the app and `lit-companion serve` run on, chosen for the cached
+//! path: many callers at once, each answered in the order it arrived. (The allocator is the
+//! programs' own choice: both declare mimalloc in their `main.rs`.)
 
 use std::io;
-
-/// mimalloc instead of the C library's allocator: an answer builds and drops a few kilobytes
-/// of JSON per node, which glibc's allocator spends about a sixth of the cached path's CPU on
-/// (merging and splitting free chunks); mimalloc's per-thread pages do the same in a fraction
-/// (`scripts/bench-loopback`: about 10% more answers per second). Built without transparent
-/// huge pages (the `no_thp` feature), which would otherwise back its segments with 2 MiB pages
-/// and nearly double `serve`'s resident memory at rest (32 MiB against 18).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// The multi-threaded tokio runtime the companion runs on (one worker per core).
 ///

@@ -4,6 +4,7 @@
 //! locking it drops the keys held in memory), an orderly shutdown, and the user's settings
 //! ([`settings`]) put into force on the engine.
 
+pub mod assemble;
 pub mod executor;
 pub mod network_view;
 pub mod settings;
@@ -19,6 +20,7 @@ use lit_companion_vault::Vault;
 use time::OffsetDateTime;
 use tokio::task::JoinHandle;
 
+pub use assemble::{AssembleError, Assembled, Setup};
 pub use executor::async_runtime;
 pub use network_view::network_view;
 pub use settings::{AppSettings, CustomNetwork, SettingsError, SettingsFile};
@@ -87,19 +89,17 @@ pub struct Companion {
 }
 
 impl Companion {
-    /// A companion around `engine`, with no road yet. `opener` is the program (and leading
-    /// arguments) that opens a deep link's callback URL; empty means the platform's.
-    pub fn builder(engine: Arc<Engine>, opener: Vec<String>) -> CompanionBuilder {
+    /// A companion around `engine`, with no road yet; [`Companion::assemble`] is how the app
+    /// and `serve` get one. `opener` is the program (and leading arguments) that opens a deep
+    /// link's callback URL (empty: the platform's); used deep links are remembered in
+    /// `data_dir`.
+    pub fn builder(
+        engine: Arc<Engine>,
+        opener: Vec<String>,
+        data_dir: &std::path::Path,
+    ) -> CompanionBuilder {
         #[cfg(not(any(unix, windows)))]
-        let _ = opener;
-        // Used deep links are remembered next to the vault's metadata.
-        #[cfg(any(unix, windows))]
-        let data_dir = engine
-            .vault()
-            .metadata_path()
-            .parent()
-            .map(std::path::Path::to_path_buf)
-            .unwrap_or_default();
+        let _ = (opener, data_dir);
         CompanionBuilder {
             engine,
             http: None,
@@ -111,7 +111,7 @@ impl Companion {
                 } else {
                     opener
                 },
-                &data_dir,
+                data_dir,
             )),
             tick: Tick::default(),
             settings: None,
@@ -164,8 +164,8 @@ impl CompanionBuilder {
         self.links.clone()
     }
 
-    /// Watches the settings file: when another process (`lit-companion network add`, the
-    /// app) changes it, its network part is put into force within about a second.
+    /// Watches the settings file: when it changes (`lit-companion network add`, the app, a
+    /// hand edit), the whole of it is put into force again within about a second.
     pub fn watch_settings(mut self, file: SettingsFile) -> Self {
         self.settings = Some(file);
         self
@@ -264,7 +264,8 @@ impl CompanionBuilder {
     }
 }
 
-/// Reapplies the network settings whenever the file's modification time or size changes.
+/// Reapplies the settings whenever the file's modification time or size changes; a file that
+/// does not load changes nothing (the last good settings stay in force).
 async fn watch_settings(engine: Arc<Engine>, file: SettingsFile) {
     let stamp = |path: &std::path::Path| {
         std::fs::metadata(path)
@@ -285,8 +286,8 @@ async fn watch_settings(engine: Arc<Engine>, file: SettingsFile) {
         let file = file.clone();
         match tokio::task::spawn_blocking(move || file.load()).await {
             Ok(Ok(settings)) => {
-                apply_networks(&engine, &settings);
-                tracing::info!("network settings reloaded");
+                apply(&engine, &settings);
+                tracing::info!(paused = settings.paused, "settings reloaded");
             }
             Ok(Err(e)) => tracing::warn!(error = %e, "settings changed but not applied"),
             Err(e) => tracing::error!(error = %e, "settings reload failed"),

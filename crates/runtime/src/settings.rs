@@ -35,7 +35,19 @@ pub enum SettingsError {
     Write(#[from] VaultError),
 }
 
+impl SettingsError {
+    /// What kind of failure this is.
+    pub fn kind(&self) -> lit_companion_session::ErrorKind {
+        match self {
+            Self::Invalid(_) => lit_companion_session::ErrorKind::Input,
+            Self::Read { .. } => lit_companion_session::ErrorKind::Files,
+            Self::Write(e) => e.kind(),
+        }
+    }
+}
+
 const FILE_NAME: &str = "settings.json";
+const LOCK_NAME: &str = "settings.lock";
 
 /// The longest lifetime a user may pick as the default (nodes refuse more than 30 days).
 pub const MAX_DEFAULT_LIFETIME_SECS: u64 = 30 * 24 * 3600;
@@ -219,6 +231,28 @@ impl AppSettings {
         Ok(())
     }
 
+    /// Sets the most one request on the Naga network `name` may pay (decimal wei); returns the
+    /// network. Datil requests carry no price, so a Datil network takes no cap.
+    pub fn set_cap(&mut self, name: &str, wei: &str) -> Result<NetworkSpec, SettingsError> {
+        let spec = presets()
+            .into_iter()
+            .chain(self.custom_specs()?)
+            .find(|n| n.name.as_str() == name)
+            .ok_or_else(|| SettingsError::Invalid(format!("unknown network {name}")))?;
+        if spec.generation != Generation::Naga {
+            return Err(SettingsError::Invalid(format!(
+                "{name} is a Datil network: its requests carry no price"
+            )));
+        }
+        if parse_wei(wei).is_none() {
+            return Err(SettingsError::Invalid(format!(
+                "the price cap {wei:?} is not a decimal number of wei"
+            )));
+        }
+        self.price_caps.insert(name.to_owned(), wei.to_owned());
+        Ok(spec)
+    }
+
     /// Every network name the settings know: the presets' and the user's.
     pub fn known_networks(&self) -> Vec<String> {
         presets()
@@ -298,13 +332,48 @@ impl SettingsFile {
         Ok(settings)
     }
 
-    /// Validates and stores `settings` atomically.
+    /// Validates and stores `settings` atomically, replacing what is there.
     pub fn store(&self, settings: &AppSettings) -> Result<(), SettingsError> {
-        settings.validate()?;
-        fs::create_dir_all(&self.dir).map_err(|source| SettingsError::Read {
+        let _held = self.lock()?;
+        self.write(settings)
+    }
+
+    /// Reads, changes and writes back the settings under the settings lock, so that two
+    /// processes (the app and `lit-companion network add`, or two commands) changing them at
+    /// once both keep their change. Nothing is written when `change` fails or the result does
+    /// not validate. Returns the stored settings.
+    pub fn update<T>(
+        &self,
+        change: impl FnOnce(&mut AppSettings) -> Result<T, SettingsError>,
+    ) -> Result<(AppSettings, T), SettingsError> {
+        let _held = self.lock()?;
+        let mut settings = self.load()?;
+        let out = change(&mut settings)?;
+        self.write(&settings)?;
+        Ok((settings, out))
+    }
+
+    /// The exclusive lock every write holds (`settings.lock`, beside the file; released on drop).
+    fn lock(&self) -> Result<fs::File, SettingsError> {
+        let io = |source| SettingsError::Read {
             path: self.dir.clone(),
             source,
-        })?;
+        };
+        fs::create_dir_all(&self.dir).map_err(io)?;
+        let mut options = fs::OpenOptions::new();
+        options.read(true).write(true).create(true).truncate(false);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        let file = options.open(self.dir.join(LOCK_NAME)).map_err(io)?;
+        file.lock().map_err(io)?;
+        Ok(file)
+    }
+
+    fn write(&self, settings: &AppSettings) -> Result<(), SettingsError> {
+        settings.validate()?;
         let json = serde_json::to_vec_pretty(settings)
             .map_err(|e| SettingsError::Invalid(e.to_string()))?;
         Ok(write_atomic(&self.dir, &self.path(), &json)?)
@@ -343,6 +412,75 @@ mod tests {
             let mode = fs::metadata(file.path()).unwrap().permissions().mode();
             assert_eq!(mode & 0o777, 0o600);
         }
+        let _ = fs::remove_dir_all(&d);
+    }
+
+    fn sim(name: String) -> CustomNetwork {
+        CustomNetwork {
+            name,
+            generation: "datil".into(),
+            nodes: vec!["http://127.0.0.1:7470".into()],
+            rpc: None,
+            staking: None,
+            realm: None,
+            chain_id: None,
+        }
+    }
+
+    #[test]
+    fn two_threads_changing_the_settings_at_once_both_keep_every_change() {
+        let d = dir("threads");
+        let writers: Vec<_> = ["a", "b"]
+            .into_iter()
+            .map(|who| {
+                let file = SettingsFile::new(&d);
+                std::thread::spawn(move || {
+                    for i in 0..25 {
+                        file.update(|s| s.add_network(sim(format!("{who}-{i}"))).map(drop))
+                            .unwrap();
+                    }
+                })
+            })
+            .collect();
+        for w in writers {
+            w.join().unwrap();
+        }
+        let s = SettingsFile::new(&d).load().unwrap();
+        assert_eq!(s.custom_networks.len(), 50, "every change is kept");
+        for who in ["a", "b"] {
+            for i in 0..25 {
+                assert!(s.serves(&format!("{who}-{i}")), "{who}-{i} is lost");
+            }
+        }
+        let leftovers: Vec<_> = fs::read_dir(&d)
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".tmp"))
+            .collect();
+        assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
+        let _ = fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn a_change_that_fails_writes_nothing() {
+        let d = dir("failed-change");
+        let file = SettingsFile::new(&d);
+        file.update(|s| s.add_network(sim("kept".into())).map(drop))
+            .unwrap();
+        let before = fs::read(file.path()).unwrap();
+        let e = file
+            .update(|s| s.add_network(sim("kept".into())).map(drop))
+            .unwrap_err();
+        assert!(e.to_string().contains("exists"), "{e}");
+        let e = file
+            .update(|s| {
+                s.default_lifetime_secs = 1;
+                Ok(())
+            })
+            .unwrap_err();
+        assert!(e.to_string().contains("default lifetime"), "{e}");
+        assert_eq!(fs::read(file.path()).unwrap(), before, "nothing written");
         let _ = fs::remove_dir_all(&d);
     }
 

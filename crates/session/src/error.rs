@@ -3,6 +3,25 @@
 
 use crate::network::Generation;
 
+/// What kind of failure an error is, across the crates: each crate's error says its kind, and
+/// programs map kinds to what they show (the CLI's exit codes, README "Exit codes").
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// What was asked for or given is not acceptable (a bad argument, file content or request).
+    Input,
+    /// A signature or message was checked and refused, or the user said no.
+    Refused,
+    /// The OS keychain is locked, missing or failing.
+    Keychain,
+    /// The Lit nodes or the chain could not be reached, or disagree.
+    Network,
+    /// A file or directory could not be read or written.
+    Files,
+    /// A bug.
+    Internal,
+}
+
 /// A key or address could not be read.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 #[non_exhaustive]

@@ -30,7 +30,8 @@ pub mod wallet;
 
 pub use authsig::AuthSig;
 pub use error::{
-    AuthSigError, KeyError, MessageError, RecapError, ResourceError, SignError, VerifyError,
+    AuthSigError, ErrorKind, KeyError, MessageError, RecapError, ResourceError, SignError,
+    VerifyError,
 };
 pub use keys::{SessionKeyPair, SessionPublicKey, SessionSeed};
 pub use network::{Generation, Network};

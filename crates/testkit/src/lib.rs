@@ -3,6 +3,9 @@
 //! and its own throwaway HOME. Items are checked independently of our code with `secret-tool`.
 //!
 //! Needs the Debian packages `dbus`, `gnome-keyring` and `libsecret-tools` (`scripts/setup`).
+//!
+//! For tests about the vault's decisions rather than the OS store, [`MemoryKeychain`] keeps
+//! items in memory.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -17,6 +20,9 @@ use std::{
     process::{Command, Stdio},
     sync::atomic::{AtomicU32, Ordering},
 };
+
+mod memory;
+pub use memory::MemoryKeychain;
 
 /// A running private keyring. Stops (and removes its HOME) on drop.
 #[derive(Debug)]

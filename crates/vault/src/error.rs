@@ -71,6 +71,25 @@ impl VaultError {
         Self::Io { context, source }
     }
 
+    /// What kind of failure this is.
+    pub fn kind(&self) -> lit_companion_session::ErrorKind {
+        use lit_companion_session::ErrorKind as K;
+        match self {
+            Self::Keychain(_) | Self::KeyMissing(_) | Self::KeyDamaged(_) => K::Keychain,
+            Self::CorruptMetadata { .. } | Self::UnsupportedVersion(_) | Self::Io { .. } => {
+                K::Files
+            }
+            Self::WalletSignature(_) => K::Refused,
+            Self::Internal(_) => K::Internal,
+            Self::UnknownWallet(_)
+            | Self::DuplicateWallet(_)
+            | Self::ExternalWallet(_)
+            | Self::UnknownSession(_)
+            | Self::Protocol(_)
+            | Self::Invalid(_) => K::Input,
+        }
+    }
+
     /// A stable machine-readable name.
     pub fn code(&self) -> &'static str {
         match self {

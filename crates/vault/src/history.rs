@@ -11,7 +11,7 @@ use lit_companion_session::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::metadata::SessionRecord;
+use crate::{grant_key::GrantKey, metadata::SessionRecord};
 
 /// One line of history.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -56,21 +56,12 @@ impl HistoryEntry {
 }
 
 /// Who a grant key names, for people: `app.example.com`, `app.example.com (not verified)`,
-/// `local program "ci-runner"`.
+/// `local program "ci-runner"` ([`GrantKey::label`]); a key that does not parse is shown as it
+/// is.
 pub fn site_label(grant_key: &str) -> String {
-    let host = |origin: &str| {
-        origin
-            .split_once("://")
-            .map_or(origin, |(_, rest)| rest)
-            .to_owned()
-    };
-    if let Some(origin) = grant_key.strip_prefix("unverified:") {
-        format!("{} (not verified)", host(origin))
-    } else if let Some(name) = grant_key.strip_prefix("pairing:") {
-        format!("local program \"{name}\"")
-    } else {
-        host(grant_key)
-    }
+    grant_key
+        .parse::<GrantKey>()
+        .map_or_else(|_| grant_key.to_owned(), |k| k.label())
 }
 
 fn lower_first(s: &str) -> String {

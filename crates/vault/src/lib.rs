@@ -11,6 +11,7 @@
 
 pub mod app_store;
 pub mod error;
+pub mod grant_key;
 pub mod history;
 pub mod keychain;
 pub mod metadata;
@@ -19,6 +20,7 @@ pub mod vault;
 
 pub use app_store::{AppName, AppStore, AppStoreError};
 pub use error::VaultError;
+pub use grant_key::{GrantKey, GrantKeyError};
 pub use keychain::{KeychainError, OsKeychain, SecretStore};
 pub use vault::{
     Ask, Grantee, Issuance, LiveSession, Maintenance, Need, NeedReason, NewSession,

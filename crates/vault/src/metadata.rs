@@ -354,30 +354,30 @@ fn open_private(path: &Path, truncate: bool) -> Result<File, VaultError> {
         .map_err(|e| VaultError::io("opening a metadata file", e))
 }
 
-/// Writes `bytes` to a temp file in `dir`, fsyncs it, renames it over `target`, and fsyncs the
-/// directory. On any error the temp file is removed and `target` is untouched.
+/// Writes `bytes` to a new temporary file in `dir` (a unique name per write, mode 0600), fsyncs
+/// it, renames it over `target`, and fsyncs the directory. On any error the temporary file is
+/// removed and `target` is untouched. Writers that read, change and write back hold a lock
+/// around all three (see [`MetadataFile::lock`]); this alone only makes each write whole.
 pub fn write_atomic(dir: &Path, target: &Path, bytes: &[u8]) -> Result<(), VaultError> {
     let name = target
         .file_name()
         .and_then(|n| n.to_str())
         .unwrap_or(FILE_NAME);
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    let result = (|| {
-        let mut file = open_private(&tmp, true)?;
-        file.write_all(bytes)
-            .map_err(|e| VaultError::io("writing the metadata", e))?;
-        file.sync_all()
-            .map_err(|e| VaultError::io("flushing the metadata", e))?;
-        drop(file);
-        fs::rename(&tmp, target).map_err(|e| VaultError::io("replacing the metadata", e))?;
-        #[cfg(unix)]
-        File::open(dir)
-            .and_then(|d| d.sync_all())
-            .map_err(|e| VaultError::io("flushing the data directory", e))?;
-        Ok(())
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result
+    let mut tmp = tempfile::Builder::new()
+        .prefix(&format!(".{name}."))
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .map_err(|e| VaultError::io("creating a temporary file", e))?;
+    tmp.write_all(bytes)
+        .map_err(|e| VaultError::io("writing the metadata", e))?;
+    tmp.as_file()
+        .sync_all()
+        .map_err(|e| VaultError::io("flushing the metadata", e))?;
+    tmp.persist(target)
+        .map_err(|e| VaultError::io("replacing the metadata", e.error))?;
+    #[cfg(unix)]
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| VaultError::io("flushing the data directory", e))?;
+    Ok(())
 }

@@ -3,48 +3,18 @@
 //! what the grant does not cover, and once approved the request is reused without a question.
 #![allow(clippy::unwrap_used, reason = "test")]
 
-use std::{
-    collections::HashMap,
-    sync::{Arc, Mutex},
-};
+use std::sync::Arc;
 
 use lit_companion_session::{
     timefmt::parse_rfc3339, Ability, LitResource, Recap, ResourceAbilityRequest,
 };
-use lit_companion_vault::{
-    Grantee, Issuance, KeychainError, Need, NeedReason, NewSession, SecretStore, Vault,
-};
+use lit_companion_testkit::MemoryKeychain;
+use lit_companion_vault::{Grantee, Issuance, Need, NeedReason, NewSession, Vault};
 use proptest::prelude::*;
 use time::{Duration, OffsetDateTime};
-use zeroize::Zeroizing;
 
 const NONCE: &str = "0xabababababababababababababababababababababababababababababababab";
 const WALLET_KEY: &str = "0x4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318";
-
-/// A keychain in memory: this property is about the vault's decisions, not the OS store.
-#[derive(Default)]
-struct Memory(Mutex<HashMap<String, Vec<u8>>>);
-
-impl SecretStore for Memory {
-    fn put(&self, account: &str, secret: &[u8]) -> Result<(), KeychainError> {
-        self.0.lock().unwrap().insert(account.into(), secret.into());
-        Ok(())
-    }
-    fn get(&self, account: &str) -> Result<Zeroizing<Vec<u8>>, KeychainError> {
-        let m = self.0.lock().unwrap();
-        m.get(account)
-            .cloned()
-            .map(Zeroizing::new)
-            .ok_or(KeychainError::NotFound)
-    }
-    fn delete(&self, account: &str) -> Result<(), KeychainError> {
-        let mut m = self.0.lock().unwrap();
-        m.remove(account).map(|_| ()).ok_or(KeychainError::NotFound)
-    }
-    fn check(&self) -> Result<(), KeychainError> {
-        Ok(())
-    }
-}
 
 fn t0() -> OffsetDateTime {
     parse_rfc3339("2026-11-24T12:00:00.000Z").unwrap()
@@ -99,7 +69,7 @@ proptest! {
             std::process::id(),
             rand_suffix()
         ));
-        let (vault, _) = Vault::open(&dir, Arc::new(Memory::default()), t0()).unwrap();
+        let (vault, _) = Vault::open(&dir, Arc::new(MemoryKeychain::default()), t0()).unwrap();
         let wallet = vault.import_wallet(WALLET_KEY, "Main", t0()).unwrap();
         let who = Grantee { origin: "https://app.example.com", network: "datil-dev", wallet };
         let new = |now: OffsetDateTime| NewSession {

@@ -16,7 +16,7 @@ use time::OffsetDateTime;
 
 use super::{params::ValidParams, wallet_step::Signer, Engine};
 use crate::{
-    approver::{ApprovalRequest, BrowserWallet, Decision},
+    approver::{ApprovalRequest, BrowserWallet, Decision, LifetimeChoice},
     caller::{Caller, Road},
 };
 
@@ -24,6 +24,8 @@ use crate::{
 const PREVIEW_SESSION_KEY: &str = "new-session-key";
 /// What the preview shows in place of the nonce: the nodes are asked for it on approval.
 const PREVIEW_NONCE: &str = "latestBlockHashFromTheNodes";
+/// The lifetimes a prompt offers besides the one asked (those shorter than it), in seconds.
+const LIFETIME_STEPS: [u64; 5] = [900, 3600, 86_400, 7 * 86_400, 30 * 86_400];
 
 /// Prompts waiting: per site (registrable domain), per road, and in all.
 #[derive(Debug, Default)]
@@ -110,7 +112,7 @@ impl Engine {
         signer: &Signer,
         ask: &Ask,
         now: OffsetDateTime,
-    ) -> ApprovalRequest {
+    ) -> Result<ApprovalRequest, BridgeError> {
         let lifetime = p.expiration - now;
         let (duration_text, mut flags): (String, Vec<RiskFlag>) =
             describe_duration(now, Some(p.expiration));
@@ -132,22 +134,35 @@ impl Engine {
         });
         flags.sort();
         flags.dedup();
-        let siwe_preview = SessionMessage {
-            domain: &caller.siwe_domain(),
-            address: wallet,
-            statement: &p.statement,
-            session_key: PREVIEW_SESSION_KEY,
-            nonce: PREVIEW_NONCE,
-            issued_at: now,
-            expiration: p.expiration,
-            grant: &ask.grant,
-        }
-        .build()
-        .unwrap_or_default();
-        ApprovalRequest {
+        let asked = u64::try_from(lifetime.whole_seconds()).unwrap_or(0);
+        let lifetime_choices = LIFETIME_STEPS
+            .into_iter()
+            .filter(|s| *s < asked)
+            .chain([asked])
+            .map(|secs| {
+                let siwe = SessionMessage {
+                    domain: &caller.siwe_domain(),
+                    address: wallet,
+                    statement: &p.statement,
+                    session_key: PREVIEW_SESSION_KEY,
+                    nonce: PREVIEW_NONCE,
+                    issued_at: now,
+                    expiration: now + time::Duration::seconds(secs.try_into().unwrap_or(i64::MAX)),
+                    grant: &ask.grant,
+                }
+                .build()
+                .map_err(|e| BridgeError::new(ErrorCode::BadRequest, e.to_string()))?;
+                Ok(LifetimeChoice { secs, siwe })
+            })
+            .collect::<Result<Vec<_>, BridgeError>>()?;
+        let siwe_preview = lifetime_choices
+            .last()
+            .map(|c| c.siwe.clone())
+            .unwrap_or_default();
+        Ok(ApprovalRequest {
             caller: caller.clone(),
             who: caller.describe(),
-            origin: caller.grant_key(),
+            origin: caller.grant_key().to_string(),
             verified: caller.is_verified(),
             road: caller.road.to_string(),
             network: p.network.name.to_string(),
@@ -164,16 +179,17 @@ impl Engine {
             new: describe_requests(&ask.new),
             not_granted: not_granted(&Recap::for_requests(&ask.grant)),
             new_requests: ask.new.clone(),
-            lifetime: Duration::from_secs(u64::try_from(lifetime.whole_seconds()).unwrap_or(0)),
+            lifetime: Duration::from_secs(asked),
             max_lifetime: self.settings.max_lifetime,
             duration_text,
             flags,
             supplied_delegations: supplied,
             statement: p.statement.clone(),
             siwe_preview,
+            lifetime_choices,
             max_price_wei: p.max_price_wei.map(|w| w.to_string()),
             price_text,
-        }
+        })
     }
 
     /// A place among the prompts waiting, or 4429 when all, or this caller's, are taken.
@@ -190,8 +206,10 @@ impl Engine {
     }
 
     /// Queues the question, one prompt at a time, within the timeout; answers the lifetime
-    /// the user chose.
+    /// the user chose, held to the offered one it names (never longer than it, so that what
+    /// is signed is a message the prompt showed).
     pub(crate) async fn ask(&self, request: ApprovalRequest) -> Result<Duration, BridgeError> {
+        let offered: Vec<u64> = request.lifetime_choices.iter().map(|c| c.secs).collect();
         let wait = async {
             let _turn = self.queue.lock().await;
             self.approver.approve(request).await
@@ -205,7 +223,17 @@ impl Engine {
                 ErrorCode::UserRejected,
                 format!("rejected: {reason}"),
             )),
-            Ok(Decision::Approve { lifetime }) => Ok(lifetime),
+            Ok(Decision::Approve { lifetime }) => offered
+                .into_iter()
+                .filter(|s| *s <= lifetime.as_secs())
+                .max()
+                .map(Duration::from_secs)
+                .ok_or_else(|| {
+                    BridgeError::new(
+                        ErrorCode::UserRejected,
+                        "rejected: the chosen lifetime is shorter than any the prompt offered",
+                    )
+                }),
         }
     }
 }

@@ -89,7 +89,16 @@ pub struct Engine {
     pending: approval::Pending,
     steps: WalletSteps,
     limiter: crate::ratelimit::RateLimiter,
+    /// Vault work (keychain and files) running at once; more requests wait here as a small
+    /// future each, not as a blocked thread with its own keychain connection.
+    vault_slots: tokio::sync::Semaphore,
 }
+
+/// How many vault operations run at once. The keychain answers one caller at a time and every
+/// write holds the metadata lock, so more would only wait inside threads: when the keychain
+/// hangs or restarts under 1,000 callers, each such thread kept its stack, its allocator pages
+/// and a D-Bus connection (tests/faults measured `serve` growing past 256 MiB that way).
+const VAULT_SLOTS: usize = 4;
 
 impl std::fmt::Debug for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -140,6 +149,7 @@ impl Engine {
             pending: approval::Pending::default(),
             steps: WalletSteps::default(),
             limiter,
+            vault_slots: tokio::sync::Semaphore::new(VAULT_SLOTS),
         }
     }
 
@@ -259,6 +269,11 @@ impl Engine {
         &self,
         f: impl FnOnce(&Vault) -> Result<T, VaultError> + Send + 'static,
     ) -> Result<T, BridgeError> {
+        let _slot = self
+            .vault_slots
+            .acquire()
+            .await
+            .map_err(|e| internal("a vault slot", &e))?;
         let vault = self.vault.clone();
         tokio::task::spawn_blocking(move || f(&vault))
             .await
@@ -284,7 +299,7 @@ impl Engine {
             ));
         }
         let capabilities = list_requests(&p.requests);
-        let origin = caller.grant_key();
+        let origin = caller.grant_key().to_string();
         let wallet = match p.named_wallet() {
             Some(w) => w,
             None => self.default_wallet()?,
@@ -506,7 +521,7 @@ impl Engine {
     ) -> Result<Created, BridgeError> {
         let slot = self.pending_slot(caller)?;
         let nodes = self.member_nodes(p).await?;
-        let request = self.approval_request(caller, p, wallet, signer, &ask, now);
+        let request = self.approval_request(caller, p, wallet, signer, &ask, now)?;
         let asked = p.expiration - now;
         let approved = self.ask(request).await?;
         drop(slot);
@@ -518,7 +533,7 @@ impl Engine {
             .await
             .map_err(net_error)?;
         let (origin, domain, statement, network, price) = (
-            caller.grant_key(),
+            caller.grant_key().to_string(),
             caller.siwe_domain(),
             p.statement.clone(),
             p.network.name.to_string(),
@@ -568,7 +583,8 @@ impl Engine {
                 generation: p.network.generation,
                 requests: p.requests.clone(),
                 nodes: agreement.nodes,
-                expiration: p.expiration,
+                // The lifetime the user approved: never past the AuthSig the wallet signs.
+                expiration,
                 delegations: p.delegations.clone(),
                 max_price_wei: p.max_price_wei,
             },
@@ -594,7 +610,7 @@ impl Engine {
     }
 
     async fn list_grants(&self, caller: &Caller) -> Result<Handled, BridgeError> {
-        let key = caller.grant_key();
+        let key = caller.grant_key().to_string();
         let sessions = self.blocking(|v| v.sessions()).await?;
         let grants: Vec<Value> = sessions
             .into_iter()
@@ -618,7 +634,7 @@ impl Engine {
     }
 
     async fn disconnect(&self, caller: &Caller) -> Result<Handled, BridgeError> {
-        let key = caller.grant_key();
+        let key = caller.grant_key().to_string();
         let revoked = self
             .blocking(move |v| v.revoke(Revoke::Origin(&key), OffsetDateTime::now_utc()))
             .await?;

@@ -88,7 +88,7 @@ pub(crate) struct Handout {
 /// A session waiting for its wallet's signature.
 #[derive(Debug)]
 pub(crate) struct Step {
-    grant_key: String,
+    grant_key: lit_companion_vault::GrantKey,
     road: Road,
     site: String,
     lapses: Instant,
