@@ -57,7 +57,7 @@ impl Services {
                 std::net::SocketAddr::from(([127, 0, 0, 1], http_port())),
                 RateLimit::default(),
             )),
-            socket: Some(lit_companion_wire::endpoint::default_socket_path()),
+            socket: Some(lit_companion_platform::endpoint::default_socket_path()),
             opener: opener(),
         })
         .map_err(|e| e.to_string())?;

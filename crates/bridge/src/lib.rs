@@ -8,11 +8,15 @@ pub mod deeplink;
 pub mod engine;
 pub mod http;
 pub mod peer;
+pub mod policy;
+pub mod prompt_queue;
 pub mod ratelimit;
 #[cfg(any(unix, windows))]
 pub mod socket;
 
-pub use approver::{ApprovalRequest, Approver, Decision, Policy, PromptQueue, RejectAll};
+pub use approver::{ApprovalRequest, Approver, Decision, LifetimeChoice, RejectAll};
 pub use caller::{Caller, Identity, Road};
 pub use engine::{Engine, EngineSettings};
 pub use lit_companion_wire::{BridgeError, ErrorCode, Response};
+pub use policy::{Policy, PolicyError};
+pub use prompt_queue::PromptQueue;

@@ -66,7 +66,7 @@ async fn look_up(conn: &Connection) -> PeerUser {
 #[cfg(target_os = "linux")]
 fn os_peer(client: SocketAddr, server: SocketAddr) -> PeerUser {
     match lit_companion_platform::linux::tcp_socket_uid(client, server) {
-        Ok(Some(uid)) if uid == lit_companion_wire::endpoint::current_uid() => PeerUser::Same,
+        Ok(Some(uid)) if uid == lit_companion_platform::endpoint::current_uid() => PeerUser::Same,
         Ok(Some(uid)) => PeerUser::Other(uid),
         Ok(None) => PeerUser::Unknown,
         Err(e) => {

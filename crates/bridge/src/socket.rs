@@ -13,11 +13,9 @@
 use std::{path::Path, sync::Arc};
 
 use futures_util::StreamExt;
+use lit_companion_platform::endpoint::{check_trusted, SocketTrust};
 use lit_companion_session::Origin;
-use lit_companion_wire::{
-    endpoint::{check_trusted, SocketTrust},
-    frame, BridgeError, DeepLinkMessage, ErrorCode, RelayMessage, Response,
-};
+use lit_companion_wire::{frame, BridgeError, DeepLinkMessage, ErrorCode, RelayMessage, Response};
 use serde_json::{json, Value};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio_util::codec::FramedRead;
@@ -194,7 +192,7 @@ pub async fn bind(path: &Path) -> Result<Listener, SocketError> {
 /// Serves relayed requests and forwarded deep links until the future is dropped.
 #[cfg(unix)]
 pub async fn serve(listener: Listener, engine: Arc<Engine>, links: Arc<DeepLinks>) {
-    let me = lit_companion_wire::endpoint::current_uid();
+    let me = lit_companion_platform::endpoint::current_uid();
     loop {
         let Ok((stream, _)) = listener.0.accept().await else {
             continue;

@@ -1,6 +1,5 @@
 //! The command tree and its handlers. Handlers parse, call the core crate, and map errors.
 
-use lit_companion_session::ErrorKind;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
@@ -15,7 +14,7 @@ use lit_companion_session::{
     timefmt::{iso_millis, parse_rfc3339, truncate_millis},
     verify::{verify_for_node, NodeContext},
     wallet::WalletKey,
-    Generation,
+    ErrorKind, Generation, Wei,
 };
 use serde_json::{json, Value};
 use time::OffsetDateTime;
@@ -27,9 +26,6 @@ use crate::{
     serve_cmd::{self, PairCommand, ServeArgs},
     vault_cmd::{self, SessionsCommand, VaultArgs, WalletCommand},
 };
-
-/// Naga `maxPrice` when none is given: 1.0 of the network's token per request.
-const DEFAULT_MAX_PRICE_WEI: u128 = 1_000_000_000_000_000_000;
 
 /// A failure: a one-line message and an exit code.
 #[derive(Debug)]
@@ -186,10 +182,11 @@ struct SignArgs {
     /// The app's statement, placed before the capability statement.
     #[arg(long, default_value = "")]
     statement: String,
-    /// Naga: the most a node may charge per request, in wei (decimal); default 10^18 (1.0).
-    /// (The JS SDK's default is effectively unlimited; we cap it.)
+    /// Naga: the most a node may charge per request, in wei (decimal); at most, and by default,
+    /// the cap set for the network (`lit-companion network cap`; 10^18, i.e. 1.0, unless
+    /// changed). (The JS SDK's default is effectively unlimited; we cap it.)
     #[arg(long, value_name = "WEI")]
-    max_price: Option<u128>,
+    max_price: Option<Wei>,
     /// Signing time (RFC 3339); now when omitted. For reproducible output.
     #[arg(long, value_name = "RFC3339")]
     issued_at: Option<String>,
@@ -275,7 +272,8 @@ fn sign(args: SignArgs, vault_args: &VaultArgs) -> Result<String, Failure> {
         None => truncate_millis(OffsetDateTime::now_utc()),
     };
     let expiration = parse_time(&args.expiration, "--expiration")?;
-    let max_price_wei = max_price(generation, args.max_price)?;
+    let cap = crate::network_cmd::cap_of(&args.network, vault_args)?;
+    let max_price_wei = max_price(generation, args.max_price, cap)?;
     let delegations = read_delegations(&args.delegations)?;
     if let (Some(wallet), Some(origin)) = (&args.wallet, &args.origin) {
         return vault_cmd::sign(
@@ -338,12 +336,25 @@ fn sign(args: SignArgs, vault_args: &VaultArgs) -> Result<String, Failure> {
     serde_json::to_string_pretty(&sigs).map_err(input_err("output"))
 }
 
-fn max_price(generation: Generation, given: Option<u128>) -> Result<Option<u128>, Failure> {
+/// The price a Naga request may pay: what `--max-price` says, never above the user's cap for
+/// the network (the same cap the engine holds every road to); the cap when none is given.
+fn max_price(
+    generation: Generation,
+    given: Option<Wei>,
+    cap: Wei,
+) -> Result<Option<u128>, Failure> {
     match (generation, given) {
-        (Generation::Naga, Some(p)) => Ok(Some(p)),
+        (Generation::Naga, Some(p)) if p > cap => Err(Failure::input(format!(
+            "--max-price {p} wei is above the cap of {cap} wei per request set for this network \
+             (lit-companion network cap)"
+        ))),
+        (Generation::Naga, Some(p)) => Ok(Some(p.0)),
         (Generation::Naga, None) => {
-            eprintln!("note: maxPrice defaults to {DEFAULT_MAX_PRICE_WEI} wei (1.0) per request; set it with --max-price");
-            Ok(Some(DEFAULT_MAX_PRICE_WEI))
+            eprintln!(
+                "note: maxPrice defaults to the network's cap, {cap} wei ({}) per request; set it with --max-price",
+                cap.units()
+            );
+            Ok(Some(cap.0))
         }
         (Generation::Datil, Some(_)) => {
             Err(Failure::input("--max-price applies to Naga networks only"))

@@ -6,8 +6,8 @@
 #[cfg(not(windows))]
 use std::path::PathBuf;
 
+use lit_companion_platform::endpoint as socket_path;
 use lit_companion_wire::{
-    endpoint as socket_path,
     frame::{read_json, write_json},
     DeepLinkMessage,
 };

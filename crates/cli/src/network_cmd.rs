@@ -169,6 +169,15 @@ fn refresh(s: &AppSettings, name: &str) -> Result<String, Failure> {
     Ok(view.to_string())
 }
 
+/// The most one request on the network `name` may pay, as the user set it in the settings of
+/// the data directory (the default cap when they did not).
+pub(crate) fn cap_of(name: &str, vault: &VaultArgs) -> Result<lit_companion_session::Wei, Failure> {
+    let s = SettingsFile::new(&vault_cmd::data_dir(vault)?)
+        .load()
+        .map_err(settings_failure)?;
+    Ok(s.cap(name))
+}
+
 /// The generation of the network named `name`: a preset's, or one added in the settings of
 /// the data directory.
 pub(crate) fn generation_of(

@@ -214,7 +214,7 @@ pub(crate) fn serve(args: ServeArgs, vault_args: &VaultArgs) -> Result<String, F
         socket: Some(
             args.socket
                 .clone()
-                .unwrap_or_else(lit_companion_wire::endpoint::default_socket_path),
+                .unwrap_or_else(lit_companion_platform::endpoint::default_socket_path),
         ),
         opener: args.opener.iter().cloned().collect(),
     })

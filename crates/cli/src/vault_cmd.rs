@@ -274,12 +274,7 @@ pub(crate) fn sign(p: &VaultSign<'_>, args: &VaultArgs) -> Result<String, Failur
         network: p.network,
         wallet,
     };
-    // A reused session must outlive the next minute to be worth handing out.
-    let need = Need {
-        requests: p.requests,
-        until: p.now + time::Duration::minutes(1),
-        max_price_wei: p.max_price_wei,
-    };
+    let need = Need::at(p.requests, p.now, p.max_price_wei);
     let (live, reused) = match vault.session_for(&who, &need).map_err(vault_error)? {
         Issuance::Live(live) => (live, true),
         Issuance::Ask(ask) => {

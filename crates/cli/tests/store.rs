@@ -157,7 +157,11 @@ fn a_locked_keychain_is_a_typed_error_for_every_store_command() {
         let out = s.run(&args, b"new value");
         let took = started.elapsed();
         let err = String::from_utf8_lossy(&out.stderr).into_owned();
-        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert_eq!(
+            out.status.code(),
+            Some(4),
+            "a keychain failure: {args:?}: {err}"
+        );
         assert!(err.contains("keychain_locked"), "{args:?}: {err}");
         assert!(err.contains("unlock"), "the fix is named: {err}");
         assert!(out.stdout.is_empty(), "{args:?}");

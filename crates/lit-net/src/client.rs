@@ -43,7 +43,7 @@ pub enum NetError {
     Disagree(usize),
     /// The node set could not be read from the chain.
     #[error("the node set could not be read from the chain: {0}")]
-    Chain(String),
+    Chain(#[from] crate::staking::ChainError),
 }
 
 impl NetError {

@@ -1,5 +1,5 @@
-//! The Lit network, as the companion needs it: which networks exist and which nodes each has
-//! ([`networks`], read from the chain by [`staking`]), and the SIWE nonce — the latest block
+//! The Lit network, as the companion needs it: which networks exist ([`spec`]) and which nodes
+//! each has ([`networks`], read from the chain by [`staking`]), and the SIWE nonce — the latest block
 //! hash — from the nodes' handshake ([`client`]).
 //!
 //! `POST <node>/web/handshake` with `{"clientPublicKey":"test","challenge":"<64 hex>"}` answers
@@ -9,11 +9,13 @@
 
 pub mod client;
 pub mod networks;
+pub mod spec;
 pub mod staking;
 
 pub use client::{Handshake, LitNetClient, NetError, Outcome};
-pub use networks::{
-    default_lifetime, node_url, presets, Agreement, NetworkError, NetworkName, NetworkSpec,
-    Networks, NodeSet, NodeSource, DEFAULT_PRICE_CAP_WEI, NODE_SET_TTL,
+pub use networks::{Agreement, Networks, NodeSet, NODE_SET_TTL};
+pub use spec::{
+    default_lifetime, node_url, presets, NetworkError, NetworkName, NetworkSpec, NodeSource,
+    DEFAULT_PRICE_CAP_WEI,
 };
-pub use staking::StakingSource;
+pub use staking::{ChainError, StakingSource};

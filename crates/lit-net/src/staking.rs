@@ -17,6 +17,58 @@ use url::Url;
 
 use crate::client::NetError;
 
+/// Why the node set could not be read from the chain.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ChainError {
+    /// The RPC call failed or answered an error.
+    #[error("{method} at {url}: {reason}")]
+    Rpc {
+        /// The JSON-RPC method.
+        method: String,
+        /// The RPC's URL.
+        url: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// The RPC answered something that is not what the method returns.
+    #[error("{method} answered {answer:?}")]
+    BadAnswer {
+        /// The JSON-RPC method.
+        method: &'static str,
+        /// The answer.
+        answer: String,
+    },
+    /// The RPC serves another chain than the network's.
+    #[error("the RPC serves chain {got}, not chain {expected}")]
+    WrongChain {
+        /// The chain id it reported.
+        got: u64,
+        /// The network's chain id.
+        expected: u64,
+    },
+    /// The Staking contract's answer does not decode as the ABI declares.
+    #[error("the Staking answer: {0}")]
+    Decode(String),
+    /// A number in the answer does not fit.
+    #[error("{0} out of range")]
+    OutOfRange(&'static str),
+    /// The contract lists no active validator.
+    #[error("the Staking contract lists no active validators")]
+    NoValidators,
+    /// A validator's address cannot be a node URL.
+    #[error("a validator has an unusable address ({addr}, port {port:?})")]
+    BadValidator {
+        /// Its IPv4 address.
+        addr: Ipv4Addr,
+        /// Its port, when it fits.
+        port: Option<u16>,
+    },
+    /// The HTTP client for the RPC could not be made.
+    #[error("the RPC client: {0}")]
+    Client(String),
+}
+
 mod datil {
     alloy_sol_types::sol! {
         struct Epoch {
@@ -115,7 +167,7 @@ pub fn call_data(generation: Generation, realm: Option<u64>) -> Vec<u8> {
 
 /// Decodes the node-set query's answer.
 pub fn decode_nodes(generation: Generation, data: &[u8]) -> Result<ChainNodes, NetError> {
-    let bad = |e: alloy_sol_types::Error| NetError::Chain(format!("the Staking answer: {e}"));
+    let bad = |e: alloy_sol_types::Error| ChainError::Decode(e.to_string());
     let (epoch, min, validators): (_, _, Vec<(u32, u32)>) = match generation {
         Generation::Datil => {
             let r = datil::getActiveUnkickedValidatorStructsAndCountsCall::abi_decode_returns(data)
@@ -130,13 +182,11 @@ pub fn decode_nodes(generation: Generation, data: &[u8]) -> Result<ChainNodes, N
             (r.epoch.number, r.minNodeCount, v)
         }
     };
-    let epoch = u64::try_from(epoch).map_err(|_| NetError::Chain("epoch out of range".into()))?;
+    let epoch = u64::try_from(epoch).map_err(|_| ChainError::OutOfRange("epoch"))?;
     let min_node_count =
-        usize::try_from(min).map_err(|_| NetError::Chain("minNodeCount out of range".into()))?;
+        usize::try_from(min).map_err(|_| ChainError::OutOfRange("minNodeCount"))?;
     if validators.is_empty() {
-        return Err(NetError::Chain(
-            "the Staking contract lists no active validators".into(),
-        ));
+        return Err(ChainError::NoValidators.into());
     }
     let mut nodes = Vec::with_capacity(validators.len());
     for (ip, port) in validators {
@@ -149,11 +199,7 @@ pub fn decode_nodes(generation: Generation, data: &[u8]) -> Result<ChainNodes, N
                     nodes.push(url);
                 }
             }
-            _ => {
-                return Err(NetError::Chain(format!(
-                    "a validator has an unusable address ({addr}, port {port:?})"
-                )))
-            }
+            _ => return Err(ChainError::BadValidator { addr, port }.into()),
         }
     }
     Ok(ChainNodes {
@@ -178,12 +224,12 @@ pub async fn read_nodes(
 ) -> Result<ChainNodes, NetError> {
     if let Some(expected) = source.chain_id {
         let answer = rpc(http, &source.rpc, "eth_chainId", serde_json::json!([])).await?;
-        let got = hex_quantity(&answer)
-            .ok_or_else(|| NetError::Chain(format!("eth_chainId answered {answer:?}")))?;
+        let got = hex_quantity(&answer).ok_or_else(|| ChainError::BadAnswer {
+            method: "eth_chainId",
+            answer: answer.clone(),
+        })?;
         if got != expected {
-            return Err(NetError::Chain(format!(
-                "the RPC serves chain {got}, not chain {expected}"
-            )));
+            return Err(ChainError::WrongChain { got, expected }.into());
         }
     }
     let call = serde_json::json!([
@@ -194,11 +240,12 @@ pub async fn read_nodes(
         "latest"
     ]);
     let answer = rpc(http, &source.rpc, "eth_call", call).await?;
-    let digits = answer
-        .strip_prefix("0x")
-        .ok_or_else(|| NetError::Chain("eth_call answered no 0x data".into()))?;
-    let data = hex::decode(digits)
-        .map_err(|_| NetError::Chain("eth_call answered data that is not hex".into()))?;
+    let not_data = || ChainError::BadAnswer {
+        method: "eth_call",
+        answer: answer.clone(),
+    };
+    let digits = answer.strip_prefix("0x").ok_or_else(not_data)?;
+    let data = hex::decode(digits).map_err(|_| not_data())?;
     decode_nodes(generation, &data)
 }
 
@@ -209,7 +256,11 @@ async fn rpc(
     params: serde_json::Value,
 ) -> Result<String, NetError> {
     let body = serde_json::json!({ "jsonrpc": "2.0", "id": 1, "method": method, "params": params });
-    let failed = |reason: String| NetError::Chain(format!("{method} at {url}: {reason}"));
+    let failed = |reason: String| ChainError::Rpc {
+        method: method.to_owned(),
+        url: url.to_string(),
+        reason,
+    };
     let resp = http
         .post(url.clone())
         .json(&body)
@@ -223,13 +274,13 @@ async fn rpc(
             })
         })?;
     if !resp.status().is_success() {
-        return Err(failed(format!("HTTP {}", resp.status())));
+        return Err(failed(format!("HTTP {}", resp.status())).into());
     }
     let answer: RpcAnswer = resp.json().await.map_err(|e| failed(e.to_string()))?;
     match (answer.result, answer.error) {
         (Some(result), None) => Ok(result),
-        (_, Some(error)) => Err(failed(format!("error {error}"))),
-        (None, None) => Err(failed("no result".into())),
+        (_, Some(error)) => Err(failed(format!("error {error}")).into()),
+        (None, None) => Err(failed("no result".into()).into()),
     }
 }
 

@@ -17,7 +17,7 @@ use std::{
 
 use serde_json::{json, Value};
 
-use lit_companion_wire::endpoint::{connect, default_socket_path, ConnectError};
+use lit_companion_platform::endpoint::{connect, default_socket_path, ConnectError};
 
 /// The host's registered name.
 pub const HOST_NAME: &str = "app.litcompanion.host";

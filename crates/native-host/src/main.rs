@@ -9,8 +9,8 @@ use std::{
     thread,
 };
 
+use lit_companion_platform::endpoint::default_socket_path;
 use lit_companion_wire::{
-    endpoint::default_socket_path,
     frame::{read_frame, write_frame},
     BridgeError, ErrorCode, ExtensionMessage, FrameError, RelayMessage, Response,
 };
@@ -104,10 +104,8 @@ fn main() {
 }
 
 fn relay_one(relay: &RelayMessage) -> Result<Value, BridgeError> {
-    use lit_companion_wire::{
-        endpoint::{connect, ConnectError},
-        frame::{read_json, write_json},
-    };
+    use lit_companion_platform::endpoint::{connect, ConnectError};
+    use lit_companion_wire::frame::{read_json, write_json};
     let mut stream = connect(&default_socket_path()).map_err(|e| match e {
         ConnectError::NotRunning { .. } => BridgeError::new(
             ErrorCode::Disconnected,

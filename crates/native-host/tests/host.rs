@@ -131,7 +131,7 @@ fn a_socket_in_a_directory_others_can_enter_or_own_is_refused() {
         .contains("accessible by other users"));
 
     // Owned by someone else (needs root to prepare; CI runs as root).
-    if lit_companion_wire::endpoint::current_uid() == 0 {
+    if lit_companion_platform::endpoint::current_uid() == 0 {
         let other = scratch("squat-owner");
         let sock = other.join("bridge.sock");
         let _l = UnixListener::bind(&sock).unwrap();

@@ -1,5 +1,6 @@
 //! The OS calls the companion's roads need and std lacks, kept in one crate so that every other
-//! crate of the workspace stays `forbid(unsafe_code)`.
+//! crate of the workspace stays `forbid(unsafe_code)`; and where the per-user socket lives and
+//! when it may be trusted ([`endpoint`]).
 //!
 //! - Unix: the real user id ([`current_uid`]), through rustix (no `unsafe` here).
 //! - Linux ([`linux`]): the user owning one loopback TCP socket, asked of the kernel by the
@@ -7,6 +8,8 @@
 //! - Windows ([`windows`]): users are SIDs. The current user, the user a process runs as, the
 //!   processes at either end of a named pipe, the process that owns a loopback TCP connection,
 //!   and (feature `tokio`) a named-pipe server whose ACL admits only the current user.
+
+pub mod endpoint;
 
 /// The real user id of this process.
 #[cfg(unix)]

@@ -349,14 +349,14 @@ pub fn apply(engine: &Engine, s: &AppSettings) {
 /// Puts the network part of the settings into force: the user's networks, the price caps,
 /// and which networks are served. Settings that do not validate change nothing.
 pub fn apply_networks(engine: &Engine, s: &AppSettings) {
-    let (custom, caps) = match (s.custom_specs(), s.caps()) {
-        (Ok(custom), Ok(caps)) => (custom, caps),
-        (Err(e), _) | (_, Err(e)) => {
+    let custom = match s.custom_specs() {
+        Ok(custom) => custom,
+        Err(e) => {
             tracing::warn!(error = %e, "network settings not applied");
             return;
         }
     };
-    engine.networks().configure(custom, &caps);
+    engine.networks().configure(custom, &s.caps());
     for n in engine.networks().list() {
         engine.set_network(n.name.as_str(), s.serves(n.name.as_str()));
     }

@@ -10,7 +10,7 @@ use std::{
 };
 
 use lit_companion_net::{presets, NetworkSpec, DEFAULT_PRICE_CAP_WEI};
-use lit_companion_session::{explain::parse_wei, Generation};
+use lit_companion_session::{Generation, Wei, MAX_SESSION_LIFETIME};
 use serde::{Deserialize, Serialize};
 
 use lit_companion_vault::{metadata::write_atomic, VaultError};
@@ -50,7 +50,7 @@ const FILE_NAME: &str = "settings.json";
 const LOCK_NAME: &str = "settings.lock";
 
 /// The longest lifetime a user may pick as the default (nodes refuse more than 30 days).
-pub const MAX_DEFAULT_LIFETIME_SECS: u64 = 30 * 24 * 3600;
+pub const MAX_DEFAULT_LIFETIME_SECS: u64 = MAX_SESSION_LIFETIME.unsigned_abs().as_secs();
 
 /// Which roads in are on.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -137,9 +137,10 @@ pub struct AppSettings {
     /// Networks the user added.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub custom_networks: Vec<CustomNetwork>,
-    /// Naga: the most one request may pay, per network (decimal wei); 10^18 when absent.
+    /// Naga: the most one request may pay, per network (decimal wei); [`Wei::DEFAULT_CAP`]
+    /// when absent.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub price_caps: BTreeMap<String, String>,
+    pub price_caps: BTreeMap<String, Wei>,
 }
 
 impl Default for AppSettings {
@@ -175,25 +176,19 @@ impl AppSettings {
     }
 
     /// The price caps, in wei.
-    pub fn caps(&self) -> Result<BTreeMap<String, u128>, SettingsError> {
+    pub fn caps(&self) -> BTreeMap<String, u128> {
         self.price_caps
             .iter()
-            .map(|(name, wei)| {
-                parse_wei(wei).map(|w| (name.clone(), w)).ok_or_else(|| {
-                    SettingsError::Invalid(format!(
-                        "the price cap for {name} ({wei:?}) is not a decimal number of wei"
-                    ))
-                })
-            })
+            .map(|(name, wei)| (name.clone(), wei.0))
             .collect()
     }
 
     /// The cap for `network` (wei per request).
-    pub fn cap(&self, network: &str) -> u128 {
+    pub fn cap(&self, network: &str) -> Wei {
         self.price_caps
             .get(network)
-            .and_then(|w| parse_wei(w))
-            .unwrap_or(DEFAULT_PRICE_CAP_WEI)
+            .copied()
+            .unwrap_or(Wei::DEFAULT_CAP)
     }
 
     /// Adds the user's network `n` (checked), served from now on.
@@ -244,12 +239,10 @@ impl AppSettings {
                 "{name} is a Datil network: its requests carry no price"
             )));
         }
-        if parse_wei(wei).is_none() {
-            return Err(SettingsError::Invalid(format!(
-                "the price cap {wei:?} is not a decimal number of wei"
-            )));
-        }
-        self.price_caps.insert(name.to_owned(), wei.to_owned());
+        let wei = wei
+            .parse::<Wei>()
+            .map_err(|e| SettingsError::Invalid(format!("the price cap: {e}")))?;
+        self.price_caps.insert(name.to_owned(), wei);
         Ok(spec)
     }
 
@@ -289,7 +282,6 @@ impl AppSettings {
                 return Err(SettingsError::Invalid(format!("unknown network {n:?}")));
             }
         }
-        self.caps()?;
         Ok(())
     }
 }

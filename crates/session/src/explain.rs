@@ -60,7 +60,7 @@ pub const HIGH_PRICE_WEI: u128 = 100_000_000_000_000_000;
 pub fn describe_price(max_price_wei: u128) -> (String, Option<RiskFlag>) {
     let text = format!(
         "May spend up to {} of your Lit balance per request",
-        format_units(max_price_wei)
+        crate::Wei(max_price_wei).units()
     );
     (
         text,
@@ -291,7 +291,7 @@ fn describe_payment(caveats: &Caveats, flags: &mut Vec<RiskFlag>) -> String {
         .get("max_price")
         .and_then(|p| p.as_str())
         .and_then(|p| u128::from_str_radix(p.trim_start_matches("0x"), 16).ok())
-        .map(|wei| format!(" up to {} per request", format_units(wei)))
+        .map(|wei| format!(" up to {} per request", crate::Wei(wei).units()))
         .unwrap_or_default();
     let scopes: Vec<&str> = caveat
         .get("scopes")
@@ -322,24 +322,6 @@ fn scope_words(scope: &str) -> &str {
         "sign_session_key" => "session keys",
         other => other,
     }
-}
-
-/// A decimal number of wei as people and the SDK write `maxPrice`: digits only (no sign,
-/// exponent or `0x`), at most 2^128 − 1.
-pub fn parse_wei(s: &str) -> Option<u128> {
-    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    s.parse().ok()
-}
-
-/// Wei as a decimal amount with 18 decimals, trailing zeros trimmed ("1.0", "0.0025").
-pub fn format_units(wei: u128) -> String {
-    const ONE: u128 = 1_000_000_000_000_000_000;
-    let whole = wei / ONE;
-    let frac = format!("{:018}", wei % ONE);
-    let frac = frac.trim_end_matches('0');
-    format!("{whole}.{}", if frac.is_empty() { "0" } else { frac })
 }
 
 fn short_hex(id: &str) -> String {
@@ -425,7 +407,7 @@ pub fn describe_duration(
     };
     let lifetime = exp - issued_at;
     let mut flags = Vec::new();
-    if lifetime > Duration::days(30) {
+    if lifetime > crate::session_sigs::MAX_SESSION_LIFETIME {
         flags.push(RiskFlag::LifetimeOverLimit);
     } else if lifetime > Duration::days(7) {
         flags.push(RiskFlag::LongLifetime);
@@ -714,6 +696,5 @@ mod tests {
             describe_duration(t0, Some(t0 + Duration::days(31))).1,
             vec![RiskFlag::LifetimeOverLimit]
         );
-        assert_eq!(format_units(2_500_000_000_000_000), "0.0025");
     }
 }

@@ -24,9 +24,11 @@ pub mod origin;
 pub mod recap;
 pub mod resource;
 pub mod session_sigs;
+mod text_serde;
 pub mod timefmt;
 pub mod verify;
 pub mod wallet;
+pub mod wei;
 
 pub use authsig::AuthSig;
 pub use error::{
@@ -38,5 +40,6 @@ pub use network::{Generation, Network};
 pub use origin::Origin;
 pub use recap::Recap;
 pub use resource::{Ability, LitResource, ResourceAbilityRequest, ResourcePrefix};
-pub use session_sigs::{SessionSig, SessionSigs};
+pub use session_sigs::{SessionSig, SessionSigs, MAX_SESSION_LIFETIME};
 pub use wallet::{Address, WalletKey};
+pub use wei::{Wei, WeiError};

@@ -34,9 +34,54 @@ pub fn truncate_millis(t: OffsetDateTime) -> OffsetDateTime {
     t.replace_nanosecond(nanos - nanos % 1_000_000).unwrap_or(t)
 }
 
+/// A moment kept in a record: parsed once when read, written as [`iso_millis`] text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Timestamp(OffsetDateTime);
+
+impl Timestamp {
+    /// `t` (to the millisecond), when it can be written (years 0 to 9999).
+    pub fn new(t: OffsetDateTime) -> Result<Self, MessageError> {
+        let t = truncate_millis(t.to_offset(UtcOffset::UTC));
+        iso_millis(t)?;
+        Ok(Self(t))
+    }
+
+    /// The moment.
+    pub fn at(self) -> OffsetDateTime {
+        self.0
+    }
+}
+
+impl std::fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // `new` and `from_str` keep the year writable.
+        f.write_str(&iso_millis(self.0).map_err(|_| std::fmt::Error)?)
+    }
+}
+
+impl std::str::FromStr for Timestamp {
+    type Err = MessageError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::new(parse_rfc3339(s).ok_or(MessageError::Time)?)
+    }
+}
+
+crate::serde_as_text!(Timestamp);
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn timestamps_round_trip_through_their_text() {
+        let t: Timestamp = "2026-11-24T21:42:09.296Z".parse().unwrap();
+        assert_eq!(t.to_string(), "2026-11-24T21:42:09.296Z");
+        let json = serde_json::to_string(&t).unwrap();
+        assert_eq!(serde_json::from_str::<Timestamp>(&json).unwrap(), t);
+        assert!("yesterday".parse::<Timestamp>().is_err());
+        assert!("10000-01-01T00:00:00Z".parse::<Timestamp>().is_err());
+    }
 
     #[test]
     fn formats_like_to_iso_string() {

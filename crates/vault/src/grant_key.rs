@@ -79,18 +79,7 @@ impl FromStr for GrantKey {
     }
 }
 
-impl serde::Serialize for GrantKey {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
-}
-
-impl<'de> serde::Deserialize<'de> for GrantKey {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(d)?;
-        text.parse().map_err(serde::de::Error::custom)
-    }
-}
+lit_companion_session::serde_as_text!(GrantKey);
 
 #[cfg(test)]
 mod tests {

@@ -13,14 +13,50 @@ use serde::{Deserialize, Serialize};
 
 use crate::{grant_key::GrantKey, metadata::SessionRecord};
 
+/// What happened (written in snake case: `authsig_signed`, `session_sigs_issued`, …).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum HistoryEvent {
+    /// A wallet signed a new session's AuthSig: the user approved a grant.
+    AuthsigSigned,
+    /// Signatures were handed out inside a grant (counted).
+    SessionSigsIssued,
+    /// The user revoked a session.
+    SessionRevoked,
+    /// A session reached its end.
+    SessionExpired,
+    /// A wallet key was made in the keychain.
+    WalletCreated,
+    /// A wallet key was imported into the keychain.
+    WalletImported,
+    /// A browser wallet was added (its address only).
+    WalletAdded,
+    /// A wallet key was exported.
+    WalletExported,
+    /// A wallet was removed.
+    WalletRemoved,
+    /// A pairing token was issued.
+    PairingCreated,
+    /// A pairing token was withdrawn.
+    PairingRevoked,
+}
+
+impl std::fmt::Display for HistoryEvent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The same words as in the file.
+        let text = serde_json::to_value(self).map_err(|_| std::fmt::Error)?;
+        f.write_str(text.as_str().unwrap_or_default())
+    }
+}
+
 /// One line of history.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HistoryEntry {
     /// RFC 3339.
     pub at: String,
-    /// What happened: `authsig_signed`, `session_sigs_issued`, `session_revoked`,
-    /// `session_expired`, `wallet_created`, ….
-    pub event: String,
+    /// What happened.
+    pub event: HistoryEvent,
     /// The grant key concerned (an origin, `unverified:<origin>`, `pairing:<name>`), if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub origin: Option<String>,
@@ -43,10 +79,16 @@ fn is_one(n: &u64) -> bool {
 }
 
 impl HistoryEntry {
-    fn new(at: &str, event: &str, origin: Option<&str>, summary: String, detail: String) -> Self {
+    fn new(
+        at: &str,
+        event: HistoryEvent,
+        origin: Option<&str>,
+        summary: String,
+        detail: String,
+    ) -> Self {
         Self {
             at: at.to_owned(),
-            event: event.to_owned(),
+            event,
             origin: origin.map(str::to_owned),
             summary,
             detail,
@@ -84,7 +126,7 @@ pub fn approved(at: &str, record: &SessionRecord, lifetime: time::Duration) -> H
         .unwrap_or_else(|_| record.wallet.clone());
     HistoryEntry::new(
         at,
-        "authsig_signed",
+        HistoryEvent::AuthsigSigned,
         Some(&record.origin),
         format!(
             "Approved {} for {}: {}",
@@ -108,7 +150,7 @@ pub fn reused(at: &str, grant_key: &str, session: &str, network: &str, count: u6
         count,
         ..HistoryEntry::new(
             at,
-            "session_sigs_issued",
+            HistoryEvent::SessionSigsIssued,
             Some(grant_key),
             format!(
                 "Handed out signatures to {} (no prompt, within the grant)",
@@ -123,7 +165,7 @@ pub fn reused(at: &str, grant_key: &str, session: &str, network: &str, count: u6
 pub fn revoked(at: &str, grant_key: &str, session: &str, network: &str) -> HistoryEntry {
     HistoryEntry::new(
         at,
-        "session_revoked",
+        HistoryEvent::SessionRevoked,
         Some(grant_key),
         format!("Revoked what {} may do", site_label(grant_key)),
         format!("session {session} on {network} revoked; its key left the keychain"),
@@ -134,7 +176,7 @@ pub fn revoked(at: &str, grant_key: &str, session: &str, network: &str) -> Histo
 pub fn expired(at: &str, grant_key: &str, session: &str) -> HistoryEntry {
     HistoryEntry::new(
         at,
-        "session_expired",
+        HistoryEvent::SessionExpired,
         Some(grant_key),
         format!("{}'s session ended (it expired)", site_label(grant_key)),
         format!("session {session} expired; its key left the keychain"),
@@ -142,12 +184,12 @@ pub fn expired(at: &str, grant_key: &str, session: &str) -> HistoryEntry {
 }
 
 /// Something about a wallet: `event` and plain words.
-pub fn wallet(at: &str, event: &str, summary: String, detail: String) -> HistoryEntry {
+pub fn wallet(at: &str, event: HistoryEvent, summary: String, detail: String) -> HistoryEntry {
     HistoryEntry::new(at, event, None, summary, detail)
 }
 
 /// Something about a pairing token.
-pub fn pairing(at: &str, event: &str, summary: String, detail: String) -> HistoryEntry {
+pub fn pairing(at: &str, event: HistoryEvent, summary: String, detail: String) -> HistoryEntry {
     HistoryEntry::new(at, event, None, summary, detail)
 }
 

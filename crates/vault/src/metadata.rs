@@ -9,7 +9,7 @@ use std::{
     path::{Path, PathBuf},
 };
 
-use lit_companion_session::{AuthSig, ResourceAbilityRequest};
+use lit_companion_session::{timefmt::Timestamp, AuthSig, ResourceAbilityRequest};
 use serde::{Deserialize, Serialize};
 
 use crate::error::VaultError;
@@ -85,18 +85,18 @@ pub struct SessionRecord {
     pub granted: Vec<ResourceAbilityRequest>,
     /// The wallet AuthSig empowering the key.
     pub auth_sig: AuthSig,
-    /// RFC 3339.
-    pub created_at: String,
-    /// RFC 3339: the AuthSig's expiration.
-    pub expires_at: String,
+    /// When it was made (RFC 3339 in the file).
+    pub created_at: Timestamp,
+    /// The AuthSig's expiration (RFC 3339 in the file).
+    pub expires_at: Timestamp,
     /// Record state.
     pub state: RecordState,
     /// Why the record is dead, if it is.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dead_reason: Option<String>,
-    /// Naga: the most a request may pay (decimal wei), as the user approved it.
+    /// Naga: the most a request may pay, as the user approved it (decimal wei in the file).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_price_wei: Option<String>,
+    pub max_price_wei: Option<lit_companion_session::Wei>,
 }
 
 /// The whole file.

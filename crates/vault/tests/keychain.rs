@@ -9,6 +9,7 @@ use lit_companion_session::{
     ResourcePrefix, WalletKey,
 };
 use lit_companion_testkit::{unique_service, PrivateKeyring};
+use lit_companion_vault::history::HistoryEvent;
 use lit_companion_vault::{
     metadata::RecordState, Grantee, Issuance, LiveSession, Need, NeedReason, NewSession,
     OsKeychain, Revoke, SignRequest, Vault, VaultError,
@@ -288,7 +289,7 @@ fn a_session_is_reused_until_it_expires_or_is_asked_for_more() {
         serde_json::from_str(&sigs.entries()[0].1.signed_message).unwrap();
     assert_eq!(
         signed["expiration"],
-        second.record.expires_at.as_str(),
+        second.record.expires_at.to_string(),
         "capped at the AuthSig's expiry"
     );
     assert!(second.sign(&req(&[pkp("0x03")])).is_err());
@@ -346,7 +347,7 @@ fn revoking_removes_keys_at_once() {
     assert_eq!(
         history
             .iter()
-            .filter(|h| h.event == "session_revoked")
+            .filter(|h| h.event == HistoryEvent::SessionRevoked)
             .count(),
         2
     );
@@ -354,7 +355,12 @@ fn revoking_removes_keys_at_once() {
     assert_eq!(
         history
             .iter()
-            .filter(|h| h.event.contains("removed") || h.event == "session_expired")
+            .filter(|h| {
+                matches!(
+                    h.event,
+                    HistoryEvent::WalletRemoved | HistoryEvent::SessionExpired
+                )
+            })
             .count(),
         0,
         "{history:?}"

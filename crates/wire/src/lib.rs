@@ -4,10 +4,10 @@
 //! - [`envelope`]: request and response envelopes, [`ErrorCode`] and [`BridgeError`]
 //!   (docs/bridge-protocol.md);
 //! - [`frame`]: native-messaging framing, blocking and async;
-//! - [`relay`]: the extension's message, the host's relay, a forwarded deep link;
-//! - [`endpoint`]: where the per-user socket lives and when it may be trusted.
+//! - [`relay`]: the extension's message, the host's relay, a forwarded deep link.
+//!
+//! Where the per-user socket lives is the OS's business: `lit_companion_platform::endpoint`.
 
-pub mod endpoint;
 pub mod envelope;
 pub mod frame;
 pub mod relay;

@@ -3,6 +3,7 @@
 //! per-node sessionSigs.
 //!
 //! - [`params`]: the request's parameters, checked;
+//! - [`issue`]: reuse or ask, create, hand out: the issuance flow;
 //! - [`switches`]: pause, roads and networks, read per request;
 //! - [`approval`]: the question for the user, pending limits, one prompt at a time;
 //! - [`wallet_step`]: sessions a browser wallet in the page signs (`signWithWallet`,
@@ -14,6 +15,7 @@
 
 mod approval;
 mod errors;
+mod issue;
 mod params;
 mod switches;
 mod wallet_step;
@@ -66,7 +68,7 @@ pub struct EngineSettings {
 impl Default for EngineSettings {
     fn default() -> Self {
         Self {
-            max_lifetime: Duration::from_secs(30 * 24 * 3600),
+            max_lifetime: lit_companion_session::MAX_SESSION_LIFETIME.unsigned_abs(),
             approval_timeout: Duration::from_secs(300),
             max_pending: 16,
             max_pending_per_caller: 2,
@@ -106,19 +108,6 @@ impl std::fmt::Debug for Engine {
             .field("settings", &self.settings)
             .finish_non_exhaustive()
     }
-}
-
-/// What an approval made: a stored session and the nodes that completed the handshake, or the
-/// step a browser wallet is to take.
-enum Created {
-    Live(Arc<LiveSession>, Vec<String>),
-    WalletStep(Value),
-}
-
-/// A new session: stored (a local wallet signed), or waiting for a browser wallet.
-enum Made {
-    Stored(Arc<LiveSession>),
-    Prepared(Box<lit_companion_vault::PreparedSession>),
 }
 
 /// What a handled request produced, for its log line.
@@ -279,334 +268,6 @@ impl Engine {
             .await
             .map_err(|e| internal("a vault task", &e))?
             .map_err(vault_error)
-    }
-
-    async fn get_session_sigs(
-        &self,
-        caller: &Caller,
-        params: Value,
-    ) -> Result<Handled, BridgeError> {
-        let now = truncate_millis(OffsetDateTime::now_utc());
-        let p = ValidParams::parse(params, now, &self.settings, &self.networks)?;
-        let network = p.network.name.as_str();
-        if !self.network_on(network) {
-            return Err(BridgeError::new(
-                ErrorCode::Unsupported,
-                format!(
-                    "the companion is set not to serve {} ({network}); the user can change this in its settings",
-                    p.network.label,
-                ),
-            ));
-        }
-        let capabilities = list_requests(&p.requests);
-        let origin = caller.grant_key().to_string();
-        let wallet = match p.named_wallet() {
-            Some(w) => w,
-            None => self.default_wallet()?,
-        };
-        // A reused session must outlive the next minute to be worth handing out.
-        let until = now + time::Duration::minutes(1);
-        let who = Grantee {
-            origin: &origin,
-            network,
-            wallet,
-        };
-        let need = Need {
-            requests: &p.requests,
-            until,
-            max_price_wei: p.max_price_wei,
-        };
-        // The cached path touches neither the keychain nor a file: answered on this task. Only
-        // a key not yet in memory is read from the keychain, off the async threads. A claimed
-        // identity (a deep link) reuses nothing: the user confirms it every time.
-        let cached = if caller.is_verified() {
-            self.vault
-                .session_from_memory(&who, &need)
-                .map_err(vault_error)?
-        } else {
-            Some(Issuance::Ask(lit_companion_vault::Ask::unverified(
-                &p.requests,
-            )))
-        };
-        let issuance = match cached {
-            Some(issuance) => issuance,
-            None => {
-                let (origin, requests, network) =
-                    (origin.clone(), p.requests.clone(), network.to_owned());
-                let price = p.max_price_wei;
-                self.blocking(move |v| {
-                    let who = Grantee {
-                        origin: &origin,
-                        network: &network,
-                        wallet,
-                    };
-                    let need = Need {
-                        requests: &requests,
-                        until,
-                        max_price_wei: price,
-                    };
-                    v.session_for(&who, &need)
-                })
-                .await?
-            }
-        };
-        let (live, nodes, reused) = match issuance {
-            Issuance::Live(live) => {
-                let nodes = self.member_nodes(&p).await?;
-                let ready = self
-                    .networks
-                    .reachable(&p.network, &nodes)
-                    .await
-                    .map_err(net_error)?;
-                (live, ready, true)
-            }
-            Issuance::Ask(ask) => {
-                let record = self.vault.wallet(&wallet).map_err(vault_error)?;
-                let signer = Signer::decide(
-                    caller,
-                    wallet,
-                    record,
-                    p.external.as_ref().map(|e| e.name.as_str()),
-                )?;
-                match self
-                    .approve_and_create(caller, &p, wallet, &signer, ask, now)
-                    .await?
-                {
-                    Created::Live(live, nodes) => (live, nodes, false),
-                    Created::WalletStep(step) => {
-                        return Ok(Handled {
-                            result: step,
-                            capabilities,
-                            decision: "approved; the browser wallet is to sign",
-                        })
-                    }
-                }
-            }
-        };
-        let result = self.hand_out(
-            &live,
-            &SignRequest {
-                generation: p.network.generation,
-                requests: &p.requests,
-                nodes: &nodes,
-                now,
-                expiration: p.expiration,
-                delegations: &p.delegations,
-                max_price_wei: p.max_price_wei,
-            },
-            reused,
-        )?;
-        Ok(Handled {
-            result,
-            capabilities,
-            decision: if reused { "reused" } else { "approved" },
-        })
-    }
-
-    /// The sessionSigs of `live` for `request`, and what goes with them.
-    fn hand_out(
-        &self,
-        live: &LiveSession,
-        request: &SignRequest<'_>,
-        reused: bool,
-    ) -> Result<Value, BridgeError> {
-        let sigs = live.sign(request).map_err(vault_error)?;
-        if reused {
-            self.vault.note_reuse(live);
-        }
-        let expiration = live
-            .expiration_for(request.expiration)
-            .and_then(|t| iso_millis(t).map_err(|e| VaultError::Internal(e.to_string())))
-            .map_err(vault_error)?;
-        Ok(json!({
-            "sessionSigs": sigs,
-            "wallet": live.record.wallet,
-            "sessionKey": live.record.public_key,
-            "expiration": expiration,
-            "reused": reused,
-        }))
-    }
-
-    /// The browser wallet's answer to a `signWithWallet` step: its signature is checked and the
-    /// session stored (or nothing, on any error), then the sessionSigs are handed out.
-    async fn wallet_signature(
-        &self,
-        caller: &Caller,
-        params: Value,
-    ) -> Result<Handled, BridgeError> {
-        let p: WalletSignatureParams = serde_json::from_value(params)
-            .map_err(|e| BridgeError::new(ErrorCode::BadRequest, format!("invalid params: {e}")))?;
-        let step = self.steps.take(&p.ticket, caller)?;
-        let capabilities = list_requests(&step.handout.requests);
-        if p.rejected {
-            return Err(BridgeError::new(
-                ErrorCode::UserRejected,
-                "your browser wallet declined to sign; nothing was stored",
-            ));
-        }
-        let Some(signature) = p.signature else {
-            return Err(BridgeError::new(
-                ErrorCode::BadRequest,
-                "walletSignature needs a signature, or rejected: true",
-            ));
-        };
-        let wallet_step::Step {
-            prepared,
-            add_as,
-            handout,
-            ..
-        } = step;
-        let live = self
-            .blocking(move |v| v.finish_external_session(prepared, &signature, add_as.as_deref()))
-            .await?;
-        let result = self.hand_out(
-            &live,
-            &SignRequest {
-                generation: handout.generation,
-                requests: &handout.requests,
-                nodes: &handout.nodes,
-                now: truncate_millis(OffsetDateTime::now_utc()),
-                expiration: handout.expiration,
-                delegations: &handout.delegations,
-                max_price_wei: handout.max_price_wei,
-            },
-            false,
-        )?;
-        Ok(Handled {
-            result,
-            capabilities,
-            decision: "signed by the browser wallet",
-        })
-    }
-
-    /// The nodes a request is signed for: those it names, each a member of the network's
-    /// current set (refused with 4400 otherwise, before anything is contacted but the
-    /// network's own RPC), or the whole set.
-    async fn member_nodes(&self, p: &ValidParams) -> Result<Vec<String>, BridgeError> {
-        let set = self
-            .networks
-            .node_set(&p.network)
-            .await
-            .map_err(net_error)?;
-        if p.nodes.is_empty() {
-            return Ok(set.nodes.clone());
-        }
-        if let Some(stranger) = p.nodes.iter().find(|n| !set.nodes.contains(n)) {
-            return Err(BridgeError::new(
-                ErrorCode::BadRequest,
-                format!(
-                    "{stranger} is not a node of {} ({} nodes{}); leave nodeUrls out to use the network's nodes",
-                    p.network.name,
-                    set.nodes.len(),
-                    set.epoch.map(|e| format!(", epoch {e}")).unwrap_or_default(),
-                ),
-            ));
-        }
-        Ok(p.nodes.clone())
-    }
-
-    /// Asks the user about what is new, then creates the session they approved. The pending
-    /// limits come first and the nodes are contacted only once the user said yes: a request
-    /// that is refused reaches nothing but (when its node set is stale) the network's RPC.
-    /// Answers the new session and the nodes that completed the handshake, or (a browser
-    /// wallet signs) the step the page is to take.
-    async fn approve_and_create(
-        &self,
-        caller: &Caller,
-        p: &ValidParams,
-        wallet: Address,
-        signer: &Signer,
-        ask: lit_companion_vault::Ask,
-        now: OffsetDateTime,
-    ) -> Result<Created, BridgeError> {
-        let slot = self.pending_slot(caller)?;
-        let nodes = self.member_nodes(p).await?;
-        let request = self.approval_request(caller, p, wallet, signer, &ask, now)?;
-        let asked = p.expiration - now;
-        let approved = self.ask(request).await?;
-        drop(slot);
-        let approved = time::Duration::try_from(approved).unwrap_or(asked);
-        let expiration = now + approved.min(asked);
-        let agreement = self
-            .networks
-            .agree(&p.network, &nodes)
-            .await
-            .map_err(net_error)?;
-        let (origin, domain, statement, network, price) = (
-            caller.grant_key().to_string(),
-            caller.siwe_domain(),
-            p.statement.clone(),
-            p.network.name.to_string(),
-            p.max_price_wei,
-        );
-        let nonce = agreement.nonce;
-        let local = matches!(signer, Signer::Local);
-        let made = self
-            .blocking(move |v| {
-                let who = Grantee {
-                    origin: &origin,
-                    network: &network,
-                    wallet,
-                };
-                let session = NewSession {
-                    domain: &domain,
-                    statement: &statement,
-                    nonce: &nonce,
-                    now,
-                    expiration,
-                    max_price_wei: price,
-                };
-                // A browser wallet signs in the page: nothing is stored yet, and the new key
-                // waits in memory for the wallet's signature.
-                if local {
-                    v.create_session(&who, &ask.grant, &session)
-                        .map(Made::Stored)
-                } else {
-                    v.prepare_session(&who, &ask.grant, &session)
-                        .map(|p| Made::Prepared(Box::new(p)))
-                }
-            })
-            .await?;
-        let prepared = match made {
-            Made::Stored(live) => return Ok(Created::Live(live, agreement.nodes)),
-            Made::Prepared(prepared) => *prepared,
-        };
-        let add_as = match signer {
-            Signer::Browser { label, add: true } => Some(label.clone()),
-            _ => None,
-        };
-        let step = self.steps.start(
-            caller,
-            prepared,
-            add_as,
-            Handout {
-                generation: p.network.generation,
-                requests: p.requests.clone(),
-                nodes: agreement.nodes,
-                // The lifetime the user approved: never past the AuthSig the wallet signs.
-                expiration,
-                delegations: p.delegations.clone(),
-                max_price_wei: p.max_price_wei,
-            },
-            StepLimits {
-                lifetime: self.settings.approval_timeout,
-                total: self.settings.max_pending,
-                per_site: self.settings.max_pending_per_caller,
-            },
-        )?;
-        Ok(Created::WalletStep(step))
-    }
-
-    fn default_wallet(&self) -> Result<Address, BridgeError> {
-        self.vault
-            .default_wallet()
-            .map_err(vault_error)?
-            .ok_or_else(|| {
-                BridgeError::new(
-                    ErrorCode::NoWallet,
-                    "Lit Companion has no wallet yet: create or import one first",
-                )
-            })
     }
 
     async fn list_grants(&self, caller: &Caller) -> Result<Handled, BridgeError> {

@@ -6,7 +6,6 @@ use std::sync::Arc;
 use lit_companion_net::{default_lifetime, node_url, NetworkSpec, Networks};
 use lit_companion_session::{
     authsig::AuthSig,
-    explain::parse_wei,
     message::DELEGATION_URI,
     timefmt::{iso_millis, parse_rfc3339},
     Address, Generation, ResourceAbilityRequest,
@@ -106,8 +105,8 @@ impl ValidParams {
         if expiration <= now + time::Duration::minutes(1) {
             return Err(bad("expiration must be more than a minute away".into()));
         }
-        let max =
-            time::Duration::try_from(settings.max_lifetime).unwrap_or(time::Duration::days(30));
+        let max = time::Duration::try_from(settings.max_lifetime)
+            .unwrap_or(lit_companion_session::MAX_SESSION_LIFETIME);
         if expiration - now > max {
             return Err(bad(format!(
                 "a session may last at most {} days",
@@ -145,8 +144,10 @@ impl ValidParams {
                 return Err(bad("maxPrice applies to Naga networks only".into()))
             }
             (Generation::Naga, Some(s)) => {
-                let price = parse_wei(&s)
-                    .ok_or_else(|| bad("maxPrice must be a decimal number of wei".into()))?;
+                let price = s
+                    .parse::<lit_companion_session::Wei>()
+                    .map_err(|_| bad("maxPrice must be a decimal number of wei".into()))?
+                    .0;
                 if price > network.price_cap_wei {
                     return Err(bad(format!(
                         "maxPrice {price} wei is above the cap of {} wei per request set for {} in Lit Companion",

@@ -56,7 +56,7 @@ impl LiveSession {
 
     /// When the AuthSig expires.
     pub fn expires_at(&self) -> Option<OffsetDateTime> {
-        parse_rfc3339(&self.record.expires_at)
+        Some(self.record.expires_at.at())
     }
 
     /// The expiration the sessionSigs carry when `wanted` is asked for: capped at the

@@ -8,11 +8,13 @@
 //!
 //! - [`wallets`]: wallet keys (created, imported, exported, removed);
 //! - [`sessions`]: the one issuance decision ([`Vault::session_for`]: reuse, or ask about what
-//!   is new), new sessions, revocation;
+//!   is new), reuse counts, revocation;
+//! - [`create`]: new sessions, signed by a local wallet or prepared for a browser wallet;
 //! - [`live`]: live session keys kept in memory, and reuse counts;
 //! - [`pairings`]: tokens for local programs;
 //! - [`recovery`]: crash repair and the sweep of expired sessions.
 
+pub mod create;
 pub mod live;
 pub mod pairings;
 pub mod recovery;
@@ -30,9 +32,10 @@ use crate::{
     metadata::{HistoryEntry, Metadata, MetadataFile, RecordState, SessionRecord, WalletRecord},
 };
 
+pub use create::{NewSession, PreparedSession};
 pub use live::{LiveSession, SignRequest};
 pub use recovery::Maintenance;
-pub use sessions::{Ask, Grantee, Issuance, Need, NeedReason, NewSession, PreparedSession, Revoke};
+pub use sessions::{Ask, Grantee, Issuance, Need, NeedReason, Revoke, REUSE_MARGIN};
 
 /// The keychain account of a wallet key.
 pub fn wallet_account(address: &Address) -> String {

@@ -7,7 +7,11 @@ use time::OffsetDateTime;
 use zeroize::Zeroizing;
 
 use super::{iso, Vault};
-use crate::{error::VaultError, history, metadata::PairingRecord};
+use crate::{
+    error::VaultError,
+    history::{self, HistoryEvent},
+    metadata::PairingRecord,
+};
 
 impl Vault {
     /// Issues a pairing token for a local program: `lcp_` + 64 hex, shown once; only its
@@ -41,7 +45,7 @@ impl Vault {
             });
             m.log(history::pairing(
                 &iso(now)?,
-                "pairing_created",
+                HistoryEvent::PairingCreated,
                 format!("Issued a pairing token to local program \"{name}\""),
                 format!("pairing token for {name}"),
             ));
@@ -81,7 +85,7 @@ impl Vault {
             }
             m.log(history::pairing(
                 &iso(now)?,
-                "pairing_revoked",
+                HistoryEvent::PairingRevoked,
                 format!("Withdrew the pairing token of local program \"{name}\""),
                 format!("pairing token for {name}"),
             ));

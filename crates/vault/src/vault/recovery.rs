@@ -28,8 +28,7 @@ impl Vault {
         let now_text = iso(now)?;
         let mut expired = Vec::new();
         for s in &mut m.sessions {
-            if s.state == RecordState::Live && parse_rfc3339(&s.expires_at).is_none_or(|e| e <= now)
-            {
+            if s.state == RecordState::Live && s.expires_at.at() <= now {
                 s.state = RecordState::Retired;
                 done.expired += 1;
                 expired.push((s.origin.clone(), short(&s.public_key)));

@@ -9,7 +9,7 @@ use zeroize::Zeroizing;
 use super::{find_wallet, iso, wallet_account, Vault};
 use crate::{
     error::VaultError,
-    history,
+    history::{self, HistoryEvent},
     keychain::KeychainError,
     metadata::{RecordState, WalletKind, WalletRecord},
 };
@@ -17,7 +17,12 @@ use crate::{
 impl Vault {
     /// Creates a wallet key in the keychain.
     pub fn create_wallet(&self, label: &str, now: OffsetDateTime) -> Result<Address, VaultError> {
-        self.add_wallet(&WalletKey::generate(), label, now, "wallet_created")
+        self.add_wallet(
+            &WalletKey::generate(),
+            label,
+            now,
+            HistoryEvent::WalletCreated,
+        )
     }
 
     /// Imports a private key (hex, `0x` optional).
@@ -28,7 +33,7 @@ impl Vault {
         now: OffsetDateTime,
     ) -> Result<Address, VaultError> {
         let key = WalletKey::from_hex(key_hex).map_err(|e| VaultError::Invalid(e.to_string()))?;
-        self.add_wallet(&key, label, now, "wallet_imported")
+        self.add_wallet(&key, label, now, HistoryEvent::WalletImported)
     }
 
     fn add_wallet(
@@ -36,7 +41,7 @@ impl Vault {
         key: &WalletKey,
         label: &str,
         now: OffsetDateTime,
-        event: &str,
+        event: HistoryEvent,
     ) -> Result<Address, VaultError> {
         let address = key.address();
         let label = clean_label(label)?;
@@ -54,7 +59,7 @@ impl Vault {
                 w.state = RecordState::Live;
             }
         }
-        let verb = if event == "wallet_imported" {
+        let verb = if event == HistoryEvent::WalletImported {
             "Imported"
         } else {
             "Created"
@@ -165,7 +170,7 @@ impl Vault {
         self.edit(|m, _| {
             m.log(history::wallet(
                 &iso(now)?,
-                "wallet_exported",
+                HistoryEvent::WalletExported,
                 format!("Exported the private key of wallet {}", address.short()),
                 format!("wallet {} exported", address.to_checksum()),
             ));
@@ -195,7 +200,7 @@ impl Vault {
         }
         m.log(history::wallet(
             &iso(now)?,
-            "wallet_removed",
+            HistoryEvent::WalletRemoved,
             format!(
                 "Removed wallet {} and what it had granted ({revoked} session{})",
                 address.short(),
@@ -221,7 +226,7 @@ pub(super) fn add_external(
     let checksum = address.to_checksum();
     m.log(history::wallet(
         &iso(now)?,
-        "wallet_added",
+        HistoryEvent::WalletAdded,
         format!(
             "Added browser wallet {} ({label}); it signs in your browser",
             address.short()

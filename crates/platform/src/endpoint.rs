@@ -34,7 +34,7 @@ pub fn default_socket_path() -> PathBuf {
 /// first-instance flag keep anyone else from holding it.
 #[cfg(windows)]
 pub fn default_pipe_name() -> String {
-    let user = lit_companion_platform::windows::current_user()
+    let user = crate::windows::current_user()
         .and_then(|sid| sid.to_string_form())
         .unwrap_or_else(|_| std::env::var("USERNAME").unwrap_or_else(|_| "user".into()));
     format!(r"\\.\pipe\lit-companion-{user}")
@@ -43,7 +43,7 @@ pub fn default_pipe_name() -> String {
 /// The real user id of this process.
 #[cfg(unix)]
 pub fn current_uid() -> u32 {
-    lit_companion_platform::current_uid()
+    crate::current_uid()
 }
 
 /// Not Unix: no uid.
@@ -136,7 +136,7 @@ pub fn connect(path: &Path) -> Result<Stream, ConnectError> {
     }
     #[cfg(windows)]
     {
-        use lit_companion_platform::windows;
+        use crate::windows;
         let pipe = windows::open_pipe(path).map_err(not_running)?;
         let ours = windows::pipe_server_pid(&pipe).is_ok_and(windows::is_same_user);
         if !ours {

@@ -1,0 +1,302 @@
+//! A headless policy (`lit-companion serve --approve POLICY`): which callers may get what,
+//! without a person to ask. The file is parsed once, at load, into typed rules: a rule that
+//! does not parse refuses the whole file, with the line it ends on, before anything is served.
+
+use std::{future::Future, path::Path, pin::Pin, time::Duration};
+
+use lit_companion_net::NetworkName;
+use lit_companion_session::{Ability, LitResource, Wei, MAX_SESSION_LIFETIME};
+use lit_companion_vault::GrantKey;
+use serde::Deserialize;
+
+use crate::approver::{ApprovalRequest, Approver, Decision};
+
+/// The lifetime a rule allows when it names none.
+const DEFAULT_RULE_LIFETIME: Duration = Duration::from_secs(24 * 3600);
+
+/// A policy: rules, each for one caller.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Policy {
+    /// Format version (1).
+    version: u32,
+    /// Rules; a request is approved when one rule for its caller allows every new request.
+    rules: Vec<Rule>,
+}
+
+/// One caller's allowance, typed.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(try_from = "RuleFile")]
+pub struct Rule {
+    /// Whom it is for: an origin (`https://app.example.com`) or `pairing:<name>`.
+    pub caller: GrantKey,
+    /// Networks allowed; all when absent.
+    pub networks: Option<Vec<NetworkName>>,
+    /// Resource patterns: an exact resource, or a wildcard meaning any single resource of its
+    /// kind. Requests that *name* the wildcard resource also need `allow_wildcards`.
+    pub resources: Vec<LitResource>,
+    /// Abilities allowed; all when absent.
+    pub abilities: Option<Vec<Ability>>,
+    /// May requests name wildcard resources (`lit-pkp://*`)?
+    pub allow_wildcards: bool,
+    /// May a deep link's unverified claim of this origin use the rule?
+    pub unverified: bool,
+    /// The longest session (never more than nodes accept).
+    pub max_lifetime: Duration,
+    /// Naga: the most a request may pay; any price up to the network's cap when absent.
+    pub max_price: Option<Wei>,
+}
+
+/// A rule as the file writes it (docs: README "Serving dapps").
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct RuleFile {
+    origin: String,
+    #[serde(default)]
+    networks: Option<Vec<String>>,
+    resources: Vec<String>,
+    #[serde(default)]
+    abilities: Option<Vec<String>>,
+    #[serde(default)]
+    allow_wildcards: bool,
+    #[serde(default, alias = "allowUnverified")]
+    unverified: bool,
+    #[serde(default)]
+    max_lifetime_seconds: Option<u64>,
+    #[serde(default)]
+    max_price: Option<String>,
+}
+
+impl TryFrom<RuleFile> for Rule {
+    type Error = String;
+
+    fn try_from(f: RuleFile) -> Result<Self, String> {
+        let caller: GrantKey = f.origin.parse().map_err(|e| format!("origin: {e}"))?;
+        if matches!(caller, GrantKey::Unverified(_)) {
+            return Err(format!(
+                "origin {:?}: name the origin itself and set \"unverified\": true",
+                f.origin
+            ));
+        }
+        let resources = f
+            .resources
+            .iter()
+            .map(|p| LitResource::parse_key(p).map_err(|e| format!("{p}: {e}")))
+            .collect::<Result<_, _>>()?;
+        let abilities = f
+            .abilities
+            .as_deref()
+            .map(parse_all::<Ability>)
+            .transpose()?;
+        let networks = f
+            .networks
+            .as_deref()
+            .map(parse_all::<NetworkName>)
+            .transpose()?;
+        let max_price = f
+            .max_price
+            .map(|p| p.parse::<Wei>().map_err(|e| format!("maxPrice: {e}")))
+            .transpose()?;
+        let longest = MAX_SESSION_LIFETIME.unsigned_abs();
+        // Never more than nodes accept, whatever the file says.
+        let max_lifetime = f
+            .max_lifetime_seconds
+            .map_or(DEFAULT_RULE_LIFETIME, Duration::from_secs)
+            .min(longest);
+        Ok(Rule {
+            caller,
+            networks,
+            resources,
+            abilities,
+            allow_wildcards: f.allow_wildcards,
+            unverified: f.unverified,
+            max_lifetime,
+            max_price,
+        })
+    }
+}
+
+/// Every item of a list, parsed.
+fn parse_all<T: std::str::FromStr>(list: &[String]) -> Result<Vec<T>, String>
+where
+    T::Err: std::fmt::Display,
+{
+    list.iter()
+        .map(|item| item.parse().map_err(|e: T::Err| e.to_string()))
+        .collect()
+}
+
+/// Why a policy could not be loaded.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PolicyError {
+    /// Unreadable file.
+    #[error("cannot read the policy {path}: {source}")]
+    Read {
+        /// The file.
+        path: String,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// Bad JSON, shape or value (serde's message names the line and column).
+    #[error("the policy is invalid: {0}")]
+    Invalid(String),
+}
+
+impl Policy {
+    /// Loads and checks a policy file.
+    pub fn load(path: &Path) -> Result<Self, PolicyError> {
+        let text = std::fs::read_to_string(path).map_err(|source| PolicyError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Self::parse(&text)
+    }
+
+    /// Parses and checks a policy: every rule is typed here, once.
+    pub fn parse(text: &str) -> Result<Self, PolicyError> {
+        let policy: Policy =
+            serde_json::from_str(text).map_err(|e| PolicyError::Invalid(e.to_string()))?;
+        if policy.version != 1 {
+            return Err(PolicyError::Invalid(format!(
+                "version {} is not supported",
+                policy.version
+            )));
+        }
+        Ok(policy)
+    }
+
+    /// The rules, as typed at load.
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
+    }
+
+    /// The decision for a request.
+    pub fn decide(&self, request: &ApprovalRequest) -> Decision {
+        let caller = request.caller.grant_key().claimed();
+        let mut reasons = Vec::new();
+        for rule in self.rules.iter().filter(|r| r.caller == caller) {
+            match rule.allows(request) {
+                Ok(lifetime) => return Decision::Approve { lifetime },
+                Err(reason) => reasons.push(reason),
+            }
+        }
+        let reason = reasons
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| format!("the policy has no rule for {caller}"));
+        Decision::Reject { reason }
+    }
+}
+
+impl Rule {
+    fn allows(&self, request: &ApprovalRequest) -> Result<Duration, String> {
+        if !request.verified && !self.unverified {
+            return Err(
+                "the origin is not verified (deep link) and the policy requires verification"
+                    .into(),
+            );
+        }
+        if let Some(networks) = &self.networks {
+            if !networks.iter().any(|n| n.as_str() == request.network) {
+                return Err(format!("network {} is not allowed", request.network));
+            }
+        }
+        let price = request
+            .max_price_wei
+            .as_deref()
+            .and_then(|p| p.parse::<Wei>().ok());
+        if let (Some(price), Some(allowed)) = (price, self.max_price) {
+            if price > allowed {
+                return Err(format!(
+                    "may pay up to {price} wei per request; the policy allows at most {allowed}"
+                ));
+            }
+        }
+        for r in &request.new_requests {
+            if r.resource.is_wildcard() && !self.allow_wildcards {
+                return Err(format!(
+                    "{} names every resource of its kind; the policy forbids wildcards",
+                    r.resource
+                ));
+            }
+            if let Some(abilities) = &self.abilities {
+                if !abilities.contains(&r.ability) {
+                    return Err(format!("ability {} is not allowed", r.ability));
+                }
+            }
+            let matched = self.resources.iter().any(|pat| {
+                pat.prefix() == r.resource.prefix() && (pat.is_wildcard() || *pat == r.resource)
+            });
+            if !matched {
+                return Err(format!("{} is not allowed", r.resource));
+            }
+        }
+        if request.lifetime > self.max_lifetime {
+            return Err(format!(
+                "a session of {} s exceeds the policy's {} s",
+                request.lifetime.as_secs(),
+                self.max_lifetime.as_secs()
+            ));
+        }
+        Ok(request.lifetime)
+    }
+}
+
+impl Approver for Policy {
+    fn approve(
+        &self,
+        request: ApprovalRequest,
+    ) -> Pin<Box<dyn Future<Output = Decision> + Send + '_>> {
+        let decision = self.decide(&request);
+        Box::pin(async move { decision })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_malformed_rule_is_refused_at_load_with_its_line() {
+        for (text, says) in [
+            (
+                "{\"version\":1,\"rules\":[\n{\"origin\":\"https://a.example\",\"resources\":[\"lit-pkp://*\"]},\n{\"origin\":\"https://b.example\",\"resources\":[\"lit-nothing://1\"]}\n]}",
+                "line 3",
+            ),
+            (
+                "{\"version\":1,\"rules\":[\n{\"origin\":\"https://a.example\",\"resources\":[],\n\"abilities\":[\"fly\"]}]}",
+                "line 3",
+            ),
+            (
+                "{\"version\":1,\"rules\":[\n\n{\"origin\":\"not an origin\",\"resources\":[]}]}",
+                "line 3",
+            ),
+            (
+                "{\"version\":1,\"rules\":[{\"origin\":\"https://a.example\",\"resources\":[],\"maxPrice\":\"1e18\"}]}",
+                "maxPrice",
+            ),
+            (
+                "{\"version\":1,\"rules\":[{\"origin\":\"unverified:https://a.example\",\"resources\":[]}]}",
+                "\\\"unverified\\\": true",
+            ),
+        ] {
+            let e = Policy::parse(text).unwrap_err().to_string();
+            assert!(e.contains(says), "{e} should say {says}");
+        }
+    }
+
+    #[test]
+    fn rules_are_typed_once() {
+        let p = Policy::parse(
+            r#"{"version":1,"rules":[{"origin":"pairing:ci","networks":["datil-dev"],"resources":["lit-pkp://*"],"abilities":["pkp-signing"],"maxPrice":"1000","maxLifetimeSeconds":600}]}"#,
+        )
+        .unwrap();
+        let r = &p.rules()[0];
+        assert_eq!(r.caller, GrantKey::Pairing("ci".into()));
+        assert!(r.resources[0].is_wildcard());
+        assert_eq!(r.abilities.as_deref(), Some(&[Ability::PkpSigning][..]));
+        assert_eq!(r.max_price, Some(Wei(1000)));
+        assert_eq!(r.max_lifetime, Duration::from_secs(600));
+    }
+}

@@ -1,0 +1,223 @@
+//! The Lit nodes: unreachable, outside the network, redirecting, a chain that cannot be read.
+
+use super::*;
+
+#[tokio::test]
+async fn unreachable_or_disagreeing_nodes_are_a_network_error() {
+    let b = start("netdown", None, |_| {}).await;
+    let (_, id) = pkp(1);
+    let dead = vec![
+        "http://127.0.0.1:9".to_owned(),
+        "http://127.0.0.1:10".to_owned(),
+    ];
+    b.add_networks(&[("dead", &dead)]);
+    let v = b.unreachable("dead", &id).await;
+    assert!(!v.to_string().contains("127.0.0.1:9"), "{v}");
+    b.nothing_stored();
+
+    let mut odd = NodeConfig::new(Network::DatilDev);
+    odd.blockhash = format!("0x{}", "99".repeat(32));
+    let mut nodes = b.nodes[..1].to_vec();
+    nodes.push(spawn(odd.clone()).await.unwrap());
+    odd.blockhash = format!("0x{}", "77".repeat(32));
+    nodes.push(spawn(odd).await.unwrap());
+    b.add_networks(&[("dead", &dead), ("odd", &nodes)]);
+    b.unreachable("odd", &id).await;
+    b.nothing_stored();
+}
+
+#[tokio::test]
+async fn naga_sessions_carry_max_price_and_pass_naga_nodes() {
+    let b = start_naga("naga", None).await;
+    let (pubkey, id) = pkp(5);
+    let body = b.body(
+        vec![pkp_request(&id)],
+        json!({"maxPrice": "5000000000000000"}),
+    );
+    let (status, v) = b.post_from(ORIGIN, &body).await;
+    assert_eq!(status, 200, "{v}");
+    let sigs = &v["result"]["sessionSigs"];
+    let signed: Value =
+        serde_json::from_str(sigs[&b.nodes[0]]["signedMessage"].as_str().unwrap()).unwrap();
+    assert_eq!(signed["maxPrice"], "0x11c37937e08000");
+    assert_eq!(b.node_accepts(&b.nodes[0], sigs, &pubkey).await.0, 200);
+}
+
+/// A loopback server that counts the connections it gets and answers none: it must never be
+/// reached.
+async fn canary() -> (String, Arc<AtomicUsize>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let hits = Arc::new(AtomicUsize::new(0));
+    let seen = hits.clone();
+    tokio::spawn(async move {
+        while let Ok((socket, _)) = listener.accept().await {
+            seen.fetch_add(1, Ordering::SeqCst);
+            drop(socket);
+        }
+    });
+    (url, hits)
+}
+
+/// A "node" that answers every request with a 307 to `to`.
+async fn redirector(to: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let answer = format!(
+        "HTTP/1.1 307 Temporary Redirect\r\nLocation: {to}/web/handshake\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    );
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let mut buf = [0u8; 4096];
+            let _ = socket.read(&mut buf).await;
+            let _ = socket.write_all(answer.as_bytes()).await;
+        }
+    });
+    url
+}
+
+#[tokio::test]
+async fn node_urls_outside_the_network_reach_nothing() {
+    let b = start("outside", None, |_| {}).await;
+    let (_, id) = pkp(1);
+    let (canary_url, hits) = canary().await;
+    let mut nodes = b.nodes.clone();
+    nodes.push(canary_url.clone());
+    let (status, v) = b
+        .post_from(
+            ORIGIN,
+            &b.body(vec![pkp_request(&id)], json!({"nodeUrls": nodes})),
+        )
+        .await;
+    assert_eq!((status, code(&v)), (400, 4400), "{v}");
+    let message = v["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains(&canary_url) && message.contains("not a node of sim"),
+        "{message}"
+    );
+    assert_eq!(hits.load(Ordering::SeqCst), 0, "the canary was contacted");
+    assert_eq!(b.asked().await, 0, "nothing to ask about");
+    b.nothing_stored();
+
+    // A request that names no nodes gets sessionSigs for the whole set.
+    let (status, v) = b
+        .post_from(
+            ORIGIN,
+            &b.body(vec![pkp_request(&id)], json!({"nodeUrls": []})),
+        )
+        .await;
+    assert_eq!(status, 200, "{v}");
+    let mut signed: Vec<String> = v["result"]["sessionSigs"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
+    signed.sort();
+    let mut all = b.nodes.clone();
+    all.sort();
+    assert_eq!(signed, all);
+    assert_eq!(hits.load(Ordering::SeqCst), 0);
+}
+
+#[tokio::test]
+async fn a_refused_origin_reaches_no_node() {
+    let b = start("refused", Some(STRICT_POLICY), |_| {}).await;
+    let (_, id) = pkp(1);
+    let (canary_url, hits) = canary().await;
+    b.add_networks(&[("watched", &[canary_url])]);
+    let (status, v) = b
+        .post_from(
+            "https://stranger.example",
+            &b.body(
+                vec![pkp_request(&id)],
+                json!({"network": "watched", "nodeUrls": []}),
+            ),
+        )
+        .await;
+    assert_eq!((status, code(&v)), (403, 4001), "{v}");
+    assert_eq!(
+        hits.load(Ordering::SeqCst),
+        0,
+        "a refused request contacted a node"
+    );
+    b.nothing_stored();
+}
+
+#[tokio::test]
+async fn a_node_that_redirects_fails_and_gets_no_session_sigs() {
+    let b = start("redirect", None, |_| {}).await;
+    let (pubkey, id) = pkp(1);
+    let (canary_url, hits) = canary().await;
+    let hop = redirector(&canary_url).await;
+    // Two good nodes and one that redirects: a majority answers; the redirector gets nothing.
+    let mut nodes = b.nodes[..2].to_vec();
+    nodes.push(hop.clone());
+    b.add_networks(&[("hop", &nodes), ("only-hop", std::slice::from_ref(&hop))]);
+    let (status, v) = b
+        .post_from(
+            ORIGIN,
+            &b.body(
+                vec![pkp_request(&id)],
+                json!({"network": "hop", "nodeUrls": []}),
+            ),
+        )
+        .await;
+    assert_eq!(status, 200, "{v}");
+    let sigs = &v["result"]["sessionSigs"];
+    assert!(
+        sigs.get(&hop).is_none(),
+        "sessionSigs for a node that never shook hands: {v}"
+    );
+    assert_eq!(sigs.as_object().unwrap().len(), 2);
+    assert_eq!(b.node_accepts(&nodes[0], sigs, &pubkey).await.0, 200);
+    // Reused: still only the nodes that completed a handshake.
+    let (_, v) = b
+        .post_from(
+            ORIGIN,
+            &b.body(
+                vec![pkp_request(&id)],
+                json!({"network": "hop", "nodeUrls": []}),
+            ),
+        )
+        .await;
+    assert_eq!(v["result"]["reused"], true, "{v}");
+    assert!(v["result"]["sessionSigs"].get(&hop).is_none());
+
+    let v = b.unreachable("only-hop", &id).await;
+    assert!(
+        !v.to_string().contains(&hop[7..]),
+        "no per-node detail: {v}"
+    );
+    assert_eq!(hits.load(Ordering::SeqCst), 0, "a redirect was followed");
+}
+
+#[tokio::test]
+async fn a_chain_that_cannot_be_read_signs_nothing() {
+    let b = start("chain-down", None, |_| {}).await;
+    let (_, id) = pkp(8);
+    let sim = NetworkSpec::custom(SIM, b.generation, &b.nodes, None).unwrap();
+    let down = NetworkSpec::custom(
+        "down",
+        b.generation,
+        &[],
+        Some((
+            "http://127.0.0.1:9/",
+            "0x21d636d95eE71150c0c3Ffa79268c989a329d1CE",
+            None,
+            None,
+        )),
+    )
+    .unwrap();
+    b.engine
+        .networks()
+        .configure(vec![sim, down], &std::collections::BTreeMap::new());
+    b.unreachable("down", &id).await;
+    assert_eq!(
+        b.asked().await,
+        0,
+        "no prompt for a network that cannot be read"
+    );
+    b.nothing_stored();
+}

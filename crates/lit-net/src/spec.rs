@@ -1,0 +1,298 @@
+//! What a network is: its name, generation and where its nodes come from — the presets and
+//! the user's own, each checked when defined. Which nodes a network has right now is the
+//! registry's ([`crate::networks`]).
+//!
+//! A preset's facts (generation, chain, RPC, Staking contract, realm) come from the networks'
+//! published configuration in `@lit-protocol/contracts` 0.9.1 (`dist/prod/<network>.json`:
+//! `config.chainId`, `config.rpcUrl`, and the `Staking` contract's `address_hash`).
+
+use std::{collections::HashSet, fmt, net::IpAddr, str::FromStr, time::Duration};
+
+use lit_companion_session::{Generation, Network};
+use url::Url;
+
+use crate::staking::StakingSource;
+
+/// The SDK's default session lifetime for a generation: v7 (Datil) 24 hours, v8 (Naga) 15
+/// minutes.
+pub fn default_lifetime(generation: Generation) -> Duration {
+    match generation {
+        Generation::Datil => Duration::from_secs(24 * 3600),
+        Generation::Naga => Duration::from_secs(15 * 60),
+    }
+}
+
+/// The default spending cap on Naga: 10^18 wei (1.0 of the network's token) per request.
+pub const DEFAULT_PRICE_CAP_WEI: u128 = lit_companion_session::Wei::DEFAULT_CAP.0;
+
+/// Why a network definition is refused.
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum NetworkError {
+    /// The name is not usable.
+    #[error(
+        "network name {0:?}: use 1–32 lowercase letters, digits and '-', starting with a letter"
+    )]
+    BadName(String),
+    /// The name is a preset's.
+    #[error("{0:?} is a built-in network; choose another name")]
+    PresetName(String),
+    /// No such network.
+    #[error("unknown network {0:?}")]
+    Unknown(String),
+    /// A node URL is not usable.
+    #[error("node URL {url:?}: {reason}")]
+    BadNode {
+        /// The URL as given.
+        url: String,
+        /// Why.
+        reason: &'static str,
+    },
+    /// An RPC URL is not usable.
+    #[error("RPC URL {url:?}: {reason}")]
+    BadRpc {
+        /// The URL as given.
+        url: String,
+        /// Why.
+        reason: &'static str,
+    },
+    /// The Staking address is not 20 bytes of hex.
+    #[error("staking contract {0:?} is not a 0x-prefixed 20-byte address")]
+    BadStaking(String),
+    /// Neither or both of a node list and an RPC were given.
+    #[error("a network takes either a list of nodes or an RPC URL with a Staking contract")]
+    Source,
+}
+
+/// A network's name: a preset's (`datil`, `naga-dev`, …) or one the user chose.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct NetworkName(String);
+
+impl NetworkName {
+    /// The name.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromStr for NetworkName {
+    type Err = NetworkError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let ok = (1..=32).contains(&s.len())
+            && s.starts_with(|c: char| c.is_ascii_lowercase())
+            && s.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        if ok {
+            Ok(Self(s.to_owned()))
+        } else {
+            Err(NetworkError::BadName(s.to_owned()))
+        }
+    }
+}
+
+impl fmt::Display for NetworkName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Where a network's nodes come from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NodeSource {
+    /// A list the user gave (a network they run, or a local test network).
+    Fixed(Vec<String>),
+    /// The chain's Staking contract.
+    Chain(StakingSource),
+}
+
+/// One network.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NetworkSpec {
+    /// Its name.
+    pub name: NetworkName,
+    /// "Datil (main network)", or the name of a custom one.
+    pub label: String,
+    /// The wire format its nodes speak.
+    pub generation: Generation,
+    /// Where its nodes come from.
+    pub source: NodeSource,
+    /// Built in (not removable).
+    pub preset: bool,
+    /// Naga: the most a request may pay (wei).
+    pub price_cap_wei: u128,
+}
+
+impl NetworkSpec {
+    /// A network the user defines: a name that is not a preset's, and either `nodes` or an
+    /// `rpc` with a `staking` contract (and on Naga a `realm`, 1 when absent).
+    pub fn custom(
+        name: &str,
+        generation: Generation,
+        nodes: &[String],
+        chain: Option<(&str, &str, Option<u64>, Option<u64>)>,
+    ) -> Result<Self, NetworkError> {
+        let name: NetworkName = name.parse()?;
+        if presets().iter().any(|p| p.name == name) {
+            return Err(NetworkError::PresetName(name.0));
+        }
+        let source = match (nodes.is_empty(), chain) {
+            (false, None) => NodeSource::Fixed(
+                nodes
+                    .iter()
+                    .map(|n| node_url(n))
+                    .collect::<Result<Vec<_>, _>>()?,
+            ),
+            (true, Some((rpc, staking, realm, chain_id))) => NodeSource::Chain(StakingSource {
+                rpc: rpc_url(rpc)?,
+                staking: address(staking)?,
+                chain_id,
+                realm: match generation {
+                    Generation::Datil => None,
+                    Generation::Naga => Some(realm.unwrap_or(1)),
+                },
+            }),
+            _ => return Err(NetworkError::Source),
+        };
+        if let NodeSource::Fixed(list) = &source {
+            let unique: HashSet<&String> = list.iter().collect();
+            if unique.len() != list.len() || list.len() > MAX_NODES {
+                return Err(NetworkError::BadNode {
+                    url: list.join(" "),
+                    reason: "nodes must be distinct, at most 100",
+                });
+            }
+        }
+        Ok(Self {
+            label: format!("{name} (your {generation} network)"),
+            name,
+            generation,
+            source,
+            preset: false,
+            price_cap_wei: DEFAULT_PRICE_CAP_WEI,
+        })
+    }
+}
+
+const MAX_NODES: usize = 100;
+
+/// A node URL as nodes are named in sessionSigs: `scheme://host:port`, `https`, or plain
+/// `http` to this machine only (a local test network). No user, path, query or fragment.
+pub fn node_url(s: &str) -> Result<String, NetworkError> {
+    let bad = |reason| NetworkError::BadNode {
+        url: s.to_owned(),
+        reason,
+    };
+    let url = web_url(s, "plain http is allowed only for nodes on this machine").map_err(bad)?;
+    if url.path() != "/" || url.query().is_some() {
+        return Err(bad("must be just scheme://host:port"));
+    }
+    let host = url.host_str().ok_or_else(|| bad("no host"))?;
+    let port = url.port_or_known_default().ok_or_else(|| bad("no port"))?;
+    Ok(format!("{}://{host}:{port}", url.scheme()))
+}
+
+fn rpc_url(s: &str) -> Result<Url, NetworkError> {
+    web_url(s, "plain http is allowed only for an RPC on this machine").map_err(|reason| {
+        NetworkError::BadRpc {
+            url: s.to_owned(),
+            reason,
+        }
+    })
+}
+
+/// An https URL, or plain http to this machine (`remote_http` says why not otherwise); never
+/// with a user name, password or fragment.
+fn web_url(s: &str, remote_http: &'static str) -> Result<Url, &'static str> {
+    let url = Url::parse(s).map_err(|_| "not a URL")?;
+    match url.scheme() {
+        "https" => {}
+        "http" if is_loopback(&url) => {}
+        "http" => return Err(remote_http),
+        _ => return Err("must be an https URL"),
+    }
+    if !url.username().is_empty() || url.password().is_some() || url.fragment().is_some() {
+        return Err("must not carry a user name, password or fragment");
+    }
+    Ok(url)
+}
+
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
+        Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        None => false,
+    }
+}
+
+fn address(s: &str) -> Result<[u8; 20], NetworkError> {
+    s.strip_prefix("0x")
+        .and_then(|h| hex::decode(h).ok())
+        .and_then(|b| <[u8; 20]>::try_from(b).ok())
+        .ok_or_else(|| NetworkError::BadStaking(s.to_owned()))
+}
+
+/// The built-in networks.
+pub fn presets() -> Vec<NetworkSpec> {
+    // Chain 175188 ("yellowstone") serves Datil and the Naga test networks; Naga main runs on
+    // chain 175200. Addresses: `Staking.address_hash` in each network's JSON.
+    const YELLOWSTONE: &str = "https://yellowstone-rpc.litprotocol.com/";
+    const LIT_CHAIN: &str = "https://lit-chain-rpc.litprotocol.com/";
+    // The SDK names, labels and generations are `Network`'s; the chain facts are these.
+    let table: [(Network, &str, &str, u64); 6] = [
+        (
+            Network::DatilDev,
+            YELLOWSTONE,
+            "0xD4507CD392Af2c80919219d7896508728f6A623F",
+            175_188,
+        ),
+        (
+            Network::DatilTest,
+            YELLOWSTONE,
+            "0xdec37933239846834b3BfD408913Ed3dbEf6588F",
+            175_188,
+        ),
+        (
+            Network::Datil,
+            YELLOWSTONE,
+            "0x21d636d95eE71150c0c3Ffa79268c989a329d1CE",
+            175_188,
+        ),
+        (
+            Network::NagaDev,
+            YELLOWSTONE,
+            "0x544ac098670a266d3598B543aefBEbAb0A2C86C6",
+            175_188,
+        ),
+        (
+            Network::NagaTest,
+            YELLOWSTONE,
+            "0x149a054CE79A379Ae5E97f5B984B993233b28061",
+            175_188,
+        ),
+        (
+            Network::Naga,
+            LIT_CHAIN,
+            "0x8a861B3640c1ff058CCB109ba11CA3224d228159",
+            175_200,
+        ),
+    ];
+    table
+        .into_iter()
+        .filter_map(|(network, rpc, staking, chain_id)| {
+            Some(NetworkSpec {
+                name: network.as_str().parse().ok()?,
+                label: network.label().to_owned(),
+                generation: network.generation(),
+                source: NodeSource::Chain(StakingSource {
+                    rpc: Url::parse(rpc).ok()?,
+                    staking: address(staking).ok()?,
+                    chain_id: Some(chain_id),
+                    realm: (generation == Generation::Naga).then_some(1),
+                }),
+                preset: true,
+                price_cap_wei: DEFAULT_PRICE_CAP_WEI,
+            })
+        })
+        .collect()
+}
