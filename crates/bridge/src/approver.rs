@@ -10,7 +10,7 @@ use lit_companion_session::{
     explain::{CapabilityLine, RiskFlag},
     ResourceAbilityRequest,
 };
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::caller::Caller;
 

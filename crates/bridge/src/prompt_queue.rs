@@ -1,6 +1,6 @@
 //! Prompts waiting for a person, one queue for the desktop app's window.
 
-use std::{future::Future, pin::Pin, time::Duration};
+use std::{future::Future, pin::Pin};
 
 use crate::approver::{ApprovalRequest, Approver, Decision};
 
@@ -119,10 +119,16 @@ impl Approver for PromptQueue {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::caller::{Caller, Road};
-    use std::sync::{
-        atomic::{AtomicUsize, Ordering},
-        Arc,
+    use crate::{
+        approver::LifetimeChoice,
+        caller::{Caller, Road},
+    };
+    use std::{
+        sync::{
+            atomic::{AtomicUsize, Ordering},
+            Arc,
+        },
+        time::Duration,
     };
 
     fn request(lifetime: Duration) -> ApprovalRequest {

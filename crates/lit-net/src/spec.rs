@@ -288,11 +288,98 @@ pub fn presets() -> Vec<NetworkSpec> {
                     rpc: Url::parse(rpc).ok()?,
                     staking: address(staking).ok()?,
                     chain_id: Some(chain_id),
-                    realm: (generation == Generation::Naga).then_some(1),
+                    realm: (network.generation() == Generation::Naga).then_some(1),
                 }),
                 preset: true,
                 price_cap_wei: DEFAULT_PRICE_CAP_WEI,
             })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names() {
+        for ok in ["sim", "my-net-2", "a"] {
+            assert!(ok.parse::<NetworkName>().is_ok(), "{ok}");
+        }
+        for bad in ["", "Sim", "2net", "-x", "a b", "x/y", &"a".repeat(33)] {
+            assert!(bad.parse::<NetworkName>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn node_urls() {
+        assert_eq!(
+            node_url("https://1.2.3.4:7470").unwrap(),
+            "https://1.2.3.4:7470"
+        );
+        assert_eq!(
+            node_url("https://node.example").unwrap(),
+            "https://node.example:443"
+        );
+        assert_eq!(
+            node_url("http://127.0.0.1:9/").unwrap(),
+            "http://127.0.0.1:9"
+        );
+        assert_eq!(node_url("http://[::1]:9").unwrap(), "http://[::1]:9");
+        for bad in [
+            "http://10.0.0.1:7470",
+            "http://127.evil.example:80",
+            "https://user@node.example:1",
+            "https://node.example:1/path",
+            "https://node.example:1?q",
+            "ftp://node.example:1",
+            "node.example:1",
+        ] {
+            assert!(node_url(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn custom_networks() {
+        let nodes = vec![
+            "http://127.0.0.1:1".to_owned(),
+            "http://127.0.0.1:2".to_owned(),
+        ];
+        let n = NetworkSpec::custom("mine", Generation::Datil, &nodes, None).unwrap();
+        assert_eq!(n.source, NodeSource::Fixed(nodes.clone()));
+        assert_eq!(
+            NetworkSpec::custom("datil", Generation::Datil, &nodes, None),
+            Err(NetworkError::PresetName("datil".into()))
+        );
+        let chain = Some((
+            "https://rpc.example/",
+            "0x21d636d95eE71150c0c3Ffa79268c989a329d1CE",
+            None,
+            None,
+        ));
+        let n = NetworkSpec::custom("mine", Generation::Naga, &[], chain).unwrap();
+        assert!(matches!(
+            n.source,
+            NodeSource::Chain(StakingSource { realm: Some(1), .. })
+        ));
+        assert_eq!(
+            NetworkSpec::custom("mine", Generation::Naga, &nodes, chain),
+            Err(NetworkError::Source)
+        );
+        assert_eq!(
+            NetworkSpec::custom("mine", Generation::Naga, &[], None),
+            Err(NetworkError::Source)
+        );
+        let twice = vec![nodes[0].clone(), nodes[0].clone()];
+        assert!(NetworkSpec::custom("mine", Generation::Datil, &twice, None).is_err());
+    }
+
+    #[test]
+    fn presets_are_complete() {
+        let p = presets();
+        assert_eq!(p.len(), 6);
+        assert!(p
+            .iter()
+            .all(|s| matches!(&s.source, NodeSource::Chain(c) if c.chain_id.is_some())));
+    }
 }

@@ -18,7 +18,7 @@ use url::Url;
 use crate::client::NetError;
 
 /// Why the node set could not be read from the chain.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ChainError {
     /// The RPC call failed or answered an error.

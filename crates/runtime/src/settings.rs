@@ -9,7 +9,7 @@ use std::{
     path::{Path, PathBuf},
 };
 
-use lit_companion_net::{presets, NetworkSpec, DEFAULT_PRICE_CAP_WEI};
+use lit_companion_net::{presets, NetworkSpec};
 use lit_companion_session::{Generation, Wei, MAX_SESSION_LIFETIME};
 use serde::{Deserialize, Serialize};
 

@@ -11,8 +11,7 @@ use lit_companion_session::{
     Address,
 };
 use lit_companion_vault::{
-    metadata::RecordState, Grantee, Issuance, LiveSession, Need, NewSession, SignRequest,
-    VaultError,
+    Grantee, Issuance, LiveSession, Need, NewSession, SignRequest, VaultError,
 };
 use lit_companion_wire::{BridgeError, ErrorCode, WalletSignatureParams};
 use serde_json::{json, Value};

@@ -23,17 +23,9 @@ mod wallet_step;
 use std::{sync::Arc, time::Duration};
 
 use lit_companion_net::Networks;
-use lit_companion_session::{
-    explain::describe_requests,
-    resource::list_requests,
-    timefmt::{iso_millis, truncate_millis},
-    Address,
-};
-use lit_companion_vault::{
-    metadata::RecordState, Grantee, Issuance, LiveSession, Need, NewSession, Revoke, SignRequest,
-    Vault, VaultError,
-};
-use lit_companion_wire::{BridgeError, ErrorCode, Request, Response, WalletSignatureParams};
+use lit_companion_session::explain::describe_requests;
+use lit_companion_vault::{metadata::RecordState, Revoke, Vault, VaultError};
+use lit_companion_wire::{BridgeError, ErrorCode, Request, Response};
 use serde_json::{json, Value};
 use time::OffsetDateTime;
 
@@ -41,9 +33,8 @@ use crate::{
     approver::Approver,
     caller::{Caller, Road},
 };
-use errors::{internal, net_error, vault_error};
-use params::ValidParams;
-use wallet_step::{Handout, Signer, StepLimits, WalletSteps};
+use errors::{internal, vault_error};
+use wallet_step::WalletSteps;
 
 /// Tunables.
 #[derive(Debug, Clone)]

@@ -286,3 +286,6 @@ impl Bridge {
 pub(crate) fn code(v: &Value) -> u64 {
     v["error"]["code"].as_u64().unwrap_or(0)
 }
+
+/// A policy for one origin: any single PKP, no wildcards, a day at most.
+pub(crate) const STRICT_POLICY: &str = r#"{"version":1,"rules":[{"origin":"https://app.example.com","resources":["lit-pkp://*"],"maxLifetimeSeconds":86400}]}"#;

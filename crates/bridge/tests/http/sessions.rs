@@ -168,8 +168,6 @@ async fn the_message_shown_for_the_lifetime_chosen_is_the_message_signed() {
     );
 }
 
-const STRICT_POLICY: &str = r#"{"version":1,"rules":[{"origin":"https://app.example.com","resources":["lit-pkp://*"],"maxLifetimeSeconds":86400}]}"#;
-
 #[tokio::test]
 async fn the_policy_refuses_wildcards_escalations_and_strangers() {
     let b = start("policy", Some(STRICT_POLICY), |_| {}).await;

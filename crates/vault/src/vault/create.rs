@@ -7,19 +7,15 @@
 use std::{fmt, sync::Arc};
 
 use lit_companion_session::{
-    message::SessionMessage, resource::list_requests, session_sigs::MAX_SESSION_LIFETIME,
-    timefmt::parse_rfc3339, Address, AuthSig, ResourceAbilityRequest, SessionKeyPair, SessionSeed,
-    SignError,
+    message::SessionMessage, session_sigs::MAX_SESSION_LIFETIME, Address, AuthSig,
+    ResourceAbilityRequest, SessionKeyPair, SignError,
 };
 use time::OffsetDateTime;
 
-use super::{
-    iso, live::LiveSession, matches_key, session_account, sessions::Grantee, short, Vault,
-};
+use super::{iso, live::LiveSession, matches_key, session_account, sessions::Grantee, Vault};
 use crate::{
     error::VaultError,
     history,
-    keychain::KeychainError,
     metadata::{RecordState, SessionRecord},
 };
 

@@ -17,7 +17,6 @@ use std::{
 
 use lit_companion_session::{
     session_sigs::{SessionGrant, SessionParams, SessionSigs},
-    timefmt::parse_rfc3339,
     AuthSig, Generation, Recap, ResourceAbilityRequest, SessionKeyPair,
 };
 use time::OffsetDateTime;

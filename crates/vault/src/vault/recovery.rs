@@ -1,7 +1,7 @@
 //! Crash repair and the sweep: finishes interrupted removals, undoes interrupted creations and
 //! retires expired sessions, keys first. Runs at open and from the companion's maintenance tick.
 
-use lit_companion_session::{timefmt::parse_rfc3339, Address};
+use lit_companion_session::Address;
 use time::OffsetDateTime;
 
 use super::{forget, iso, session_account, short, wallet_account, Vault};

@@ -9,9 +9,7 @@
 use std::{fmt, sync::Arc};
 
 use lit_companion_session::{
-    message::SessionMessage, resource::list_requests, session_sigs::MAX_SESSION_LIFETIME,
-    timefmt::parse_rfc3339, Address, AuthSig, ResourceAbilityRequest, SessionKeyPair, SessionSeed,
-    SignError,
+    resource::list_requests, Address, ResourceAbilityRequest, SessionKeyPair, SessionSeed,
 };
 use time::OffsetDateTime;
 
