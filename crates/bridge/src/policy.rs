@@ -14,14 +14,21 @@ use crate::approver::{ApprovalRequest, Approver, Decision};
 /// The lifetime a rule allows when it names none.
 const DEFAULT_RULE_LIFETIME: Duration = Duration::from_secs(24 * 3600);
 
-/// A policy: rules, each for one caller.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// A policy: rules, each for one caller; a request is approved when one rule for its caller
+/// allows every new request.
+#[derive(Clone, Debug)]
 pub struct Policy {
-    /// Format version (1).
-    version: u32,
-    /// Rules; a request is approved when one rule for its caller allows every new request.
     rules: Vec<Rule>,
+}
+
+/// The file as written: each rule kept as its text, so that a rule that does not parse is
+/// named by where it starts.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PolicyFile<'a> {
+    version: u32,
+    #[serde(borrow)]
+    rules: Vec<&'a serde_json::value::RawValue>,
 }
 
 /// One caller's allowance, typed.
@@ -138,7 +145,7 @@ pub enum PolicyError {
         /// The OS error.
         source: std::io::Error,
     },
-    /// Bad JSON, shape or value (serde's message names the line and column).
+    /// Bad JSON, shape or value; a bad rule is named by its number and the line it starts on.
     #[error("the policy is invalid: {0}")]
     Invalid(String),
 }
@@ -155,15 +162,33 @@ impl Policy {
 
     /// Parses and checks a policy: every rule is typed here, once.
     pub fn parse(text: &str) -> Result<Self, PolicyError> {
-        let policy: Policy =
+        let file: PolicyFile =
             serde_json::from_str(text).map_err(|e| PolicyError::Invalid(e.to_string()))?;
-        if policy.version != 1 {
+        if file.version != 1 {
             return Err(PolicyError::Invalid(format!(
                 "version {} is not supported",
-                policy.version
+                file.version
             )));
         }
-        Ok(policy)
+        let rules = file
+            .rules
+            .iter()
+            .enumerate()
+            .map(|(i, raw)| {
+                serde_json::from_str::<Rule>(raw.get()).map_err(|e| {
+                    // Where the rule starts in the file (the raw text borrows from it), and the
+                    // reason without serde's position inside the rule.
+                    let at = (raw.get().as_ptr() as usize).saturating_sub(text.as_ptr() as usize);
+                    let line = text.get(..at).map_or(0, |t| t.matches('\n').count()) + 1;
+                    let why = e.to_string();
+                    let why = why
+                        .rsplit_once(" at line ")
+                        .map_or(why.as_str(), |(w, _)| w);
+                    PolicyError::Invalid(format!("rule {} (line {line}): {why}", i + 1))
+                })
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Self { rules })
     }
 
     /// The rules, as typed at load.
@@ -262,15 +287,15 @@ mod tests {
         for (text, says) in [
             (
                 "{\"version\":1,\"rules\":[\n{\"origin\":\"https://a.example\",\"resources\":[\"lit-pkp://*\"]},\n{\"origin\":\"https://b.example\",\"resources\":[\"lit-nothing://1\"]}\n]}",
-                "line 3",
+                "rule 2 (line 3)",
             ),
             (
                 "{\"version\":1,\"rules\":[\n{\"origin\":\"https://a.example\",\"resources\":[],\n\"abilities\":[\"fly\"]}]}",
-                "line 3",
+                "rule 1 (line 2)",
             ),
             (
                 "{\"version\":1,\"rules\":[\n\n{\"origin\":\"not an origin\",\"resources\":[]}]}",
-                "line 3",
+                "rule 1 (line 3)",
             ),
             (
                 "{\"version\":1,\"rules\":[{\"origin\":\"https://a.example\",\"resources\":[],\"maxPrice\":\"1e18\"}]}",
@@ -278,7 +303,7 @@ mod tests {
             ),
             (
                 "{\"version\":1,\"rules\":[{\"origin\":\"unverified:https://a.example\",\"resources\":[]}]}",
-                "\\\"unverified\\\": true",
+                "\"unverified\": true",
             ),
         ] {
             let e = Policy::parse(text).unwrap_err().to_string();

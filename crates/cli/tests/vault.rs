@@ -407,7 +407,11 @@ fn a_locked_keychain_is_a_typed_error_within_a_second() {
         let out = cli.run(&args, "");
         let took = started.elapsed();
         let err = String::from_utf8_lossy(&out.stderr).into_owned();
-        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert_eq!(
+            out.status.code(),
+            Some(4),
+            "a keychain failure: {args:?}: {err}"
+        );
         assert!(err.contains("keychain_locked"), "{args:?}: {err}");
         assert!(took < Duration::from_secs(1), "{args:?} took {took:?}");
     }

@@ -1,6 +1,8 @@
 //! What loopback HTTP answers: the envelope, as JSON, with CORS for exactly the caller's origin
 //! (never `*`), and the preflight.
 
+use std::sync::Arc;
+
 use axum::{
     body::Body,
     extract::State,
@@ -10,7 +12,6 @@ use axum::{
 use lit_companion_session::Origin;
 use lit_companion_wire::{BridgeError, ErrorCode, Response};
 use serde_json::Value;
-use std::sync::Arc;
 
 use super::{auth::check_host, HttpState};
 
