@@ -3,9 +3,10 @@
 //! after every kill.
 #![allow(clippy::unwrap_used, reason = "test")]
 
+mod common;
+
 use std::{
-    io::{BufRead, BufReader},
-    process::{Child, Stdio},
+    process::Stdio,
     sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
@@ -15,7 +16,8 @@ use lit_companion_session::Network;
 use lit_companion_testkit::{unique_service, PrivateKeyring};
 use serde_json::{json, Value};
 
-const BIN: &str = env!("CARGO_BIN_EXE_lit-companion");
+use common::{start_serve, BIN};
+
 const WALLET_KEY: &str = "0x4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318";
 const ROUNDS: usize = 5;
 const CLIENTS: usize = 16;
@@ -29,34 +31,6 @@ struct Answer {
     at: Instant,
     reused: bool,
     key: String,
-}
-
-fn start_serve(
-    keyring: &PrivateKeyring,
-    service: &str,
-    policy: &std::path::Path,
-) -> (Child, String) {
-    let mut child = keyring
-        .command(BIN)
-        .args(["serve", "--listen", "127.0.0.1:0", "--approve"])
-        .arg(policy)
-        .args(["--rate-limit", "100000", "--burst", "100000"])
-        .env("LIT_COMPANION_KEYCHAIN_SERVICE", service)
-        .env("LIT_COMPANION_SOCKET", keyring.root().join("kill.sock"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap()
-        .to_owned();
-    (child, url)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -108,7 +82,7 @@ async fn sigkill_under_load_loses_no_authsig_and_at_most_a_second_of_counts() {
     let mut next_pkp = 1u64;
 
     for round in 0..ROUNDS {
-        let (mut serve, url) = start_serve(&keyring, &service, &policy);
+        let (mut serve, url) = start_serve(&keyring, &service, &policy, "kill.sock");
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let mut clients = Vec::new();
         for c in 0..CLIENTS {

@@ -4,16 +4,14 @@
 //! not choose).
 #![allow(clippy::unwrap_used, reason = "test")]
 
-use std::{
-    io::{BufRead, BufReader},
-    process::Stdio,
-    time::Duration,
-};
+mod common;
+
+use std::{process::Stdio, time::Duration};
 
 use lit_companion_testkit::{unique_service, PrivateKeyring};
 use serde_json::{json, Value};
 
-const BIN: &str = env!("CARGO_BIN_EXE_lit-companion");
+use common::{start_serve, BIN};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_obeys_the_settings_pause_from_the_first_request_and_when_it_changes() {
@@ -49,25 +47,7 @@ async fn serve_obeys_the_settings_pause_from_the_first_request_and_when_it_chang
 
     let policy = keyring.root().join("policy.json");
     std::fs::write(&policy, r#"{"version":1,"rules":[]}"#).unwrap();
-    let mut serve = keyring
-        .command(BIN)
-        .args(["serve", "--listen", "127.0.0.1:0", "--approve"])
-        .arg(&policy)
-        .env("LIT_COMPANION_KEYCHAIN_SERVICE", &service)
-        .env("LIT_COMPANION_SOCKET", keyring.root().join("settings.sock"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(serve.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap()
-        .to_owned();
+    let (mut serve, url) = start_serve(&keyring, &service, &policy, "settings.sock");
     let http = reqwest::Client::new();
     let ask = || async {
         let body = json!({"v": 1, "id": "1", "method": "getSessionSigs", "params": {
