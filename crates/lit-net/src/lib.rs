@@ -16,6 +16,5 @@ pub use client::{Handshake, LitNetClient, NetError, Outcome};
 pub use networks::{Agreement, Networks, NodeSet, NODE_SET_TTL};
 pub use spec::{
     default_lifetime, node_url, presets, NetworkError, NetworkName, NetworkSpec, NodeSource,
-    DEFAULT_PRICE_CAP_WEI,
 };
 pub use staking::{ChainError, StakingSource};

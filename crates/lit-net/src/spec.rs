@@ -8,7 +8,7 @@
 
 use std::{collections::HashSet, fmt, net::IpAddr, str::FromStr, time::Duration};
 
-use lit_companion_session::{Generation, Network};
+use lit_companion_session::{Generation, Network, Wei};
 use url::Url;
 
 use crate::staking::StakingSource;
@@ -21,9 +21,6 @@ pub fn default_lifetime(generation: Generation) -> Duration {
         Generation::Naga => Duration::from_secs(15 * 60),
     }
 }
-
-/// The default spending cap on Naga: 10^18 wei (1.0 of the network's token) per request.
-pub const DEFAULT_PRICE_CAP_WEI: u128 = lit_companion_session::Wei::DEFAULT_CAP.0;
 
 /// Why a network definition is refused.
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
@@ -168,7 +165,7 @@ impl NetworkSpec {
             generation,
             source,
             preset: false,
-            price_cap_wei: DEFAULT_PRICE_CAP_WEI,
+            price_cap_wei: Wei::DEFAULT_CAP.0,
         })
     }
 }
@@ -291,7 +288,7 @@ pub fn presets() -> Vec<NetworkSpec> {
                     realm: (network.generation() == Generation::Naga).then_some(1),
                 }),
                 preset: true,
-                price_cap_wei: DEFAULT_PRICE_CAP_WEI,
+                price_cap_wei: Wei::DEFAULT_CAP.0,
             })
         })
         .collect()

@@ -348,7 +348,7 @@ pub fn apply(engine: &Engine, s: &AppSettings) {
 
 /// Puts the network part of the settings into force: the user's networks, the price caps,
 /// and which networks are served. Settings that do not validate change nothing.
-pub fn apply_networks(engine: &Engine, s: &AppSettings) {
+fn apply_networks(engine: &Engine, s: &AppSettings) {
     let custom = match s.custom_specs() {
         Ok(custom) => custom,
         Err(e) => {

@@ -42,14 +42,6 @@ pub enum HistoryEvent {
     PairingRevoked,
 }
 
-impl std::fmt::Display for HistoryEvent {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // The same words as in the file.
-        let text = serde_json::to_value(self).map_err(|_| std::fmt::Error)?;
-        f.write_str(text.as_str().unwrap_or_default())
-    }
-}
-
 /// One line of history.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HistoryEntry {
