@@ -1,9 +1,11 @@
 //! Node handshakes with timeouts, retries and agreement across nodes.
 
-use std::{collections::HashMap, time::Duration};
+use std::{collections::HashMap, sync::Arc, time::Duration};
 
 use rand_core::{OsRng, RngCore};
 use serde::Deserialize;
+
+use crate::body::{read_capped, BodyError};
 
 /// Why the network could not give us what we need.
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
@@ -38,6 +40,16 @@ pub enum NetError {
         /// Answers needed.
         needed: usize,
     },
+    /// A node's answer is larger than its endpoint's cap (it was cut off, not read whole).
+    #[error("node {node} answered more than {cap} bytes to {endpoint}")]
+    TooLarge {
+        /// The node.
+        node: String,
+        /// The endpoint (`/web/handshake`).
+        endpoint: &'static str,
+        /// The most that endpoint's answer may hold.
+        cap: usize,
+    },
     /// The nodes disagree on the latest block hash.
     #[error("the Lit nodes disagree on the latest block hash ({0} different answers)")]
     Disagree(usize),
@@ -52,6 +64,17 @@ impl NetError {
         lit_companion_session::ErrorKind::Network
     }
 }
+
+/// The most a handshake answer may hold. A real one is 2–5 KiB: a handful of 33–97 byte keys
+/// in hex, `hdRootPubkeys` (one key per root), and on Naga a SEV-SNP attestation (a 1,184-byte
+/// report, base64, with its signatures). 64 KiB leaves room for growth while a hostile node
+/// can make us hold no more than that.
+pub const HANDSHAKE_BODY_CAP: usize = 64 * 1024;
+
+/// The most handshakes in flight at once in one round: a node set may hold up to
+/// [`crate::staking::MAX_VALIDATORS`] nodes, and one socket each at once would spend the
+/// process's file descriptors (often 1,024) on a hostile chain's list.
+pub const HANDSHAKE_CONCURRENCY: usize = 32;
 
 /// What a handshake tells us.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -115,8 +138,21 @@ impl LitNetClient {
             }
             match self.http.post(&url).json(&body).send().await {
                 Ok(resp) if resp.status().is_success() => {
+                    let bytes = read_capped(resp, HANDSHAKE_BODY_CAP)
+                        .await
+                        .map_err(|e| match e {
+                            BodyError::TooLarge => NetError::TooLarge {
+                                node: node.to_owned(),
+                                endpoint: "/web/handshake",
+                                cap: HANDSHAKE_BODY_CAP,
+                            },
+                            BodyError::Transport(e) => NetError::BadResponse {
+                                node: node.to_owned(),
+                                reason: transport_reason(&e),
+                            },
+                        })?;
                     let value: serde_json::Value =
-                        resp.json().await.map_err(|e| NetError::BadResponse {
+                        serde_json::from_slice(&bytes).map_err(|e| NetError::BadResponse {
                             node: node.to_owned(),
                             reason: e.to_string(),
                         })?;
@@ -132,14 +168,9 @@ impl LitNetClient {
                     }
                 }
                 Err(e) => {
-                    let reason = if e.is_timeout() {
-                        "timed out".to_owned()
-                    } else {
-                        e.to_string()
-                    };
                     last = NetError::Unreachable {
                         node: node.to_owned(),
-                        reason,
+                        reason: transport_reason(&e),
                     };
                 }
             }
@@ -147,14 +178,18 @@ impl LitNetClient {
         Err(last)
     }
 
-    /// Asks every node at once for its handshake: which answered, which failed, and what
-    /// each said. [`Outcome::into_agreement`] decides.
+    /// Asks every node for its handshake, [`HANDSHAKE_CONCURRENCY`] at a time: which
+    /// answered, which failed, and what each said. [`Outcome::into_agreement`] decides.
     pub async fn agree(&self, nodes: &[String]) -> Outcome {
         let mut tasks = tokio::task::JoinSet::new();
+        let slots = Arc::new(tokio::sync::Semaphore::new(HANDSHAKE_CONCURRENCY));
         for node in nodes {
             let client = self.clone();
             let node = node.clone();
+            let slots = slots.clone();
             tasks.spawn(async move {
+                // The semaphore is never closed, so a permit always comes.
+                let _slot = slots.acquire_owned().await;
                 let r = client.handshake(&node).await;
                 (node, r)
             });
@@ -227,6 +262,15 @@ impl Outcome {
             .map(|(n, _)| n)
             .collect();
         Ok(crate::Agreement { nonce: best, nodes })
+    }
+}
+
+/// A transport failure in words, for the log.
+fn transport_reason(e: &reqwest::Error) -> String {
+    if e.is_timeout() {
+        "timed out".to_owned()
+    } else {
+        e.to_string()
     }
 }
 

@@ -5,16 +5,27 @@
 //! `POST <node>/web/handshake` with `{"clientPublicKey":"test","challenge":"<64 hex>"}` answers
 //! with `latestBlockhash` — as a bare object on Datil nodes, wrapped in `{"ok":…,"data":{…}}` on
 //! Naga nodes (lit-node `web_client::handshake`). Nodes refresh it every ~12 s, so neighbours can
-//! briefly differ; the most common answer wins when a majority of the nodes asked agree on it.
+//! briefly differ; the most common answer wins when a majority of the network's node set agrees
+//! on it — whatever subset of nodes a request names.
+//!
+//! Nothing the network sends is trusted for size or place: every answer is read up to its
+//! endpoint's cap ([`body`]), a node set holds at most [`MAX_VALIDATORS`], and a public network's
+//! nodes must be on public addresses ([`address`]).
 
+pub mod address;
+mod body;
 pub mod client;
 pub mod networks;
 pub mod spec;
 pub mod staking;
 
-pub use client::{Handshake, LitNetClient, NetError, Outcome};
+pub use client::{
+    Handshake, LitNetClient, NetError, Outcome, HANDSHAKE_BODY_CAP, HANDSHAKE_CONCURRENCY,
+};
 pub use networks::{Agreement, Networks, NodeSet, NODE_SET_TTL};
 pub use spec::{
     default_lifetime, node_url, presets, NetworkError, NetworkName, NetworkSpec, NodeSource,
 };
-pub use staking::{ChainError, StakingSource};
+pub use staking::{
+    ChainError, StakingSource, ETH_CALL_BODY_CAP, MAX_VALIDATORS, RPC_BODY_CAP,
+};

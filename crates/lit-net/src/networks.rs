@@ -71,9 +71,9 @@ impl fmt::Debug for Networks {
 /// What the nodes agreed on when a session was issued.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Agreement {
-    /// The SIWE nonce: the latest block hash a majority of the nodes gave.
+    /// The SIWE nonce: the latest block hash a majority of the network's node set gave.
     pub nonce: String,
-    /// The nodes that completed the handshake (the only ones that get sessionSigs).
+    /// The nodes that gave it (the only ones that get sessionSigs).
     pub nodes: Vec<String>,
 }
 
@@ -252,21 +252,38 @@ impl Networks {
         }
     }
 
-    /// Handshakes every node of `nodes` (members of the current set) and takes the block hash
-    /// a majority agrees on; the nodes that answered are the ones that get sessionSigs.
+    /// Handshakes every node of the network's current set and takes the block hash a majority
+    /// of the set agrees on — never a majority of the nodes a request names, which a caller
+    /// could pick among the few that report another hash. Of `nodes` (members of the set),
+    /// those that gave that hash get sessionSigs; they must be a majority of `nodes`.
     pub async fn agree(&self, spec: &NetworkSpec, nodes: &[String]) -> Result<Agreement, NetError> {
-        let outcome = self.client.agree(nodes).await;
+        if nodes.is_empty() {
+            return Err(NetError::NoNodes);
+        }
+        let set = self.node_set(spec).await?;
+        let outcome = self.client.agree(&set.nodes).await;
         for failed in &outcome.failed {
             self.node_failed(&spec.name, failed);
         }
-        let mut agreement = outcome.into_agreement()?;
-        agreement.nodes = nodes
+        let agreement = outcome.into_agreement()?;
+        self.mark_handshaken(&spec.name, &agreement.nodes);
+        let chosen: Vec<String> = nodes
             .iter()
             .filter(|n| agreement.nodes.contains(n))
             .cloned()
             .collect();
-        self.mark_handshaken(&spec.name, &agreement.nodes);
-        Ok(agreement)
+        let needed = nodes.len() / 2 + 1;
+        if chosen.len() < needed {
+            return Err(NetError::TooFewNodes {
+                asked: nodes.len(),
+                answered: chosen.len(),
+                needed,
+            });
+        }
+        Ok(Agreement {
+            nonce: agreement.nonce,
+            nodes: chosen,
+        })
     }
 
     /// The nodes of `nodes` that have completed a handshake, handshaking those that have not

@@ -59,6 +59,10 @@ pub enum NetworkError {
     /// Neither or both of a node list and an RPC were given.
     #[error("a network takes either a list of nodes or an RPC URL with a Staking contract")]
     Source,
+    /// Private node addresses were allowed for a network that does not read its nodes from
+    /// the chain (a fixed list is taken as given).
+    #[error("allowing private node addresses applies only to a network read from the chain")]
+    PrivateNodesNeedChain,
 }
 
 /// A network's name: a preset's (`datil`, `naga-dev`, …) or one the user chose.
@@ -147,6 +151,7 @@ impl NetworkSpec {
                     Generation::Datil => None,
                     Generation::Naga => Some(realm.unwrap_or(1)),
                 },
+                allow_private_nodes: false,
             }),
             _ => return Err(NetworkError::Source),
         };
@@ -167,6 +172,21 @@ impl NetworkSpec {
             preset: false,
             price_cap_wei: Wei::DEFAULT_CAP.0,
         })
+    }
+}
+
+impl NetworkSpec {
+    /// The same network, accepting validators on loopback, private and link-local addresses
+    /// from its chain (a test network on this machine or the user's LAN). Only a custom
+    /// network read from the chain can; a fixed list is the user's own word already.
+    pub fn allowing_private_nodes(mut self) -> Result<Self, NetworkError> {
+        match &mut self.source {
+            NodeSource::Chain(source) if !self.preset => {
+                source.allow_private_nodes = true;
+                Ok(self)
+            }
+            _ => Err(NetworkError::PrivateNodesNeedChain),
+        }
     }
 }
 
@@ -286,6 +306,9 @@ pub fn presets() -> Vec<NetworkSpec> {
                     staking: address(staking).ok()?,
                     chain_id: Some(chain_id),
                     realm: (network.generation() == Generation::Naga).then_some(1),
+                    // Lit's networks run on the internet: a validator the chain places on
+                    // loopback, a private or a link-local address is refused.
+                    allow_private_nodes: false,
                 }),
                 preset: true,
                 price_cap_wei: Wei::DEFAULT_CAP.0,
@@ -378,5 +401,36 @@ mod tests {
         assert!(p
             .iter()
             .all(|s| matches!(&s.source, NodeSource::Chain(c) if c.chain_id.is_some())));
+    }
+
+    #[test]
+    fn only_custom_chain_networks_may_allow_private_nodes() {
+        for preset in presets() {
+            assert!(
+                matches!(&preset.source, NodeSource::Chain(c) if !c.allow_private_nodes),
+                "{}",
+                preset.name
+            );
+            assert_eq!(
+                preset.allowing_private_nodes(),
+                Err(NetworkError::PrivateNodesNeedChain)
+            );
+        }
+        let chain = Some((
+            "http://127.0.0.1:8545/",
+            "0x21d636d95eE71150c0c3Ffa79268c989a329d1CE",
+            None,
+            None,
+        ));
+        let n = NetworkSpec::custom("lan", Generation::Datil, &[], chain).unwrap();
+        assert!(matches!(&n.source, NodeSource::Chain(c) if !c.allow_private_nodes));
+        let n = n.allowing_private_nodes().unwrap();
+        assert!(matches!(&n.source, NodeSource::Chain(c) if c.allow_private_nodes));
+        let fixed = vec!["http://127.0.0.1:1".to_owned()];
+        let n = NetworkSpec::custom("mine", Generation::Datil, &fixed, None).unwrap();
+        assert_eq!(
+            n.allowing_private_nodes(),
+            Err(NetworkError::PrivateNodesNeedChain)
+        );
     }
 }

@@ -7,15 +7,26 @@
 //! `Staking`); the SDK builds node URLs the same way (`ip` is a big-endian IPv4 address).
 //! Answers are decoded strictly (alloy's ABI decoder): anything that is not exactly the
 //! declared shape is a typed error, never a partial node list.
+//!
+//! The chain is not trusted for size or place: each RPC answer is read up to its method's cap,
+//! a list of more than [`MAX_VALIDATORS`] is refused, and unless the network opted in
+//! ([`StakingSource::allow_private_nodes`]), so is a validator on an address that is not on the
+//! public internet ([`crate::address::is_public`]).
 
-use std::{net::Ipv4Addr, time::Duration};
+use std::{
+    net::{IpAddr, Ipv4Addr},
+    time::Duration,
+};
 
 use alloy_sol_types::SolCall;
 use lit_companion_session::Generation;
 use serde::Deserialize;
 use url::Url;
 
-use crate::client::NetError;
+use crate::{
+    body::{read_capped, BodyError},
+    client::NetError,
+};
 
 /// Why the node set could not be read from the chain.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -63,6 +74,31 @@ pub enum ChainError {
         addr: Ipv4Addr,
         /// Its port, when it fits.
         port: Option<u16>,
+    },
+    /// The RPC's answer is larger than the method's cap (it was cut off, not read whole).
+    #[error("{method} answered more than {cap} bytes")]
+    TooLarge {
+        /// The JSON-RPC method.
+        method: &'static str,
+        /// The most that method's answer may hold.
+        cap: usize,
+    },
+    /// The contract lists more validators than any network the companion serves.
+    #[error("the Staking contract lists {count} validators; at most {max} are accepted")]
+    TooManyValidators {
+        /// How many it listed.
+        count: usize,
+        /// [`MAX_VALIDATORS`].
+        max: usize,
+    },
+    /// A validator's address is not on the public internet (loopback, private, link-local, …)
+    /// and the network did not allow that.
+    #[error("a validator is at {addr}:{port}, which is not a public internet address")]
+    PrivateNode {
+        /// Its IPv4 address.
+        addr: Ipv4Addr,
+        /// Its port.
+        port: u16,
     },
     /// The HTTP client for the RPC could not be made.
     #[error("the RPC client: {0}")]
@@ -130,6 +166,22 @@ mod naga {
     }
 }
 
+/// The most validators a node set may hold. Lit's networks have run with a few dozen; a list
+/// longer than this is a broken or hostile chain, refused whole rather than cut.
+pub const MAX_VALIDATORS: usize = 1_000;
+
+/// The most an `eth_call` answer for the node set may hold: [`MAX_VALIDATORS`] Naga validators
+/// (18 ABI words each — the larger of the two layouts) after the epoch (9 words), the node
+/// count, the array's offset and length, as `0x`-hex (two characters a byte), plus 1 KiB for
+/// the JSON-RPC envelope. About 1.1 MiB.
+pub const ETH_CALL_BODY_CAP: usize = 2 * 32 * (9 + 3 + MAX_VALIDATORS * 18) + 1024;
+
+/// The most any other RPC answer (`eth_chainId`: a quantity, or an error object) may hold.
+pub const RPC_BODY_CAP: usize = 4 * 1024;
+
+/// How much of an unusable RPC answer an error (and so the log) keeps.
+const ANSWER_EXCERPT: usize = 80;
+
 /// Where a network's node set is read: a JSON-RPC endpoint and the Staking contract there.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StakingSource {
@@ -141,6 +193,9 @@ pub struct StakingSource {
     pub chain_id: Option<u64>,
     /// Naga: the realm whose validators serve requests.
     pub realm: Option<u64>,
+    /// Accept validators on loopback, private or link-local addresses. Never for a preset;
+    /// a custom network (a local or LAN test network) opts in explicitly.
+    pub allow_private_nodes: bool,
 }
 
 /// A node set as the chain states it.
@@ -165,8 +220,13 @@ pub fn call_data(generation: Generation, realm: Option<u64>) -> Vec<u8> {
     }
 }
 
-/// Decodes the node-set query's answer.
-pub fn decode_nodes(generation: Generation, data: &[u8]) -> Result<ChainNodes, NetError> {
+/// Decodes the node-set query's answer: at most [`MAX_VALIDATORS`], each on a public address
+/// unless `allow_private_nodes`.
+pub fn decode_nodes(
+    generation: Generation,
+    data: &[u8],
+    allow_private_nodes: bool,
+) -> Result<ChainNodes, NetError> {
     let bad = |e: alloy_sol_types::Error| ChainError::Decode(e.to_string());
     let (epoch, min, validators): (_, _, Vec<(u32, u32)>) = match generation {
         Generation::Datil => {
@@ -188,12 +248,22 @@ pub fn decode_nodes(generation: Generation, data: &[u8]) -> Result<ChainNodes, N
     if validators.is_empty() {
         return Err(ChainError::NoValidators.into());
     }
+    if validators.len() > MAX_VALIDATORS {
+        return Err(ChainError::TooManyValidators {
+            count: validators.len(),
+            max: MAX_VALIDATORS,
+        }
+        .into());
+    }
     let mut nodes = Vec::with_capacity(validators.len());
     for (ip, port) in validators {
         let addr = Ipv4Addr::from(ip);
         let port = u16::try_from(port).ok().filter(|p| *p != 0);
         match port {
             Some(port) if !addr.is_unspecified() => {
+                if !allow_private_nodes && !crate::address::is_public(IpAddr::V4(addr)) {
+                    return Err(ChainError::PrivateNode { addr, port }.into());
+                }
                 let url = format!("https://{addr}:{port}");
                 if !nodes.contains(&url) {
                     nodes.push(url);
@@ -223,10 +293,17 @@ pub async fn read_nodes(
     source: &StakingSource,
 ) -> Result<ChainNodes, NetError> {
     if let Some(expected) = source.chain_id {
-        let answer = rpc(http, &source.rpc, "eth_chainId", serde_json::json!([])).await?;
+        let answer = rpc(
+            http,
+            &source.rpc,
+            "eth_chainId",
+            serde_json::json!([]),
+            RPC_BODY_CAP,
+        )
+        .await?;
         let got = hex_quantity(&answer).ok_or_else(|| ChainError::BadAnswer {
             method: "eth_chainId",
-            answer: answer.clone(),
+            answer: excerpt(&answer),
         })?;
         if got != expected {
             return Err(ChainError::WrongChain { got, expected }.into());
@@ -239,21 +316,31 @@ pub async fn read_nodes(
         },
         "latest"
     ]);
-    let answer = rpc(http, &source.rpc, "eth_call", call).await?;
+    let answer = rpc(http, &source.rpc, "eth_call", call, ETH_CALL_BODY_CAP).await?;
     let not_data = || ChainError::BadAnswer {
         method: "eth_call",
-        answer: answer.clone(),
+        answer: excerpt(&answer),
     };
     let digits = answer.strip_prefix("0x").ok_or_else(not_data)?;
     let data = hex::decode(digits).map_err(|_| not_data())?;
-    decode_nodes(generation, &data)
+    decode_nodes(generation, &data, source.allow_private_nodes)
 }
 
+/// The start of an answer, for an error message.
+fn excerpt(answer: &str) -> String {
+    match answer.char_indices().nth(ANSWER_EXCERPT) {
+        Some((end, _)) => format!("{}…", &answer[..end]),
+        None => answer.to_owned(),
+    }
+}
+
+/// One JSON-RPC call whose answer may hold at most `cap` bytes.
 async fn rpc(
     http: &reqwest::Client,
     url: &Url,
-    method: &str,
+    method: &'static str,
     params: serde_json::Value,
+    cap: usize,
 ) -> Result<String, NetError> {
     let body = serde_json::json!({ "jsonrpc": "2.0", "id": 1, "method": method, "params": params });
     let failed = |reason: String| ChainError::Rpc {
@@ -276,10 +363,18 @@ async fn rpc(
     if !resp.status().is_success() {
         return Err(failed(format!("HTTP {}", resp.status())).into());
     }
-    let answer: RpcAnswer = resp.json().await.map_err(|e| failed(e.to_string()))?;
+    let bytes = read_capped(resp, cap).await.map_err(|e| match e {
+        BodyError::TooLarge => ChainError::TooLarge { method, cap },
+        BodyError::Transport(e) => failed(if e.is_timeout() {
+            "timed out".into()
+        } else {
+            e.to_string()
+        }),
+    })?;
+    let answer: RpcAnswer = serde_json::from_slice(&bytes).map_err(|e| failed(e.to_string()))?;
     match (answer.result, answer.error) {
         (Some(result), None) => Ok(result),
-        (_, Some(error)) => Err(failed(format!("error {error}")).into()),
+        (_, Some(error)) => Err(failed(format!("error {}", excerpt(&error.to_string()))).into()),
         (None, None) => Err(failed("no result".into()).into()),
     }
 }
@@ -305,12 +400,110 @@ mod tests {
         assert_eq!(naga[35], 1);
     }
 
+    /// A Datil answer listing `validators` (`(ip, port)`), encoded as the contract does.
+    fn datil_answer(validators: &[(Ipv4Addr, u32)]) -> Vec<u8> {
+        use alloy_sol_types::private::{Address, U256};
+        let ret = datil::getActiveUnkickedValidatorStructsAndCountsReturn {
+            epoch: datil::Epoch {
+                epochLength: U256::from(3600),
+                number: U256::from(7),
+                endTime: U256::ZERO,
+                retries: U256::ZERO,
+                timeout: U256::ZERO,
+            },
+            minNodeCount: U256::from(2),
+            validators: validators
+                .iter()
+                .map(|(ip, port)| datil::Validator {
+                    ip: u32::from(*ip),
+                    ipv6: 0,
+                    port: *port,
+                    nodeAddress: Address::ZERO,
+                    reward: U256::ZERO,
+                    senderPubKey: U256::ZERO,
+                    receiverPubKey: U256::ZERO,
+                })
+                .collect(),
+        };
+        datil::getActiveUnkickedValidatorStructsAndCountsCall::abi_encode_returns(&ret)
+    }
+
+    /// Distinct public addresses, one per validator.
+    fn public_validators(n: usize) -> Vec<(Ipv4Addr, u32)> {
+        (0..n)
+            .map(|i| (Ipv4Addr::new(8, 8, (i / 250) as u8, (i % 250) as u8 + 1), 443))
+            .collect()
+    }
+
+    #[test]
+    fn more_validators_than_the_cap_is_an_error_not_a_truncation() {
+        let at_cap = decode_nodes(
+            Generation::Datil,
+            &datil_answer(&public_validators(MAX_VALIDATORS)),
+            false,
+        )
+        .unwrap();
+        assert_eq!(at_cap.nodes.len(), MAX_VALIDATORS);
+        let over = datil_answer(&public_validators(MAX_VALIDATORS + 1));
+        assert_eq!(
+            decode_nodes(Generation::Datil, &over, false),
+            Err(NetError::Chain(ChainError::TooManyValidators {
+                count: MAX_VALIDATORS + 1,
+                max: MAX_VALIDATORS,
+            }))
+        );
+    }
+
+    #[test]
+    fn the_largest_accepted_answer_fits_the_eth_call_cap() {
+        // Naga's validator is the larger layout: 18 words against Datil's 7.
+        let words = 9 + 3 + MAX_VALIDATORS * 18;
+        let json_len = r#"{"jsonrpc":"2.0","id":1,"result":"0x"}"#.len() + 2 * 32 * words;
+        assert!(json_len <= ETH_CALL_BODY_CAP);
+        assert!(ETH_CALL_BODY_CAP < 2 * 1024 * 1024);
+        let datil = datil_answer(&public_validators(MAX_VALIDATORS));
+        assert!(2 * datil.len() < ETH_CALL_BODY_CAP);
+    }
+
+    #[test]
+    fn private_validators_are_refused_unless_allowed() {
+        for local in [
+            Ipv4Addr::new(127, 0, 0, 1),
+            Ipv4Addr::new(10, 1, 2, 3),
+            Ipv4Addr::new(172, 20, 0, 5),
+            Ipv4Addr::new(192, 168, 0, 10),
+            Ipv4Addr::new(169, 254, 169, 254),
+            Ipv4Addr::new(100, 64, 0, 1),
+        ] {
+            let answer = datil_answer(&[(Ipv4Addr::new(8, 8, 8, 8), 443), (local, 7470)]);
+            assert_eq!(
+                decode_nodes(Generation::Datil, &answer, false),
+                Err(NetError::Chain(ChainError::PrivateNode {
+                    addr: local,
+                    port: 7470
+                })),
+                "{local}"
+            );
+            let allowed = decode_nodes(Generation::Datil, &answer, true).unwrap();
+            assert_eq!(allowed.nodes[1], format!("https://{local}:7470"));
+        }
+        // The unspecified address is never a node, allowed or not.
+        let answer = datil_answer(&[(Ipv4Addr::UNSPECIFIED, 443)]);
+        assert!(matches!(
+            decode_nodes(Generation::Datil, &answer, true),
+            Err(NetError::Chain(ChainError::BadValidator { .. }))
+        ));
+    }
+
     #[test]
     fn garbage_is_a_typed_error() {
         for g in [Generation::Datil, Generation::Naga] {
-            assert!(matches!(decode_nodes(g, &[]), Err(NetError::Chain(_))));
             assert!(matches!(
-                decode_nodes(g, &[0u8; 31]),
+                decode_nodes(g, &[], false),
+                Err(NetError::Chain(_))
+            ));
+            assert!(matches!(
+                decode_nodes(g, &[0u8; 31], false),
                 Err(NetError::Chain(_))
             ));
         }
