@@ -10,7 +10,9 @@ use std::{
     time::Duration,
 };
 
-use lit_companion_net::{LitNetClient, NetError, NetworkSpec, Networks, NODE_SET_TTL};
+use lit_companion_net::{
+    presets, ChainError, LitNetClient, NetError, NetworkSpec, Networks, NodeSource, NODE_SET_TTL,
+};
 use lit_companion_session::Generation;
 use serde_json::{json, Value};
 
@@ -79,7 +81,16 @@ impl Chain {
         write_state(&self.state, &state);
     }
 
+    /// A custom network read from this chain, which (a test network) accepts validators on
+    /// private addresses.
     fn spec(&self, generation: Generation, realm: Option<u64>) -> NetworkSpec {
+        self.public_spec(generation, realm)
+            .allowing_private_nodes()
+            .unwrap()
+    }
+
+    /// The same network as a public one: validators on private addresses are refused.
+    fn public_spec(&self, generation: Generation, realm: Option<u64>) -> NetworkSpec {
         NetworkSpec::custom(
             "chain",
             generation,
@@ -200,6 +211,8 @@ async fn a_broken_chain_is_a_typed_error_never_a_node_list() {
             &[],
             Some((&chain.url, &chain.staking, realm, Some(chain.chain_id + 1))),
         )
+        .unwrap()
+        .allowing_private_nodes()
         .unwrap();
         let e = registry().node_set(&wrong_chain).await.unwrap_err();
         assert!(e.to_string().contains("not chain"), "{e}");
@@ -232,4 +245,61 @@ async fn a_broken_chain_is_a_typed_error_never_a_node_list() {
         registry().node_set(&spec).await,
         Err(NetError::Chain(_))
     ));
+}
+
+#[tokio::test]
+async fn a_public_network_refuses_loopback_private_and_link_local_nodes_from_the_chain() {
+    for (generation, name, realm) in BOTH {
+        let chain = Chain::start(
+            name,
+            json!({"epoch": 4, "realm": 1, "validators": validators(&[("203.0.113.250", 7470)])}),
+        );
+        // A preset (Lit's own network) pointed at this chain keeps its rule, and so does a
+        // custom network that did not opt in.
+        let mut preset = presets()
+            .into_iter()
+            .find(|p| p.generation == generation)
+            .unwrap();
+        let NodeSource::Chain(source) = &mut preset.source else {
+            panic!("presets read the chain")
+        };
+        source.rpc = chain.url.parse().unwrap();
+        source.staking = hex::decode(chain.staking.trim_start_matches("0x"))
+            .unwrap()
+            .try_into()
+            .unwrap();
+        source.chain_id = Some(chain.chain_id);
+        let public = chain.public_spec(generation, realm);
+        for spec in [&preset, &public] {
+            assert_eq!(
+                registry().node_set(spec).await.unwrap().nodes,
+                ["https://203.0.113.250:7470"],
+                "{name}: a public validator is accepted"
+            );
+        }
+        for local in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.9",
+            "192.168.1.20",
+            "169.254.169.254",
+            "100.64.0.1",
+        ] {
+            chain.set(json!({"epoch": 5, "realm": 1,
+                "validators": validators(&[("203.0.113.250", 7470), (local, 7471)])}));
+            for spec in [&preset, &public] {
+                let e = registry().node_set(spec).await.unwrap_err();
+                assert!(
+                    matches!(e, NetError::Chain(ChainError::PrivateNode { port: 7471, .. })),
+                    "{name} {local}: {e:?}"
+                );
+            }
+            // A custom network that opted in takes them.
+            let set = registry()
+                .node_set(&chain.spec(generation, realm))
+                .await
+                .unwrap();
+            assert_eq!(set.nodes[1], format!("https://{local}:7471"));
+        }
+    }
 }
