@@ -7,7 +7,7 @@ use lit_companion_bridge::Decision;
 use lit_companion_native_host::install::{self, Browser};
 use lit_companion_runtime::{network_view, AppSettings, CustomNetwork};
 use lit_companion_session::{explain::describe_requests, Address};
-use lit_companion_vault::{history::site_label, Revoke, Vault, VaultError};
+use lit_companion_vault::{history::ActivityLine, Revoke, Vault, VaultError};
 use serde::Serialize;
 use serde_json::{json, Value};
 use tauri::{AppHandle, Manager, Runtime, State};
@@ -172,27 +172,11 @@ pub(crate) async fn revoke(
     .await
 }
 
+/// The activity, newest first, each line naming its site (the same lines `lit-companion
+/// history` prints).
 #[tauri::command]
-pub(crate) async fn history(s: State<'_, Services>) -> Answer<Value> {
-    let mut lines = vault(&s, |v| {
-        // Reuse counted since the last tick shows at once.
-        v.flush_reuse(now())?;
-        v.history()
-    })
-    .await?;
-    // Newest first, by when it happened (an approval carries the time it was asked for, and
-    // is written when the user answers).
-    lines.reverse();
-    lines.sort_by(|a, b| b.at.cmp(&a.at));
-    // Each line names its site the way the summaries do, for grouping.
-    Ok(json!(lines
-        .iter()
-        .map(|h| {
-            let site = h.origin.as_deref().map(site_label);
-            json!({ "at": h.at, "event": h.event, "origin": h.origin, "site": site,
-                    "summary": h.summary, "detail": h.detail, "count": h.count })
-        })
-        .collect::<Vec<_>>()))
+pub(crate) async fn history(s: State<'_, Services>) -> Answer<Vec<ActivityLine>> {
+    vault(&s, |v| v.activity(now())).await
 }
 
 #[tauri::command]
@@ -325,7 +309,7 @@ pub(crate) async fn create_pairing(s: State<'_, Services>, name: String) -> Answ
 }
 
 #[tauri::command]
-pub(crate) async fn revoke_pairing(s: State<'_, Services>, name: String) -> Answer<()> {
+pub(crate) async fn revoke_pairing(s: State<'_, Services>, name: String) -> Answer<usize> {
     vault(&s, move |v| v.revoke_pairing(&name, now())).await
 }
 

@@ -21,6 +21,7 @@ use time::OffsetDateTime;
 
 use crate::{
     browser_cmd::{self, BrowserArgs},
+    history_cmd::{self, HistoryArgs},
     input::{read_key_file, read_stdin},
     link_cmd,
     serve_cmd::{self, PairCommand, ServeArgs},
@@ -111,6 +112,8 @@ enum Command {
     /// Sessions the vault keeps (one per origin, network and wallet).
     #[command(subcommand)]
     Sessions(SessionsCommand),
+    /// The activity history the app shows, newest first: time, site, what happened, how often.
+    History(HistoryArgs),
     /// An app's own items in the OS keychain (the Lit SDK's storage for Node.js programs).
     #[command(subcommand)]
     Store(crate::store_cmd::StoreCommand),
@@ -242,6 +245,7 @@ pub(crate) fn run(cli: Cli) -> Result<String, Failure> {
         Command::Siwe(SiweCommand::Explain { json }) => siwe_explain(json),
         Command::Wallet(cmd) => vault_cmd::wallet(cmd, &cli.vault),
         Command::Sessions(cmd) => vault_cmd::sessions(cmd, &cli.vault),
+        Command::History(args) => history_cmd::history(&args, &cli.vault),
         Command::Store(cmd) => crate::store_cmd::store(cmd),
         Command::Network(cmd) => crate::network_cmd::network(cmd, &cli.vault),
         Command::Serve(args) => serve_cmd::serve(args, &cli.vault),

@@ -24,6 +24,7 @@ use clap::{CommandFactory, Parser};
 
 mod browser_cmd;
 mod cmd;
+mod history_cmd;
 mod input;
 mod link_cmd;
 mod network_cmd;

@@ -65,7 +65,7 @@ pub(crate) enum PairCommand {
     },
     /// List pairings.
     List,
-    /// Withdraw a pairing.
+    /// Withdraw a pairing and revoke its sessions (a new pairing of the name starts empty).
     Revoke {
         /// The pairing's name.
         name: String,
@@ -91,10 +91,10 @@ pub(crate) fn pair(cmd: PairCommand, args: &VaultArgs) -> Result<String, Failure
                 .collect::<Vec<_>>())
         }
         PairCommand::Revoke { name } => {
-            vault
+            let sessions = vault
                 .revoke_pairing(&name, now)
                 .map_err(vault_cmd::vault_error)?;
-            json!({ "revoked": name })
+            json!({ "revoked": name, "revokedSessions": sessions })
         }
     };
     serde_json::to_string_pretty(&out).map_err(|e| Failure::input(format!("output: {e}")))

@@ -49,6 +49,9 @@ pub enum VaultError {
     /// No session with that id.
     #[error("no session {0}")]
     UnknownSession(String),
+    /// No pairing of that name.
+    #[error("no pairing named {0}")]
+    UnknownPairing(String),
     /// A key the metadata lists is missing from the keychain; the record is marked dead.
     #[error("the key of {0} is missing from the keychain; it was marked dead")]
     KeyMissing(String),
@@ -85,6 +88,7 @@ impl VaultError {
             | Self::DuplicateWallet(_)
             | Self::ExternalWallet(_)
             | Self::UnknownSession(_)
+            | Self::UnknownPairing(_)
             | Self::Protocol(_)
             | Self::Invalid(_) => K::Input,
         }
@@ -104,6 +108,7 @@ impl VaultError {
             Self::ExternalWallet(_) => "external_wallet",
             Self::WalletSignature(_) => "wallet_signature",
             Self::UnknownSession(_) => "unknown_session",
+            Self::UnknownPairing(_) => "unknown_pairing",
             Self::KeyMissing(_) => "key_missing",
             Self::KeyDamaged(_) => "key_damaged",
             Self::Protocol(_) => "protocol",

@@ -7,6 +7,7 @@ use std::{
     fs::{self, File, OpenOptions},
     io::{ErrorKind, Write},
     path::{Path, PathBuf},
+    sync::atomic::{AtomicU64, Ordering},
 };
 
 use lit_companion_session::{timefmt::Timestamp, AuthSig, ResourceAbilityRequest};
@@ -17,8 +18,9 @@ pub use crate::history::HistoryEntry;
 
 /// The file format version.
 pub const FORMAT_VERSION: u32 = 1;
-/// The newest history entries kept (the file is trimmed to this when it grows past twice it).
-pub const HISTORY_LIMIT: usize = 2000;
+/// The history file is compacted to what it keeps ([`crate::history::retain`]) when it grows
+/// past this size, or past twice its size after the last compaction, whichever is larger.
+const HISTORY_COMPACT_AT: u64 = 1 << 20;
 const HISTORY_NAME: &str = "history.jsonl";
 
 const FILE_NAME: &str = "metadata.json";
@@ -155,6 +157,8 @@ pub struct MetadataFile {
     /// The last parse, by (modification time, length): a read that finds the file unchanged
     /// skips parsing. Always consulted under the lock.
     parsed: std::sync::Mutex<Option<(Stamp, u64, std::sync::Arc<Metadata>)>>,
+    /// The history file's size after this process last compacted it.
+    compacted: AtomicU64,
 }
 
 /// An exclusive hold on the metadata; released on drop.
@@ -170,6 +174,7 @@ impl MetadataFile {
         Ok(Self {
             dir: dir.to_owned(),
             parsed: std::sync::Mutex::new(None),
+            compacted: AtomicU64::new(0),
         })
     }
 
@@ -279,15 +284,17 @@ impl MetadataFile {
             .map_err(|e| VaultError::io("writing the history", e))?;
         let size = file.metadata().map(|m| m.len()).unwrap_or(0);
         drop(file);
-        // Trim when the file holds far more than the limit (a line is about 300 bytes).
-        if size > (HISTORY_LIMIT as u64) * 2 * 300 {
-            let all = self.history_lines()?;
-            write_atomic(&self.dir, &path, &json_lines(&all)?)?;
+        let compacted = self.compacted.load(Ordering::Relaxed);
+        if size > HISTORY_COMPACT_AT.max(compacted.saturating_mul(2)) {
+            let kept = json_lines(&self.history_lines()?)?;
+            write_atomic(&self.dir, &path, &kept)?;
+            self.compacted.store(kept.len() as u64, Ordering::Relaxed);
         }
         Ok(())
     }
 
-    /// The newest [`HISTORY_LIMIT`] history lines, oldest first. A torn line (a crash
+    /// The history lines kept, oldest first: [`crate::history::retain`] of every line in the
+    /// file (the same whether or not the file was compacted since). A torn line (a crash
     /// mid-append) is skipped.
     pub fn history_lines(&self) -> Result<Vec<HistoryEntry>, VaultError> {
         let text = match fs::read_to_string(self.dir.join(HISTORY_NAME)) {
@@ -299,7 +306,7 @@ impl MetadataFile {
             .lines()
             .filter_map(|l| serde_json::from_str(l).ok())
             .collect();
-        Ok(lines[lines.len().saturating_sub(HISTORY_LIMIT)..].to_vec())
+        Ok(crate::history::retain(lines))
     }
 }
 
@@ -380,4 +387,39 @@ pub fn write_atomic(dir: &Path, target: &Path, bytes: &[u8]) -> Result<(), Vault
         .and_then(|d| d.sync_all())
         .map_err(|e| VaultError::io("flushing the data directory", e))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::history;
+
+    #[test]
+    fn compacting_the_history_keeps_exactly_what_is_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = MetadataFile::new(dir.path()).unwrap();
+        let at = |h: i64| {
+            let t = lit_companion_session::timefmt::parse_rfc3339("2026-11-24T12:00:00.000Z")
+                .unwrap()
+                + time::Duration::hours(h);
+            lit_companion_session::timefmt::iso_millis(t).unwrap()
+        };
+        let mut written = vec![history::expired(&at(0), "https://quiet.example", "qqqq…")];
+        file.append_history(&file.lock().unwrap(), &written)
+            .unwrap();
+        // Far past the size that compacts: one line an hour from one site, 100 at a time.
+        for batch in 0..80 {
+            let lines: Vec<_> = (0..100)
+                .map(|i| {
+                    let h = batch * 100 + i + 1;
+                    history::reused(&at(h), "https://busy.example", "bbbb…", "datil", 1)
+                })
+                .collect();
+            file.append_history(&file.lock().unwrap(), &lines).unwrap();
+            written.extend(lines);
+        }
+        let size = fs::metadata(dir.path().join(HISTORY_NAME)).unwrap().len();
+        assert!(size < HISTORY_COMPACT_AT, "compacted: {size} bytes");
+        assert_eq!(file.history_lines().unwrap(), history::retain(written));
+    }
 }

@@ -28,6 +28,7 @@ use time::OffsetDateTime;
 
 use crate::{
     error::VaultError,
+    history::ActivityLine,
     keychain::{KeychainError, SecretStore},
     metadata::{HistoryEntry, Metadata, MetadataFile, RecordState, SessionRecord, WalletRecord},
 };
@@ -90,10 +91,19 @@ impl Vault {
         self.store.check().map_err(|e| self.keychain_failed(e))
     }
 
-    /// The history (every AuthSig signed, sessionSigs handed out, revocation …), oldest first.
+    /// The history (every AuthSig signed, sessionSigs handed out, revocation …) as it is kept
+    /// ([`crate::history::retain`]: bounded per site), oldest first.
     pub fn history(&self) -> Result<Vec<HistoryEntry>, VaultError> {
         let _held = self.file.lock()?;
         self.file.history_lines()
+    }
+
+    /// The activity the app's Activity screen and `lit-companion history` show: the history as
+    /// it is kept, newest first, each line naming its site. Hand-outs this process counted
+    /// since its last write are written first, so they show at once.
+    pub fn activity(&self, now: OffsetDateTime) -> Result<Vec<ActivityLine>, VaultError> {
+        self.flush_reuse(now)?;
+        Ok(crate::history::activity(self.history()?))
     }
 
     /// The metadata as last parsed, shared (no copy). Readers take no lock: every write

@@ -18,7 +18,7 @@ use crate::{
     error::VaultError,
     history,
     keychain::KeychainError,
-    metadata::{RecordState, SessionRecord},
+    metadata::{Metadata, RecordState, SessionRecord},
 };
 
 /// Whose session: the grant key (a verified origin, `unverified:<origin>` or
@@ -347,7 +347,25 @@ impl Vault {
     pub fn revoke(&self, which: Revoke<'_>, now: OffsetDateTime) -> Result<usize, VaultError> {
         let held = self.file.lock()?;
         let mut m = self.file.load(&held)?;
-        let mut count = 0;
+        let count = self.retire(&mut m, which, now)?;
+        if let (Revoke::Session(id), 0) = (which, count) {
+            return Err(VaultError::UnknownSession(id.to_owned()));
+        }
+        self.file.store(&held, &mut m)?;
+        drop(held);
+        self.maintain(now)?;
+        Ok(count)
+    }
+
+    /// Marks the sessions `which` selects `Retired` in `m` (with a history line each) and drops
+    /// their keys from memory; [`Vault::maintain`] then takes their keys out of the keychain
+    /// once `m` is stored. The number marked.
+    pub(super) fn retire(
+        &self,
+        m: &mut Metadata,
+        which: Revoke<'_>,
+        now: OffsetDateTime,
+    ) -> Result<usize, VaultError> {
         let at = iso(now)?;
         let mut lines = Vec::new();
         for s in m.sessions.iter_mut().filter(|s| {
@@ -363,7 +381,6 @@ impl Vault {
             };
             if hit {
                 s.state = RecordState::Retired;
-                count += 1;
                 self.live.forget(&s.public_key);
                 lines.push(history::revoked(
                     &at,
@@ -373,15 +390,10 @@ impl Vault {
                 ));
             }
         }
-        if let (Revoke::Session(id), 0) = (which, count) {
-            return Err(VaultError::UnknownSession(id.to_owned()));
-        }
+        let count = lines.len();
         for line in lines {
             m.log(line);
         }
-        self.file.store(&held, &mut m)?;
-        drop(held);
-        self.maintain(now)?;
         Ok(count)
     }
 }
