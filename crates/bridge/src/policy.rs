@@ -5,7 +5,7 @@
 use std::{future::Future, path::Path, pin::Pin, time::Duration};
 
 use lit_companion_net::NetworkName;
-use lit_companion_session::{Ability, LitResource, Wei, MAX_SESSION_LIFETIME};
+use lit_companion_session::{Ability, Address, LitResource, Wei, MAX_SESSION_LIFETIME};
 use lit_companion_vault::GrantKey;
 use serde::Deserialize;
 
@@ -52,6 +52,9 @@ pub struct Rule {
     pub max_lifetime: Duration,
     /// Naga: the most a request may pay; any price up to the network's cap when absent.
     pub max_price: Option<Wei>,
+    /// The signing wallets (local, browser or PKP: their Ethereum addresses) the rule approves;
+    /// any wallet when absent. A rule never approves a wallet it does not name.
+    pub wallets: Option<Vec<Address>>,
 }
 
 /// A rule as the file writes it (docs: README "Serving dapps").
@@ -72,6 +75,8 @@ struct RuleFile {
     max_lifetime_seconds: Option<u64>,
     #[serde(default)]
     max_price: Option<String>,
+    #[serde(default)]
+    wallets: Option<Vec<String>>,
 }
 
 impl TryFrom<RuleFile> for Rule {
@@ -104,6 +109,16 @@ impl TryFrom<RuleFile> for Rule {
             .max_price
             .map(|p| p.parse::<Wei>().map_err(|e| format!("maxPrice: {e}")))
             .transpose()?;
+        let wallets = f
+            .wallets
+            .as_deref()
+            .map(|list| match list {
+                [] => {
+                    Err("wallets: the list names no wallet (leave it out to allow any)".to_owned())
+                }
+                list => list.iter().map(|w| parse_wallet(w)).collect(),
+            })
+            .transpose()?;
         let longest = MAX_SESSION_LIFETIME.unsigned_abs();
         // Never more than nodes accept, whatever the file says.
         let max_lifetime = f
@@ -119,8 +134,22 @@ impl TryFrom<RuleFile> for Rule {
             unverified: f.unverified,
             max_lifetime,
             max_price,
+            wallets,
         })
     }
+}
+
+/// A wallet a rule names: `0x` and 40 hex digits, all lowercase or EIP-55 checksummed (mixed
+/// case is checked, so that a mistyped address is refused rather than never matched).
+fn parse_wallet(text: &str) -> Result<Address, String> {
+    let parsed = match text.strip_prefix("0x") {
+        Some(digits) if digits.bytes().any(|b| b.is_ascii_uppercase()) => {
+            Address::parse_checksummed(text)
+        }
+        Some(_) => Address::parse_any_case(text),
+        None => Err(lit_companion_session::KeyError::Address),
+    };
+    parsed.map_err(|e| format!("wallets: {text:?}: {e}"))
 }
 
 /// Every item of a list, parsed.
@@ -215,6 +244,22 @@ impl Policy {
 }
 
 impl Rule {
+    /// Whether the rule approves requests signed by `wallet` (the request's EIP-55 address):
+    /// any wallet when it names none, else only one it names.
+    fn allows_wallet(&self, wallet: &str) -> Result<(), String> {
+        let Some(wallets) = &self.wallets else {
+            return Ok(());
+        };
+        if Address::parse_any_case(wallet).is_ok_and(|w| wallets.contains(&w)) {
+            Ok(())
+        } else {
+            Err(format!(
+                "wallet {wallet} is not one the policy allows for {}",
+                self.caller
+            ))
+        }
+    }
+
     fn allows(&self, request: &ApprovalRequest) -> Result<Duration, String> {
         if !request.verified && !self.unverified {
             return Err(
@@ -222,6 +267,7 @@ impl Rule {
                     .into(),
             );
         }
+        self.allows_wallet(&request.wallet)?;
         if let Some(networks) = &self.networks {
             if !networks.iter().any(|n| n.as_str() == request.network) {
                 return Err(format!("network {} is not allowed", request.network));
@@ -307,6 +353,61 @@ mod tests {
             ),
         ] {
             let e = Policy::parse(text).unwrap_err().to_string();
+            assert!(e.contains(says), "{e} should say {says}");
+        }
+    }
+
+    const W1: &str = "0x19E7E376E7C213B7E7e7e46cc70A5dD086DAff2A";
+    const W2: &str = "0x2B5AD5c4795c026514f8317c7a215E218DcCD6cF";
+
+    fn one_rule(wallets: &str) -> Result<Rule, PolicyError> {
+        Policy::parse(&format!(
+            "{{\"version\":1,\"rules\":[{{\"origin\":\"https://a.example\",\"resources\":[\"lit-pkp://*\"],\"wallets\":{wallets}}}]}}"
+        ))
+        .map(|p| p.rules()[0].clone())
+    }
+
+    #[test]
+    fn a_rule_with_wallets_approves_only_the_wallets_it_names() {
+        // EIP-55 or all lowercase; the request's wallet in any case.
+        let rule = one_rule(&format!("[\"{W1}\", \"{}\"]", W2.to_lowercase())).unwrap();
+        assert_eq!(
+            rule.wallets.as_deref().map(<[Address]>::len),
+            Some(2),
+            "{rule:?}"
+        );
+        assert!(rule.allows_wallet(W1).is_ok());
+        assert!(rule.allows_wallet(&W2.to_lowercase()).is_ok());
+        let other = "0x0000000000000000000000000000000000000001";
+        let e = rule.allows_wallet(other).unwrap_err();
+        assert!(e.contains(other) && e.contains("https://a.example"), "{e}");
+        assert!(rule.allows_wallet("not an address").is_err());
+        // Without `wallets`, any wallet.
+        let any = Policy::parse(
+            r#"{"version":1,"rules":[{"origin":"https://a.example","resources":[]}]}"#,
+        )
+        .unwrap();
+        assert!(any.rules()[0].allows_wallet(other).is_ok());
+    }
+
+    #[test]
+    fn a_bad_wallet_is_refused_at_load_with_its_rule_and_line() {
+        let mistyped = W1.replace("E7e7", "e7e7"); // the checksum no longer holds
+        for (wallets, says) in [
+            (format!("[\"{mistyped}\"]"), "EIP-55"),
+            ("[\"0x1234\"]".to_owned(), "40 hex"),
+            (format!("[\"{}\"]", &W1[2..]), "40 hex"),
+            ("[]".to_owned(), "names no wallet"),
+            (
+                "\"0x19e7e376e7c213b7e7e7e46cc70a5dd086daff2a\"".to_owned(),
+                "sequence",
+            ),
+        ] {
+            let text = format!(
+                "{{\"version\":1,\"rules\":[\n{{\"origin\":\"https://a.example\",\"resources\":[]}},\n{{\"origin\":\"https://b.example\",\"resources\":[],\n\"wallets\":{wallets}}}]}}"
+            );
+            let e = Policy::parse(&text).unwrap_err().to_string();
+            assert!(e.contains("rule 2 (line 3)"), "{e}");
             assert!(e.contains(says), "{e} should say {says}");
         }
     }
