@@ -1,4 +1,5 @@
-//! The Lit nodes: unreachable, outside the network, redirecting, a chain that cannot be read.
+//! The Lit nodes: unreachable, outside the network, redirecting, streaming without end, a chain
+//! that cannot be read.
 
 use super::*;
 
@@ -219,5 +220,68 @@ async fn a_chain_that_cannot_be_read_signs_nothing() {
         0,
         "no prompt for a network that cannot be read"
     );
+    b.nothing_stored();
+}
+
+/// A "node" that answers every request `200`, chunked, with JSON whitespace that never ends.
+async fn endless_node() -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buf = [0u8; 8192];
+                let _ = socket.read(&mut buf).await;
+                let head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n";
+                let mut chunk = format!("{:x}\r\n", 64 * 1024).into_bytes();
+                chunk.extend(std::iter::repeat_n(b' ', 64 * 1024));
+                chunk.extend_from_slice(b"\r\n");
+                if socket.write_all(head.as_bytes()).await.is_ok() {
+                    while socket.write_all(&chunk).await.is_ok() {}
+                }
+            });
+        }
+    });
+    url
+}
+
+/// This process's resident memory (`VmRSS`), in KiB.
+fn rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_node_streaming_an_endless_body_fails_with_4504_in_bounded_time_and_memory() {
+    let b = start("endless", None, |_| {}).await;
+    let (_, id) = pkp(3);
+    let flood = endless_node().await;
+    b.add_networks(&[("flood", std::slice::from_ref(&flood))]);
+    let peak = Arc::new(std::sync::atomic::AtomicU64::new(rss_kib()));
+    let watch = peak.clone();
+    let sampler = tokio::spawn(async move {
+        loop {
+            watch.fetch_max(rss_kib(), Ordering::Relaxed);
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    });
+    let start = std::time::Instant::now();
+    let v = b.unreachable("flood", &id).await;
+    let took = start.elapsed();
+    sampler.abort();
+    let peak = peak.load(Ordering::Relaxed).max(rss_kib());
+    assert!(
+        !v.to_string().contains(&flood[7..]),
+        "no per-node detail: {v}"
+    );
+    // The handshake cap ends it, well before the client's 800 ms timeout would.
+    assert!(took < Duration::from_millis(800), "4504 after {took:?}");
+    assert!(peak < 256 * 1024, "RSS reached {peak} KiB");
+    eprintln!("endless node: 4504 after {took:?}, peak RSS {peak} KiB");
     b.nothing_stored();
 }
