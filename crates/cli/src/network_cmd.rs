@@ -67,6 +67,10 @@ pub(crate) struct AddArgs {
     /// The chain id the RPC must report.
     #[arg(long, requires = "rpc")]
     chain_id: Option<u64>,
+    /// Accept nodes the chain places on loopback, private or link-local addresses (a test
+    /// network on this machine or your LAN). Without it such nodes are refused.
+    #[arg(long, requires = "rpc")]
+    allow_private_nodes: bool,
 }
 
 pub(crate) fn network(cmd: NetworkCommand, vault: &VaultArgs) -> Result<String, Failure> {
@@ -82,6 +86,7 @@ pub(crate) fn network(cmd: NetworkCommand, vault: &VaultArgs) -> Result<String, 
                 staking: a.staking,
                 realm: a.realm,
                 chain_id: a.chain_id,
+                allow_private_nodes: a.allow_private_nodes,
             };
             let (s, spec) = file
                 .update(|s| s.add_network(custom))
@@ -135,9 +140,14 @@ fn line(n: &NetworkSpec, s: &AppSettings) -> String {
     let source = match &n.source {
         NodeSource::Fixed(nodes) => format!("{} fixed node(s)", nodes.len()),
         NodeSource::Chain(c) => format!(
-            "nodes from {} (Staking 0x{})",
+            "nodes from {} (Staking 0x{}{})",
             c.rpc,
-            hex::encode(c.staking)
+            hex::encode(c.staking),
+            if c.allow_private_nodes {
+                "; private addresses allowed"
+            } else {
+                ""
+            }
         ),
     };
     let served = if s.serves(n.name.as_str()) {

@@ -138,19 +138,20 @@ impl LitNetClient {
             }
             match self.http.post(&url).json(&body).send().await {
                 Ok(resp) if resp.status().is_success() => {
-                    let bytes = read_capped(resp, HANDSHAKE_BODY_CAP)
-                        .await
-                        .map_err(|e| match e {
-                            BodyError::TooLarge => NetError::TooLarge {
-                                node: node.to_owned(),
-                                endpoint: "/web/handshake",
-                                cap: HANDSHAKE_BODY_CAP,
-                            },
-                            BodyError::Transport(e) => NetError::BadResponse {
-                                node: node.to_owned(),
-                                reason: transport_reason(&e),
-                            },
-                        })?;
+                    let bytes =
+                        read_capped(resp, HANDSHAKE_BODY_CAP)
+                            .await
+                            .map_err(|e| match e {
+                                BodyError::TooLarge => NetError::TooLarge {
+                                    node: node.to_owned(),
+                                    endpoint: "/web/handshake",
+                                    cap: HANDSHAKE_BODY_CAP,
+                                },
+                                BodyError::Transport(e) => NetError::BadResponse {
+                                    node: node.to_owned(),
+                                    reason: transport_reason(&e),
+                                },
+                            })?;
                     let value: serde_json::Value =
                         serde_json::from_slice(&bytes).map_err(|e| NetError::BadResponse {
                             node: node.to_owned(),

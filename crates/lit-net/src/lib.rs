@@ -26,6 +26,4 @@ pub use networks::{Agreement, Networks, NodeSet, NODE_SET_TTL};
 pub use spec::{
     default_lifetime, node_url, presets, NetworkError, NetworkName, NetworkSpec, NodeSource,
 };
-pub use staking::{
-    ChainError, StakingSource, ETH_CALL_BODY_CAP, MAX_VALIDATORS, RPC_BODY_CAP,
-};
+pub use staking::{ChainError, StakingSource, ETH_CALL_BODY_CAP, MAX_VALIDATORS, RPC_BODY_CAP};

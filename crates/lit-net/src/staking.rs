@@ -431,7 +431,12 @@ mod tests {
     /// Distinct public addresses, one per validator.
     fn public_validators(n: usize) -> Vec<(Ipv4Addr, u32)> {
         (0..n)
-            .map(|i| (Ipv4Addr::new(8, 8, (i / 250) as u8, (i % 250) as u8 + 1), 443))
+            .map(|i| {
+                (
+                    Ipv4Addr::new(8, 8, (i / 250) as u8, (i % 250) as u8 + 1),
+                    443,
+                )
+            })
             .collect()
     }
 
@@ -460,7 +465,7 @@ mod tests {
         let words = 9 + 3 + MAX_VALIDATORS * 18;
         let json_len = r#"{"jsonrpc":"2.0","id":1,"result":"0x"}"#.len() + 2 * 32 * words;
         assert!(json_len <= ETH_CALL_BODY_CAP);
-        assert!(ETH_CALL_BODY_CAP < 2 * 1024 * 1024);
+        const { assert!(ETH_CALL_BODY_CAP < 2 * 1024 * 1024) };
         let datil = datil_answer(&public_validators(MAX_VALIDATORS));
         assert!(2 * datil.len() < ETH_CALL_BODY_CAP);
     }

@@ -290,7 +290,10 @@ async fn a_public_network_refuses_loopback_private_and_link_local_nodes_from_the
             for spec in [&preset, &public] {
                 let e = registry().node_set(spec).await.unwrap_err();
                 assert!(
-                    matches!(e, NetError::Chain(ChainError::PrivateNode { port: 7471, .. })),
+                    matches!(
+                        e,
+                        NetError::Chain(ChainError::PrivateNode { port: 7471, .. })
+                    ),
                     "{name} {local}: {e:?}"
                 );
             }

@@ -45,7 +45,11 @@ async fn a_dapp_naming_a_minority_of_nodes_does_not_choose_the_nonce() {
         }
     );
     // Two odd and one usual node: the set's hash, and only the usual node holds it.
-    let mixed = vec![minority[0].clone(), minority[1].clone(), majority[0].clone()];
+    let mixed = vec![
+        minority[0].clone(),
+        minority[1].clone(),
+        majority[0].clone(),
+    ];
     assert!(matches!(
         networks.agree(&spec, &mixed).await,
         Err(NetError::TooFewNodes { answered: 1, .. })
@@ -56,10 +60,7 @@ async fn a_dapp_naming_a_minority_of_nodes_does_not_choose_the_nonce() {
 async fn the_nonce_is_the_majority_of_the_network_set() {
     let (networks, spec, majority, minority) = split_network().await;
     // One node named: the set's hash, signed for that node.
-    let one = networks
-        .agree(&spec, &majority[1..2])
-        .await
-        .unwrap();
+    let one = networks.agree(&spec, &majority[1..2]).await.unwrap();
     assert_eq!(one.nonce, DEFAULT_BLOCKHASH);
     assert_eq!(one.nodes, &majority[1..2]);
     // The whole set: the majority's hash, and only the nodes that gave it.

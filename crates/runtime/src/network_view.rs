@@ -35,6 +35,9 @@ pub fn network_view(spec: &NetworkSpec, settings: &AppSettings, set: Option<&Nod
             if let Some(chain) = c.chain_id {
                 v["chainId"] = json!(chain);
             }
+            if c.allow_private_nodes {
+                v["allowPrivateNodes"] = json!(true);
+            }
         }
     }
     if let Some(set) = set {

@@ -88,6 +88,10 @@ pub struct CustomNetwork {
     /// … and the chain id the RPC must report (not checked when absent).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub chain_id: Option<u64>,
+    /// Accept validators the chain places on loopback, private or link-local addresses (a
+    /// test network on this machine or the LAN). Off unless set; only with `rpc`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub allow_private_nodes: bool,
 }
 
 impl CustomNetwork {
@@ -115,8 +119,13 @@ impl CustomNetwork {
                 )))
             }
         };
-        NetworkSpec::custom(&self.name, generation, &self.nodes, chain)
-            .map_err(|e| SettingsError::Invalid(e.to_string()))
+        let spec = NetworkSpec::custom(&self.name, generation, &self.nodes, chain)
+            .map_err(|e| SettingsError::Invalid(e.to_string()))?;
+        if !self.allow_private_nodes {
+            return Ok(spec);
+        }
+        spec.allowing_private_nodes()
+            .map_err(|e| SettingsError::Invalid(format!("network {}: {e}", self.name)))
     }
 }
 
@@ -416,7 +425,41 @@ mod tests {
             staking: None,
             realm: None,
             chain_id: None,
+            allow_private_nodes: false,
         }
+    }
+
+    #[test]
+    fn private_node_addresses_are_allowed_only_explicitly_and_only_from_a_chain() {
+        let chain = |allow| CustomNetwork {
+            name: "lan".into(),
+            generation: "naga".into(),
+            nodes: Vec::new(),
+            rpc: Some("http://127.0.0.1:8545/".into()),
+            staking: Some("0x21d636d95eE71150c0c3Ffa79268c989a329d1CE".into()),
+            realm: None,
+            chain_id: None,
+            allow_private_nodes: allow,
+        };
+        let allows = |n: &CustomNetwork| {
+            matches!(n.spec().unwrap().source,
+                lit_companion_net::NodeSource::Chain(c) if c.allow_private_nodes)
+        };
+        assert!(!allows(&chain(false)));
+        assert!(allows(&chain(true)));
+        // Stored only when set, read back the same.
+        let text = serde_json::to_string(&chain(false)).unwrap();
+        assert!(!text.contains("allowPrivateNodes"), "{text}");
+        let text = serde_json::to_string(&chain(true)).unwrap();
+        assert!(text.contains(r#""allowPrivateNodes":true"#), "{text}");
+        assert_eq!(
+            serde_json::from_str::<CustomNetwork>(&text).unwrap(),
+            chain(true)
+        );
+        // A fixed list is taken as given: the flag is refused there, not ignored.
+        let mut fixed = sim("fixed".into());
+        fixed.allow_private_nodes = true;
+        assert!(matches!(fixed.spec(), Err(SettingsError::Invalid(_))));
     }
 
     #[test]
