@@ -4,10 +4,14 @@
 //! the terminal, tests with scripted answers. Dropping the future (the caller went away)
 //! withdraws the question.
 
-use std::{future::Future, pin::Pin, time::Duration};
+use std::{
+    future::Future,
+    pin::Pin,
+    time::{Duration, Instant},
+};
 
 use lit_companion_session::{
-    explain::{CapabilityLine, RiskFlag},
+    explain::{CapabilityLine, Risk, RiskFlag},
     ResourceAbilityRequest,
 };
 use serde::Serialize;
@@ -43,10 +47,23 @@ pub struct ApprovalRequest {
     pub network_label: String,
     /// The signing wallet.
     pub wallet: String,
+    /// Its label in the companion ("Main"), or the browser wallet's name.
+    pub wallet_label: Option<String>,
     /// Set when a browser wallet in the page signs (it will ask the user next).
     pub browser_wallet: Option<BrowserWallet>,
-    /// What this origin already may do (escalations); empty for a first request.
+    /// Set when the request cannot be carried out whatever the answer (no such wallet, or a
+    /// browser wallet this road cannot reach): the prompt says so and offers only Reject. The
+    /// caller learns why only after the answer, so that no page learns what the vault holds.
+    pub unavailable: Option<String>,
+    /// What this origin already may do (escalations); empty for a first request. Every
+    /// line keeps its risk and flags.
     pub already_granted: Vec<CapabilityLine>,
+    /// The lines of `already_granted` that approving makes last longer: the new AuthSig
+    /// re-signs what was granted with the lifetime chosen now. Shown with their flags, and
+    /// counted by [`ApprovalRequest::is_dangerous`] like new lines.
+    pub extended: Vec<CapabilityLine>,
+    /// "Until Wed 25 Nov 2026, 22:07 UTC (10 minutes)": when `already_granted` ends today.
+    pub granted_until: Option<String>,
     /// What it asks for now (only what is new).
     pub new: Vec<CapabilityLine>,
     /// ✗ lines for contrast.
@@ -54,6 +71,9 @@ pub struct ApprovalRequest {
     /// The requests behind `new`.
     #[serde(skip)]
     pub new_requests: Vec<ResourceAbilityRequest>,
+    /// Everything the new AuthSig grants: `already_granted` and `new`, as signed.
+    #[serde(skip)]
+    pub grant_requests: Vec<ResourceAbilityRequest>,
     /// The lifetime asked for.
     pub lifetime: Duration,
     /// The most the user may choose.
@@ -76,6 +96,13 @@ pub struct ApprovalRequest {
     pub max_price_wei: Option<String>,
     /// "May spend up to 0.05 of your Lit balance per request".
     pub price_text: Option<String>,
+    /// What the session this approval replaces was approved to spend, when the price changes
+    /// ("May spend up to 0.005 of your Lit balance per request").
+    pub price_before: Option<String>,
+    /// When the engine stops waiting for the answer (set as the question is put); an
+    /// approver that ends after it timed out, not withdrawn.
+    #[serde(skip)]
+    pub deadline: Option<Instant>,
 }
 
 /// One lifetime a prompt offers, with the exact message that lifetime signs (session key and
@@ -98,11 +125,13 @@ impl ApprovalRequest {
             .max_by_key(|c| c.secs)
     }
 
-    /// Whether any line is dangerous (Reject is then the default action).
+    /// Whether any line approving changes is dangerous — a new one, or one already granted
+    /// that approving makes last longer (Reject is then the default action).
     pub fn is_dangerous(&self) -> bool {
         self.new
             .iter()
-            .any(|l| l.risk == lit_companion_session::explain::Risk::Danger)
+            .chain(&self.extended)
+            .any(|l| l.risk == Risk::Danger)
             || self.flags.contains(&RiskFlag::LifetimeOverLimit)
     }
 }

@@ -47,6 +47,18 @@ impl Connected<IncomingStream<'_, TcpListener>> for Connection {
     }
 }
 
+impl Connection {
+    /// A connection just accepted from `peer` on our `local` address; its user is looked up
+    /// on first use.
+    pub fn accepted(peer: SocketAddr, local: Option<SocketAddr>) -> Self {
+        Self {
+            peer,
+            local,
+            user: Arc::new(OnceCell::new()),
+        }
+    }
+}
+
 /// The user on the other end of `conn`, looked up once per connection.
 pub async fn user(conn: &Connection) -> PeerUser {
     *conn.user.get_or_init(|| look_up(conn)).await

@@ -145,11 +145,16 @@ mod tests {
             network: "datil-dev".into(),
             network_label: "Datil dev (test network)".into(),
             wallet: "0x0".into(),
+            wallet_label: None,
             browser_wallet: None,
+            unavailable: None,
             already_granted: vec![],
+            extended: vec![],
+            granted_until: None,
             new: vec![],
             not_granted: vec![],
             new_requests: vec![],
+            grant_requests: vec![],
             lifetime,
             max_lifetime: lifetime,
             duration_text: String::new(),
@@ -163,6 +168,8 @@ mod tests {
             }],
             max_price_wei: None,
             price_text: None,
+            price_before: None,
+            deadline: None,
         }
     }
 

@@ -17,6 +17,32 @@ pub fn current_uid() -> u32 {
     rustix::process::getuid().as_raw()
 }
 
+/// Raises the soft limit of open files to `wanted`, within the hard limit; answers the soft
+/// limit now in force (`None` where it cannot be read).
+#[cfg(unix)]
+pub fn raise_open_files(wanted: u64) -> Option<u64> {
+    use rustix::process::{getrlimit, setrlimit, Resource};
+    let mut limit = getrlimit(Resource::Nofile);
+    let current = limit.current?;
+    let target = match limit.maximum {
+        Some(max) => wanted.min(max),
+        None => wanted,
+    };
+    if target > current {
+        limit.current = Some(target);
+        if setrlimit(Resource::Nofile, limit).is_ok() {
+            return Some(target);
+        }
+    }
+    Some(current)
+}
+
+/// Not Unix: no limit of open files to raise.
+#[cfg(not(unix))]
+pub fn raise_open_files(_wanted: u64) -> Option<u64> {
+    None
+}
+
 #[cfg(target_os = "linux")]
 pub mod linux;
 

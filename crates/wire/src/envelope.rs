@@ -102,7 +102,9 @@ impl ErrorCode {
             Self::Unauthorized => 401,
             Self::Unsupported | Self::BadRequest => 400,
             Self::Disconnected | Self::KeychainUnavailable => 503,
-            Self::RequestExpired => 408,
+            // Not 408: browsers re-send a request answered 408 on a reused connection by
+            // themselves (RFC 9110 §15.5.9), and a re-sent `getSessionSigs` could prompt twice.
+            Self::RequestExpired => 410,
             Self::TooLarge => 413,
             Self::RateLimited => 429,
             Self::NetworkUnavailable => 502,

@@ -159,6 +159,24 @@ impl Engine {
             .last()
             .map(|c| c.siwe.clone())
             .unwrap_or_default();
+        // An escalation or a price re-ask re-signs what was granted with the lifetime chosen
+        // now: every line whose expiry that lengthens is shown as extended, flags and all.
+        let already_granted = describe_requests(&ask.granted);
+        let extended = match ask.replaces {
+            Some(live) if p.expiration > live.until => already_granted.clone(),
+            _ => Vec::new(),
+        };
+        let price_before = ask
+            .replaces
+            .filter(|live| live.max_price_wei.map(|w| w.0) != p.max_price_wei)
+            .map(|live| match live.max_price_wei {
+                Some(wei) => describe_price(wei.0).0,
+                None => "Spends nothing of your Lit balance".to_owned(),
+            });
+        let wallet_label = match signer {
+            Signer::Browser { label, .. } => Some(label.clone()),
+            _ => self.vault.wallet(&wallet).ok().flatten().map(|w| w.label),
+        };
         Ok(ApprovalRequest {
             caller: caller.clone(),
             who: caller.describe(),
@@ -168,17 +186,27 @@ impl Engine {
             network: p.network.name.to_string(),
             network_label: p.network.label.clone(),
             wallet: wallet.to_checksum(),
+            wallet_label,
+            unavailable: match signer {
+                Signer::Unavailable(e) => Some(e.message.clone()),
+                _ => None,
+            },
             browser_wallet: match signer {
-                Signer::Local => None,
+                Signer::Local | Signer::Unavailable(_) => None,
                 Signer::Browser { label, add } => Some(BrowserWallet {
                     name: label.clone(),
                     new: *add,
                 }),
             },
-            already_granted: describe_requests(&ask.granted),
+            granted_until: ask
+                .replaces
+                .map(|live| describe_duration(now, Some(live.until)).0),
+            already_granted,
+            extended,
             new: describe_requests(&ask.new),
             not_granted: not_granted(&Recap::for_requests(&ask.grant)),
             new_requests: ask.new.clone(),
+            grant_requests: ask.grant.clone(),
             lifetime: Duration::from_secs(asked),
             max_lifetime: self.settings.max_lifetime,
             duration_text,
@@ -189,6 +217,8 @@ impl Engine {
             lifetime_choices,
             max_price_wei: p.max_price_wei.map(|w| w.to_string()),
             price_text,
+            price_before,
+            deadline: None,
         })
     }
 
@@ -208,13 +238,15 @@ impl Engine {
     /// Queues the question, one prompt at a time, within the timeout; answers the lifetime
     /// the user chose, held to the offered one it names (never longer than it, so that what
     /// is signed is a message the prompt showed).
-    pub(crate) async fn ask(&self, request: ApprovalRequest) -> Result<Duration, BridgeError> {
+    pub(crate) async fn ask(&self, mut request: ApprovalRequest) -> Result<Duration, BridgeError> {
         let offered: Vec<u64> = request.lifetime_choices.iter().map(|c| c.secs).collect();
+        let deadline = tokio::time::Instant::now() + self.settings.approval_timeout;
+        request.deadline = Some(deadline.into_std());
         let wait = async {
             let _turn = self.queue.lock().await;
             self.approver.approve(request).await
         };
-        match tokio::time::timeout(self.settings.approval_timeout, wait).await {
+        match tokio::time::timeout_at(deadline, wait).await {
             Err(_) => Err(BridgeError::new(
                 ErrorCode::RequestExpired,
                 "the request was not answered in time",

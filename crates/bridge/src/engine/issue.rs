@@ -45,22 +45,22 @@ impl Engine {
         params: Value,
     ) -> Result<Handled, BridgeError> {
         let now = truncate_millis(OffsetDateTime::now_utc());
-        let p = ValidParams::parse(params, now, &self.settings, &self.networks)?;
+        let mut p = ValidParams::parse(params, now, &self.settings, &self.networks)?;
         let network = p.network.name.as_str();
         if !self.network_on(network) {
-            return Err(BridgeError::new(
-                ErrorCode::Unsupported,
-                format!(
-                    "the companion is set not to serve {} ({network}); the user can change this in its settings",
-                    p.network.label,
-                ),
-            ));
+            return Err(ValidParams::not_served(network));
         }
+        // Everything that depends on the request alone is checked before anything that depends
+        // on the vault: an answer before the prompt never tells what the vault holds.
+        p.nodes = self.member_nodes(&p).await?;
         let capabilities = list_requests(&p.requests);
         let origin = caller.grant_key().to_string();
-        let wallet = match p.named_wallet() {
-            Some(w) => w,
-            None => self.default_wallet()?,
+        let (wallet, has_wallet) = match p.named_wallet() {
+            Some(w) => (w, true),
+            None => match self.default_wallet()? {
+                Some(w) => (w, true),
+                None => (Address([0; 20]), false),
+            },
         };
         let who = Grantee {
             origin: &origin,
@@ -71,7 +71,11 @@ impl Engine {
         // The cached path touches neither the keychain nor a file: answered on this task. Only
         // a key not yet in memory is read from the keychain, off the async threads. A claimed
         // identity (a deep link) reuses nothing: the user confirms it every time.
-        let cached = if caller.is_verified() {
+        let cached = if !has_wallet {
+            Some(Issuance::Ask(lit_companion_vault::Ask::unverified(
+                &p.requests,
+            )))
+        } else if caller.is_verified() {
             self.vault
                 .session_from_memory(&who, &need)
                 .map_err(vault_error)?
@@ -100,22 +104,25 @@ impl Engine {
         };
         let (live, nodes, reused) = match issuance {
             Issuance::Live(live) => {
-                let nodes = self.member_nodes(&p).await?;
                 let ready = self
                     .networks
-                    .reachable(&p.network, &nodes)
+                    .reachable(&p.network, &p.nodes)
                     .await
                     .map_err(net_error)?;
                 (live, ready, true)
             }
             Issuance::Ask(ask) => {
-                let record = self.vault.wallet(&wallet).map_err(vault_error)?;
-                let signer = Signer::decide(
-                    caller,
-                    wallet,
-                    record,
-                    p.external.as_ref().map(|e| e.name.as_str()),
-                )?;
+                let signer = if has_wallet {
+                    let record = self.vault.wallet(&wallet).map_err(vault_error)?;
+                    Signer::decide(
+                        caller,
+                        wallet,
+                        record,
+                        p.external.as_ref().map(|e| e.name.as_str()),
+                    )?
+                } else {
+                    Signer::no_wallet_yet()
+                };
                 match self
                     .approve_and_create(caller, &p, wallet, &signer, ask, now)
                     .await?
@@ -229,7 +236,7 @@ impl Engine {
 
     /// The nodes a request is signed for: those it names, each a member of the network's
     /// current set (refused with 4400 otherwise, before anything is contacted but the
-    /// network's own RPC), or the whole set.
+    /// network's own RPC, and before the vault is read), or the whole set.
     async fn member_nodes(&self, p: &ValidParams) -> Result<Vec<String>, BridgeError> {
         let set = self
             .networks
@@ -268,16 +275,19 @@ impl Engine {
         now: OffsetDateTime,
     ) -> Result<Created, BridgeError> {
         let slot = self.pending_slot(caller)?;
-        let nodes = self.member_nodes(p).await?;
         let request = self.approval_request(caller, p, wallet, signer, &ask, now)?;
         let asked = p.expiration - now;
         let approved = self.ask(request).await?;
         drop(slot);
+        // What the vault made impossible is told only now that the user has seen the request.
+        if let Signer::Unavailable(e) = signer {
+            return Err(e.clone());
+        }
         let approved = time::Duration::try_from(approved).unwrap_or(asked);
         let expiration = now + approved.min(asked);
         let agreement = self
             .networks
-            .agree(&p.network, &nodes)
+            .agree(&p.network, &p.nodes)
             .await
             .map_err(net_error)?;
         let (origin, domain, statement, network, price) = (
@@ -345,16 +355,8 @@ impl Engine {
         Ok(Created::WalletStep(step))
     }
 
-    fn default_wallet(&self) -> Result<Address, BridgeError> {
-        self.vault
-            .default_wallet()
-            .map_err(vault_error)?
-            .ok_or_else(|| {
-                BridgeError::new(
-                    ErrorCode::NoWallet,
-                    "Lit Companion has no wallet yet: create or import one first",
-                )
-            })
+    fn default_wallet(&self) -> Result<Option<Address>, BridgeError> {
+        self.vault.default_wallet().map_err(vault_error)
     }
 }
 

@@ -30,7 +30,7 @@ pub(crate) struct ValidParams {
     pub(crate) network: Arc<NetworkSpec>,
     pub(crate) requests: Vec<ResourceAbilityRequest>,
     /// The nodes the caller named (normalised); the network's whole set when empty. Checked
-    /// against the set before anything is contacted.
+    /// against the set before anything is contacted; once checked, the nodes signed for.
     pub(crate) nodes: Vec<String>,
     pub(crate) expiration: OffsetDateTime,
     pub(crate) delegations: Vec<AuthSig>,
@@ -49,6 +49,19 @@ pub(crate) struct ExternalWallet {
 }
 
 impl ValidParams {
+    /// A network the companion does not serve: one answer whether it is unknown, or one of
+    /// the user's own and switched off, so that no page learns which networks the user keeps
+    /// (4200).
+    pub(crate) fn not_served(network: &str) -> BridgeError {
+        BridgeError::new(
+            ErrorCode::Unsupported,
+            format!(
+                "Lit Companion does not serve the network {network:?}; the user can add it or \
+                 turn it on in the companion's settings"
+            ),
+        )
+    }
+
     /// The wallet the request names, if any (`wallet` or `externalWallet`).
     pub(crate) fn named_wallet(&self) -> Option<Address> {
         self.wallet.or(self.external.as_ref().map(|e| e.address))
@@ -65,14 +78,9 @@ impl ValidParams {
         let bad = |m: String| BridgeError::new(ErrorCode::BadRequest, m);
         let p: GetSessionSigsParams =
             serde_json::from_value(params).map_err(|e| bad(format!("invalid params: {e}")))?;
-        let network = networks.get(&p.network).ok_or_else(|| {
-            let known: Vec<String> = networks.list().iter().map(|n| n.name.to_string()).collect();
-            bad(format!(
-                "unknown network {:?} (the companion knows {})",
-                p.network,
-                known.join(", ")
-            ))
-        })?;
+        let network = networks
+            .get(&p.network)
+            .ok_or_else(|| Self::not_served(&p.network))?;
         let requests = ResourceAbilityRequest::parse_list(&p.resource_ability_requests.to_string())
             .map_err(|e| bad(e.to_string()))?;
         if requests.len() > MAX_REQUESTS {

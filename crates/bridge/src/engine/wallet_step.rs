@@ -35,42 +35,80 @@ pub(crate) enum Signer {
     /// The page's browser wallet; `add` when the wallet is new to the companion (approving
     /// adds it under `label`).
     Browser { label: String, add: bool },
+    /// Nobody can sign this request (no such wallet, or a browser wallet this road cannot
+    /// reach). Which of these it is depends on the vault, so the caller learns it only after
+    /// the user has seen the prompt (docs/threat-model.md, "No answer before a prompt tells
+    /// what the vault holds").
+    Unavailable(BridgeError),
 }
 
 impl Signer {
     /// Who signs for `wallet`, given its record in the vault (if any) and the request's
-    /// `externalWallet` name, if any. A deep link cannot reach a page's wallet: 4200.
+    /// `externalWallet` name, if any. What depends on the request alone is refused at once: a
+    /// page's wallet named over loopback HTTP or a deep link (4200). What depends on the vault
+    /// becomes [`Signer::Unavailable`].
     pub(crate) fn decide(
         caller: &Caller,
         wallet: Address,
         record: Option<WalletRecord>,
         external_name: Option<&str>,
     ) -> Result<Self, BridgeError> {
-        let signer = match (record, external_name) {
-            (Some(w), _) if w.kind == WalletKind::Local => return Ok(Self::Local),
-            (Some(w), _) => Self::Browser {
-                label: w.label,
-                add: false,
+        if external_name.is_some() {
+            if let Some(e) = unreachable_browser_wallet(caller.road) {
+                return Err(e);
+            }
+        }
+        Ok(match (record, external_name) {
+            (Some(w), _) if w.kind == WalletKind::Local => Self::Local,
+            (Some(w), _) => match unreachable_browser_wallet(caller.road) {
+                Some(e) => Self::Unavailable(e),
+                None => Self::Browser {
+                    label: w.label,
+                    add: false,
+                },
             },
             (None, Some(name)) => Self::Browser {
                 label: name.to_owned(),
                 add: true,
             },
-            (None, None) => {
-                return Err(BridgeError::new(
-                    ErrorCode::BadRequest,
-                    format!("no wallet {} in Lit Companion", wallet.to_checksum()),
-                ))
-            }
-        };
-        if caller.road == Road::DeepLink {
-            return Err(BridgeError::new(
-                ErrorCode::Unsupported,
-                "a link opened in Lit Companion cannot reach your browser wallet: use the page's \
-                 Lit Companion extension or its connection to the companion on this machine",
-            ));
-        }
-        Ok(signer)
+            (None, None) => Self::Unavailable(no_such_wallet(wallet)),
+        })
+    }
+
+    /// Nobody can sign: the vault holds no wallet at all (4601, told after the prompt).
+    pub(crate) fn no_wallet_yet() -> Self {
+        Self::Unavailable(BridgeError::new(
+            ErrorCode::NoWallet,
+            "Lit Companion has no wallet yet: create or import one first",
+        ))
+    }
+}
+
+/// "No wallet 0x… in Lit Companion" (4400).
+fn no_such_wallet(wallet: Address) -> BridgeError {
+    BridgeError::new(
+        ErrorCode::BadRequest,
+        format!("no wallet {} in Lit Companion", wallet.to_checksum()),
+    )
+}
+
+/// Why `road` cannot reach the page's wallet, if it cannot. Only the extension road proves
+/// the companion to the page (the browser starts the host, and the host checks the socket's
+/// owner): whoever holds the loopback port could answer a loopback request with a message of
+/// its own for the page's wallet to sign. A deep link has no page to answer.
+fn unreachable_browser_wallet(road: Road) -> Option<BridgeError> {
+    match road {
+        Road::Extension => None,
+        Road::Http => Some(BridgeError::new(
+            ErrorCode::Unsupported,
+            "a browser wallet signs only through the Lit Companion extension: over loopback HTTP \
+             the page cannot tell the companion from another program holding its port",
+        )),
+        Road::DeepLink => Some(BridgeError::new(
+            ErrorCode::Unsupported,
+            "a link opened in Lit Companion cannot reach your browser wallet: use the page's \
+             Lit Companion extension",
+        )),
     }
 }
 

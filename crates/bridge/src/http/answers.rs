@@ -64,7 +64,7 @@ pub(super) async fn preflight(
     headers: HeaderMap,
 ) -> HttpResponse {
     if method != Method::OPTIONS || check_host(&state, &headers).is_err() {
-        return StatusCode::MISDIRECTED_REQUEST.into_response();
+        return StatusCode::FORBIDDEN.into_response();
     }
     let Some(origin) = headers
         .get(header::ORIGIN)

@@ -115,7 +115,7 @@ async fn caller(
             Some(StatusCode::FORBIDDEN),
         ));
     }
-    check_host(state, headers).map_err(|e| (e, Some(StatusCode::MISDIRECTED_REQUEST)))?;
+    check_host(state, headers).map_err(|e| (e, Some(StatusCode::FORBIDDEN)))?;
     if let Some(origin) = browser_origin(headers).map_err(|e| (e, None))? {
         if user != PeerUser::Same {
             // Headers prove nothing from a process whose user cannot be told.

@@ -5,6 +5,7 @@
 
 mod answers;
 mod auth;
+mod gate;
 mod tickets;
 
 use std::{sync::Arc, time::Duration};
@@ -21,14 +22,16 @@ use lit_companion_wire::{BridgeError, ErrorCode, PROTOCOL_VERSION};
 use serde_json::{json, Value};
 use tokio::sync::watch;
 
+pub use self::gate::ConnectionLimits;
 use self::{
     answers::{answer, error_answer, preflight, response_answer},
     auth::{check_host, Authenticated},
+    gate::Gate,
     tickets::{Answer, Tickets},
 };
 use crate::{
     engine::Engine,
-    peer::Connection,
+    peer::{self, Connection, PeerUser},
     ratelimit::{RateLimit, RateLimiter},
 };
 
@@ -45,6 +48,11 @@ pub struct HttpConfig {
     pub wait: Duration,
     /// A pending request whose caller has not polled for this long is withdrawn.
     pub abandon_after: Duration,
+    /// How long a connection may take to send a request's head (and how long it may stay idle
+    /// between requests): a connection that sends nothing is closed.
+    pub head_timeout: Duration,
+    /// How many connections may be open.
+    pub connections: ConnectionLimits,
 }
 
 impl HttpConfig {
@@ -56,6 +64,8 @@ impl HttpConfig {
             rate: RateLimit::default(),
             wait: Duration::from_secs(25),
             abandon_after: Duration::from_secs(30),
+            head_timeout: Duration::from_secs(5),
+            connections: ConnectionLimits::default(),
         }
     }
 }
@@ -122,21 +132,77 @@ async fn unknown_method() -> HttpResponse {
 }
 
 /// Serves on `listener` until the future is dropped, reaping abandoned approvals.
+///
+/// Each connection's OS user is looked up as it is accepted: another user's connection is
+/// closed before a byte of it is read, and the rest are admitted within the
+/// [`ConnectionLimits`]. A request's head must arrive within the head timeout, which also
+/// closes connections left idle.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: Arc<HttpState>,
 ) -> std::io::Result<()> {
     let reaper = state.clone();
-    let reap_task = tokio::spawn(async move {
+    let _reap_task = AbortOnDrop(tokio::spawn(async move {
         loop {
             tokio::time::sleep(Duration::from_secs(1)).await;
             reaper.reap();
         }
-    });
-    let app = router(state.clone()).into_make_service_with_connect_info::<Connection>();
-    let result = axum::serve(listener, app).await;
-    reap_task.abort();
-    result
+    }));
+    let app = router(state.clone());
+    let gate = Gate::new(state.config.connections);
+    let files = gate::raise_open_files(state.config.connections);
+    tracing::debug!(?files, "open-file limit");
+    let head_timeout = state.config.head_timeout;
+    loop {
+        let Some(place) = gate.place().await else {
+            return Ok(());
+        };
+        let (stream, peer) = match listener.accept().await {
+            Ok(accepted) => accepted,
+            Err(e) => {
+                // Out of descriptors, or a connection reset before it was accepted: the
+                // listener itself is fine; wait a moment rather than spin.
+                tracing::warn!(error = %e, "a connection could not be accepted");
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                continue;
+            }
+        };
+        let conn = Connection::accepted(peer, stream.local_addr().ok());
+        let (app, gate) = (app.clone(), gate.clone());
+        tokio::spawn(async move {
+            let user = peer::user(&conn).await;
+            if let PeerUser::Other(uid) = user {
+                tracing::warn!(uid, "a connection from another OS user was closed unread");
+                return;
+            }
+            let Some(_pass) = gate.admit(place, user) else {
+                tracing::warn!(
+                    "too many connections whose OS user cannot be told: one was closed unread"
+                );
+                return;
+            };
+            let service = hyper_util::service::TowerToHyperService::new(
+                app.layer(axum::Extension(axum::extract::ConnectInfo(conn))),
+            );
+            let served = hyper::server::conn::http1::Builder::new()
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(head_timeout)
+                .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                .await;
+            if let Err(e) = served {
+                tracing::debug!(error = %e, "a connection ended with an error");
+            }
+        });
+    }
+}
+
+/// A task that ends with the value holding it.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 async fn request(
@@ -271,8 +337,18 @@ async fn pending(
 
 async fn status(State(state): State<Arc<HttpState>>, headers: HeaderMap) -> HttpResponse {
     if let Err(e) = check_host(&state, &headers) {
-        return error_answer(&e, Some(StatusCode::MISDIRECTED_REQUEST), None);
+        return error_answer(&e, Some(StatusCode::FORBIDDEN), None);
     }
-    let body = json!({ "app": "lit-companion", "version": env!("CARGO_PKG_VERSION"), "protocol": [PROTOCOL_VERSION] });
-    answer(StatusCode::OK, &body, headers.get(header::ORIGIN))
+    // A web page learns only that a companion is here and which protocol it speaks; the
+    // version is for local programs (no `Origin`).
+    let origin = headers.get(header::ORIGIN);
+    let body = match origin {
+        Some(_) => json!({ "app": "lit-companion", "protocol": [PROTOCOL_VERSION] }),
+        None => json!({
+            "app": "lit-companion",
+            "version": env!("CARGO_PKG_VERSION"),
+            "protocol": [PROTOCOL_VERSION],
+        }),
+    };
+    answer(StatusCode::OK, &body, origin)
 }

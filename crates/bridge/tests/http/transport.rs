@@ -89,7 +89,6 @@ async fn malformed_oversized_and_unsupported_requests_are_refused() {
             json!({"nodeUrls": ["http://10.0.0.1:7470"]}),
             "plain http to another machine",
         ),
-        (json!({"network": "mainnet"}), "an unknown network"),
         (json!({"surprise": true}), "an unknown field"),
         (
             json!({"capabilityAuthSigs": [{"sig": "0x00"}]}),
@@ -101,6 +100,14 @@ async fn malformed_oversized_and_unsupported_requests_are_refused() {
             .await;
         assert_eq!((status, code(&v)), (400, 4400), "{why}: {v}");
     }
+    // A network the companion does not serve: 4200, whether unknown or switched off.
+    let (status, v) = b
+        .post_from(
+            ORIGIN,
+            &b.body(vec![pkp_request(&id)], json!({"network": "mainnet"})),
+        )
+        .await;
+    assert_eq!((status, code(&v)), (400, 4200), "an unknown network: {v}");
     let (_, v) = b.post_from(ORIGIN, &b.body(vec![json!({"resource": {"resource": "*", "resourcePrefix": "lit-pkp"}, "ability": "fly"})], json!({}))).await;
     assert_eq!(code(&v), 4400);
     assert_eq!(b.asked().await, 0);

@@ -1,5 +1,7 @@
 //! Browser wallets signing in the page.
 
+use lit_companion_bridge::Caller;
+
 use super::*;
 
 /// A browser wallet in the page (an EIP-1193 `personal_sign`, played here by a key the
@@ -140,15 +142,15 @@ async fn a_signature_that_is_not_the_browser_wallets_over_the_message_stores_not
         vec![pkp_request(&id)],
         json!({"externalWallet": {"address": wallet.address()}}),
     );
-    let (_, first) = b.post_from(ORIGIN, &body).await;
+    let first = b.from_extension(ORIGIN, &body).await;
     let step = &first["result"]["signWithWallet"];
     let answer = json!({"v": 1, "id": "s", "method": "walletSignature",
         "params": {"ticket": step["ticket"], "signature": wallet.sign(step["message"].as_str().unwrap())}});
-    let (_, other) = b.post_from("https://other.example", &answer).await;
+    let other = b.from_extension("https://other.example", &answer).await;
     assert_eq!(code(&other), 4408, "{other}");
-    let (_, mine) = b.post_from(ORIGIN, &answer).await;
+    let mine = b.from_extension(ORIGIN, &answer).await;
     assert!(mine["result"]["sessionSigs"].is_object(), "{mine}");
-    let (_, replay) = b.post_from(ORIGIN, &answer).await;
+    let replay = b.from_extension(ORIGIN, &answer).await;
     assert_eq!(code(&replay), 4408, "{replay}");
     // A wallet added without its name is called what it is.
     assert!(b
@@ -186,8 +188,9 @@ async fn a_deep_link_cannot_reach_a_browser_wallet() {
 }
 
 impl Bridge {
-    /// Asks for `id` from the page, signing with its browser wallet: answers the
-    /// `signWithWallet` step (when one comes) with `sign(message)`.
+    /// Asks for `id` from the page through the extension (the one road a page's wallet signs
+    /// by), signing with its browser wallet: answers the `signWithWallet` step (when one comes)
+    /// with `sign(message)`.
     async fn with_page_wallet(
         &self,
         wallet: &PageWallet,
@@ -198,15 +201,95 @@ impl Bridge {
             vec![pkp_request(id)],
             json!({"externalWallet": {"address": wallet.address(), "name": "MetaMask"}}),
         );
-        let (status, first) = self.post_from(ORIGIN, &body).await;
-        assert_eq!(status, 200, "{first}");
+        let first = self.from_extension(ORIGIN, &body).await;
         let Some(step) = first["result"].get("signWithWallet").cloned() else {
             return (first, None);
         };
         let mut params = sign(step["message"].as_str().unwrap());
         params["ticket"] = step["ticket"].clone();
         let answer = json!({"v": 1, "id": "sig-1", "method": "walletSignature", "params": params});
-        let (_, second) = self.post_from(ORIGIN, &answer).await;
+        let second = self.from_extension(ORIGIN, &answer).await;
         (second, Some(step))
     }
+
+    /// `body` as the extension relays it for a page of `origin`.
+    async fn from_extension(&self, origin: &str, body: &Value) -> Value {
+        let page = Caller::verified(
+            lit_companion_session::Origin::parse(origin).unwrap(),
+            Road::Extension,
+        );
+        serde_json::to_value(self.engine.handle(&page, body.to_string().as_bytes()).await).unwrap()
+    }
+}
+
+#[tokio::test]
+async fn over_loopback_http_a_page_wallet_is_never_asked() {
+    // Whoever holds the loopback port answers loopback requests: a page cannot tell the
+    // companion from a squatter there, so no road but the extension gets a page's wallet to
+    // sign anything; the answer names the extension, and nobody is asked.
+    let b = start("browser-wallet-http", None, |_| {}).await;
+    let wallet = PageWallet::new();
+    let (_, id) = pkp(24);
+    let body = b.body(
+        vec![pkp_request(&id)],
+        json!({"externalWallet": {"address": wallet.address(), "name": "MetaMask"}}),
+    );
+    let (status, v) = b.post_from(ORIGIN, &body).await;
+    assert_eq!((status, code(&v)), (400, 4200), "{v}");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Lit Companion extension"),
+        "{v}"
+    );
+    assert!(v.get("result").is_none(), "{v}");
+    assert_eq!(b.asked().await, 0, "refused before any prompt");
+    b.nothing_stored();
+}
+
+#[tokio::test]
+async fn before_a_prompt_a_page_learns_nothing_of_the_vault() {
+    // A policy that approves nothing: every prompt is answered no.
+    let nothing = r#"{"version":1,"rules":[{"origin":"https://nobody.example","resources":["lit-pkp://*"]}]}"#;
+    let b = start("uniform-answers", Some(nothing), |_| {}).await;
+    let held = b.vault.wallets().unwrap()[0].address.clone();
+    let unknown = PageWallet::new().address();
+    let (_, id) = pkp(25);
+    let ask = |wallet: &str, extra: Value| {
+        let mut extra = extra;
+        extra["wallet"] = json!(wallet);
+        b.body(vec![pkp_request(&id)], extra)
+    };
+    // A node outside the network: the same answer whoever the wallet is, and nobody asked.
+    let stranger = json!({"nodeUrls": ["https://stranger.example:7470"]});
+    let (s1, v1) = b.post_from(ORIGIN, &ask(&held, stranger.clone())).await;
+    let (s2, v2) = b.post_from(ORIGIN, &ask(&unknown, stranger)).await;
+    assert_eq!((s1, &v1["error"]), (s2, &v2["error"]), "{v1} / {v2}");
+    assert_eq!(code(&v1), 4400, "{v1}");
+    assert_eq!(b.asked().await, 0);
+    // A held wallet and one the companion does not have: both are put to the user, and the page
+    // hears the user's answer either way.
+    let (s1, v1) = b.post_from(ORIGIN, &ask(&held, json!({}))).await;
+    let (s2, v2) = b.post_from(ORIGIN, &ask(&unknown, json!({}))).await;
+    assert_eq!((s1, code(&v1)), (403, 4001), "{v1}");
+    assert_eq!((s2, code(&v2)), (403, 4001), "{v2}");
+    assert_eq!(b.asked().await, 2, "both were prompts");
+    {
+        let asked = b.approver.asked.lock().unwrap();
+        assert!(asked[0].unavailable.is_none());
+        let why = asked[1]
+            .unavailable
+            .as_deref()
+            .expect("the prompt says it cannot be done");
+        assert!(why.contains("no wallet"), "{why}");
+    }
+    // A network the companion does not serve: no list of the user's networks.
+    let mut other = ask(&held, json!({}));
+    other["params"]["network"] = json!("my-private-net");
+    let (_, v) = b.post_from(ORIGIN, &other).await;
+    assert_eq!(code(&v), 4200, "{v}");
+    let message = v["error"]["message"].as_str().unwrap();
+    assert!(!message.contains(SIM), "{message}");
+    b.nothing_stored();
 }
