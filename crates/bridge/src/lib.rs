@@ -11,6 +11,7 @@ pub mod peer;
 pub mod policy;
 pub mod prompt_queue;
 pub mod ratelimit;
+pub mod render;
 #[cfg(any(unix, windows))]
 pub mod socket;
 
@@ -20,3 +21,4 @@ pub use engine::{Engine, EngineSettings};
 pub use lit_companion_wire::{BridgeError, ErrorCode, Response};
 pub use policy::{Policy, PolicyError};
 pub use prompt_queue::PromptQueue;
+pub use render::{Line, Section, SectionKind};

@@ -5,7 +5,9 @@
 use std::{future::Future, path::Path, pin::Pin, time::Duration};
 
 use lit_companion_net::NetworkName;
-use lit_companion_session::{Ability, Address, LitResource, Wei, MAX_SESSION_LIFETIME};
+use lit_companion_session::{
+    Ability, Address, LitResource, ResourceAbilityRequest, Wei, MAX_SESSION_LIFETIME,
+};
 use lit_companion_vault::GrantKey;
 use serde::Deserialize;
 
@@ -231,7 +233,7 @@ impl Policy {
         let mut reasons = Vec::new();
         for rule in self.rules.iter().filter(|r| r.caller == caller) {
             match rule.allows(request) {
-                Ok(lifetime) => return Decision::Approve { lifetime },
+                Ok(lifetime) => return self.bounded(&caller, request, lifetime),
                 Err(reason) => reasons.push(reason),
             }
         }
@@ -241,9 +243,60 @@ impl Policy {
             .unwrap_or_else(|| format!("the policy has no rule for {caller}"));
         Decision::Reject { reason }
     }
+
+    /// `lifetime`, unless a rule for `caller` covering any line the new AuthSig grants —
+    /// already granted or new — allows less: a rule's `maxLifetimeSeconds` bounds every line
+    /// it covers, whatever request carries it (an escalation re-signs the old lines with the
+    /// new lifetime).
+    fn bounded(
+        &self,
+        caller: &GrantKey,
+        request: &ApprovalRequest,
+        lifetime: Duration,
+    ) -> Decision {
+        let strictest = request
+            .grant_requests
+            .iter()
+            .flat_map(|line| {
+                self.rules
+                    .iter()
+                    .filter(|r| r.caller == *caller && r.covers(request, line))
+                    .map(move |r| (r.max_lifetime, line))
+            })
+            .min_by_key(|(max, _)| *max);
+        match strictest {
+            Some((max, line)) if lifetime > max => Decision::Reject {
+                reason: format!(
+                    "a session of {} s exceeds the policy's {} s for {line}",
+                    lifetime.as_secs(),
+                    max.as_secs()
+                ),
+            },
+            _ => Decision::Approve { lifetime },
+        }
+    }
 }
 
 impl Rule {
+    /// Whether the rule speaks of `line` as `request` carries it: the request's network,
+    /// wallet and the line's ability are among the rule's own (or it names none), and the
+    /// line's resource matches one of its patterns.
+    fn covers(&self, request: &ApprovalRequest, line: &ResourceAbilityRequest) -> bool {
+        self.allows_wallet(&request.wallet).is_ok()
+            && self
+                .networks
+                .as_ref()
+                .is_none_or(|ns| ns.iter().any(|n| n.as_str() == request.network))
+            && self
+                .abilities
+                .as_ref()
+                .is_none_or(|a| a.contains(&line.ability))
+            && self.resources.iter().any(|pat| {
+                pat.prefix() == line.resource.prefix()
+                    && (pat.is_wildcard() || *pat == line.resource)
+            })
+    }
+
     /// Whether the rule approves requests signed by `wallet` (the request's EIP-55 address):
     /// any wallet when it names none, else only one it names.
     fn allows_wallet(&self, wallet: &str) -> Result<(), String> {

@@ -53,6 +53,22 @@ pub enum RiskFlag {
     HighPrice,
 }
 
+impl RiskFlag {
+    /// The flag in words, as every prompt shows it.
+    pub fn words(self) -> &'static str {
+        match self {
+            Self::WildcardResource => "Covers every resource of a kind, not just one",
+            Self::EveryAbility => "Every ability Lit has",
+            Self::Delegation => "Lets someone else use your credit or balance",
+            Self::SpendsFunds => "Spends your credit or balance",
+            Self::LongLifetime => "Lasts more than 7 days",
+            Self::LifetimeOverLimit => "Longer than 30 days: Lit nodes refuse it",
+            Self::Unknown => "Something Lit Companion does not recognise",
+            Self::HighPrice => "May spend more than 0.1 of your Lit balance per request",
+        }
+    }
+}
+
 /// A per-request price above this (0.1 of the network's token) is shown as a risk.
 pub const HIGH_PRICE_WEI: u128 = 100_000_000_000_000_000;
 

@@ -296,3 +296,96 @@ async fn a_policy_caps_the_price() {
     let (status, v) = b.post_from(ORIGIN, &body("1000000000000000")).await;
     assert_eq!(status, 200, "{v}");
 }
+
+/// Issue 24: a dapp approved for every PKP for ten minutes asks for one Lit Action for 29
+/// days. Approving would re-sign the wildcard with the new lifetime, so the prompt lists it as
+/// extended, in red, and Reject is the default; and a policy that allows the wildcard for
+/// 600 s holds every session carrying it to 600 s, whichever rule allowed the new line.
+#[tokio::test]
+async fn an_escalation_shows_every_line_it_extends_and_the_policy_bounds_every_line_it_covers() {
+    use lit_companion_session::{
+        explain::{Risk, RiskFlag},
+        timefmt::iso_millis,
+    };
+    let policy = r#"{"version":1,"rules":[
+        {"origin":"https://app.example.com","resources":["lit-pkp://*"],"allowWildcards":true,"maxLifetimeSeconds":600},
+        {"origin":"https://app.example.com","resources":["lit-litaction://*"],"abilities":["lit-action-execution"],"maxLifetimeSeconds":2592000}]}"#;
+    let b = start("extended", Some(policy), |_| {}).await;
+    let for_ = |d: time::Duration| json!({"expiration": iso_millis(OffsetDateTime::now_utc() + d).unwrap()});
+    let action = json!({"resource": {"resource": "QmYwAPJzv5CZsnAzt8auVZRn9pfbGkY8ZtZ7j1234PbdG", "resourcePrefix": "lit-litaction"}, "ability": "lit-action-execution"});
+
+    // Every PKP, for ten minutes: the policy allows it.
+    let (status, first) = b
+        .post_from(
+            ORIGIN,
+            &b.body(vec![pkp_request("*")], for_(time::Duration::minutes(10))),
+        )
+        .await;
+    assert_eq!(status, 200, "{first}");
+
+    // One Lit Action for 29 days: the wildcard would last 29 days too.
+    let (_, v) = b
+        .post_from(
+            ORIGIN,
+            &b.body(vec![action.clone()], for_(time::Duration::days(29))),
+        )
+        .await;
+    {
+        let asked = b.approver.asked.lock().unwrap();
+        let q = &asked[1];
+        assert_eq!(q.new.len(), 1, "only the Lit Action is new");
+        assert_eq!(q.extended.len(), 1, "the wildcard's expiry changes");
+        assert!(
+            q.extended[0].resource.ends_with("lit-pkp://*"),
+            "{:?}",
+            q.extended
+        );
+        assert_eq!(q.extended[0].risk, Risk::Danger);
+        assert!(q.extended[0].flags.contains(&RiskFlag::WildcardResource));
+        assert!(q.already_granted[0]
+            .flags
+            .contains(&RiskFlag::WildcardResource));
+        assert!(q.granted_until.is_some());
+        assert!(q.is_dangerous(), "Reject is the default");
+        let text = q.to_text();
+        assert!(
+            text.contains("— approving extends this to")
+                && text.contains("✓ [DANGER] Sign messages and transactions with any of your PKPs"),
+            "{text}"
+        );
+    }
+    assert_eq!(code(&v), 4001, "held to the wildcard's 600 s: {v}");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("exceeds the policy's 600 s for pkp-signing on lit-pkp://*"),
+        "{v}"
+    );
+    let sessions = b.vault.sessions().unwrap();
+    assert_eq!(sessions.len(), 1, "the grant stays as it was");
+    assert_eq!(
+        sessions[0].public_key,
+        first["result"]["sessionKey"].as_str().unwrap()
+    );
+
+    // Within the wildcard's bound: approved, and the merged session never outlives 600 s.
+    let (status, v) = b
+        .post_from(
+            ORIGIN,
+            &b.body(vec![action], for_(time::Duration::minutes(5))),
+        )
+        .await;
+    assert_eq!(status, 200, "{v}");
+    let live: Vec<_> = b
+        .vault
+        .sessions()
+        .unwrap()
+        .into_iter()
+        .filter(|s| s.state == lit_companion_vault::metadata::RecordState::Live)
+        .collect();
+    assert_eq!(live.len(), 1);
+    assert_eq!(live[0].granted.len(), 2, "the wildcard and the Lit Action");
+    let lasts = live[0].expires_at.at() - live[0].created_at.at();
+    assert!(lasts <= time::Duration::seconds(600), "{lasts}");
+}

@@ -36,7 +36,7 @@ use crate::{
 pub use create::{NewSession, PreparedSession};
 pub use live::{LiveSession, SignRequest};
 pub use recovery::Maintenance;
-pub use sessions::{Ask, Grantee, Issuance, Need, NeedReason, Revoke, REUSE_MARGIN};
+pub use sessions::{Ask, Grantee, Issuance, Need, NeedReason, Replaced, Revoke, REUSE_MARGIN};
 
 /// The keychain account of a wallet key.
 pub fn wallet_account(address: &Address) -> String {

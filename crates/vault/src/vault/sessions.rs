@@ -84,6 +84,28 @@ pub struct Ask {
     pub new: Vec<ResourceAbilityRequest>,
     /// What the new AuthSig grants on approval: `granted` plus everything requested.
     pub grant: Vec<ResourceAbilityRequest>,
+    /// The live session whose grant this approval re-signs (an escalation or a higher
+    /// price); `None` when nothing granted is kept.
+    pub replaces: Option<Replaced>,
+}
+
+/// What the live session an approval replaces was approved for: its `granted` lines end at
+/// `until` today, and approving re-signs them with the lifetime the user chooses now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Replaced {
+    /// When its grant ends.
+    pub until: OffsetDateTime,
+    /// Naga: the most each request may pay under it (wei); `None` when it may pay nothing.
+    pub max_price_wei: Option<lit_companion_session::Wei>,
+}
+
+impl Replaced {
+    fn of(record: &SessionRecord) -> Self {
+        Self {
+            until: record.expires_at.at(),
+            max_price_wei: record.max_price_wei,
+        }
+    }
 }
 
 impl Ask {
@@ -101,20 +123,22 @@ impl Ask {
             granted: Vec::new(),
             new: grant.clone(),
             grant,
+            replaces: None,
         }
     }
 
     /// An escalation: the grant is kept, the user is asked only about what it does not cover.
     fn escalation(
-        granted: &[ResourceAbilityRequest],
+        live: &SessionRecord,
         missing: Vec<ResourceAbilityRequest>,
         requests: &[ResourceAbilityRequest],
     ) -> Self {
         Self {
             reason: NeedReason::Escalation,
-            granted: granted.to_vec(),
+            granted: live.granted.clone(),
             new: missing,
-            grant: merged(granted, requests),
+            grant: merged(&live.granted, requests),
+            replaces: Some(Replaced::of(live)),
         }
     }
 }
@@ -240,9 +264,7 @@ impl Vault {
             .map_err(|e| VaultError::Internal(format!("stored AuthSig no longer verifies: {e}")))?;
         if !missing.is_empty() {
             return Ok(Some(Issuance::Ask(Ask::escalation(
-                &record.granted,
-                missing,
-                requests,
+                record, missing, requests,
             ))));
         }
         if !price_within(need.max_price_wei, record.max_price_wei) {
@@ -251,6 +273,7 @@ impl Vault {
                 granted: record.granted.clone(),
                 new: Vec::new(),
                 grant: record.granted.clone(),
+                replaces: Some(Replaced::of(record)),
             })));
         }
         if let Some(live) = self.live.get(record) {
