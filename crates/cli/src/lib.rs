@@ -30,6 +30,7 @@ mod link_cmd;
 mod network_cmd;
 mod serve_cmd;
 mod store_cmd;
+mod terminal;
 mod vault_cmd;
 
 /// Whether `arg` names one of the command's subcommands (`serve`, `wallet`, `open-url`, …).

@@ -1,19 +1,9 @@
 //! `lit-companion serve`: the engine and the loopback HTTP bridge, headless; and `pair`.
 
-use std::{
-    future::Future,
-    io::{BufRead, Write},
-    net::SocketAddr,
-    path::PathBuf,
-    pin::Pin,
-    sync::Arc,
-    time::Duration,
-};
+use std::{io::Write, net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
 
 use clap::{Args, Subcommand};
-use lit_companion_bridge::{
-    ratelimit::RateLimit, ApprovalRequest, Approver, Decision, Policy, Road,
-};
+use lit_companion_bridge::{ratelimit::RateLimit, Approver, Policy, Road};
 use lit_companion_runtime::{AssembleError, Companion, Setup};
 use lit_companion_vault::OsKeychain;
 use serde_json::json;
@@ -21,6 +11,7 @@ use time::OffsetDateTime;
 
 use crate::{
     cmd::Failure,
+    terminal::TerminalApprover,
     vault_cmd::{self, VaultArgs},
 };
 
@@ -100,88 +91,6 @@ pub(crate) fn pair(cmd: PairCommand, args: &VaultArgs) -> Result<String, Failure
     serde_json::to_string_pretty(&out).map_err(|e| Failure::input(format!("output: {e}")))
 }
 
-/// Asks on the controlling terminal; rejects when there is none.
-#[derive(Debug)]
-struct TerminalApprover;
-
-impl Approver for TerminalApprover {
-    fn approve(
-        &self,
-        request: ApprovalRequest,
-    ) -> Pin<Box<dyn Future<Output = Decision> + Send + '_>> {
-        Box::pin(async move {
-            let asked = tokio::task::spawn_blocking(move || ask_on_tty(&request)).await;
-            asked.unwrap_or(Decision::Reject {
-                reason: "the terminal prompt failed".into(),
-            })
-        })
-    }
-}
-
-fn ask_on_tty(r: &ApprovalRequest) -> Decision {
-    let Ok(tty) = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open("/dev/tty")
-    else {
-        return Decision::Reject {
-            reason: "no terminal to ask on (run serve with --approve POLICY)".into(),
-        };
-    };
-    let mut out = &tty;
-    let signs_next = match &r.browser_wallet {
-        Some(w) => format!(
-            " ({}) — your browser wallet will ask you to sign next{}",
-            w.name,
-            if w.new {
-                " (approving adds it to Lit Companion: its address only)"
-            } else {
-                ""
-            }
-        ),
-        None => String::new(),
-    };
-    let mut text = format!(
-        "\n{} asks, on {}, as {}{signs_next}:\n",
-        r.who, r.network_label, r.wallet
-    );
-    if !r.already_granted.is_empty() {
-        text.push_str("  It already may:\n");
-        for l in &r.already_granted {
-            text.push_str(&format!("    ✓ {}\n", l.sentence));
-        }
-        text.push_str("  It now also asks to:\n");
-    }
-    for l in &r.new {
-        let mark = if l.risk == lit_companion_session::explain::Risk::Danger {
-            "✓ [DANGER]"
-        } else {
-            "✓"
-        };
-        text.push_str(&format!("    {mark} {}\n", l.sentence));
-    }
-    for l in &r.not_granted {
-        text.push_str(&format!("    ✗ {l}\n"));
-    }
-    text.push_str(&format!("  {}\nApprove? [y/N] ", r.duration_text));
-    if out.write_all(text.as_bytes()).is_err() {
-        return Decision::Reject {
-            reason: "the terminal is not writable".into(),
-        };
-    }
-    let mut line = String::new();
-    let _ = std::io::BufReader::new(&tty).read_line(&mut line);
-    if matches!(line.trim(), "y" | "Y" | "yes") {
-        Decision::Approve {
-            lifetime: r.lifetime,
-        }
-    } else {
-        Decision::Reject {
-            reason: "the user said no".into(),
-        }
-    }
-}
-
 pub(crate) fn serve(args: ServeArgs, vault_args: &VaultArgs) -> Result<String, Failure> {
     let _log = init_log();
     if !args.listen.ip().is_loopback() {
@@ -196,7 +105,7 @@ pub(crate) fn serve(args: ServeArgs, vault_args: &VaultArgs) -> Result<String, F
     }
     let approver: Arc<dyn Approver> = match &args.approve {
         Some(path) => Arc::new(Policy::load(path).map_err(|e| Failure::input(e.to_string()))?),
-        None => Arc::new(TerminalApprover),
+        None => Arc::new(TerminalApprover::controlling()),
     };
     let assembled = Companion::assemble(Setup {
         data_dir: vault_cmd::data_dir(vault_args)?,
