@@ -9,8 +9,9 @@
 //! on it — whatever subset of nodes a request names.
 //!
 //! Nothing the network sends is trusted for size or place: every answer is read up to its
-//! endpoint's cap ([`body`]), a node set holds at most [`MAX_VALIDATORS`], and a public network's
-//! nodes must be on public addresses ([`address`]).
+//! endpoint's cap ([`HANDSHAKE_BODY_CAP`], [`ETH_CALL_BODY_CAP`], [`RPC_BODY_CAP`]), a node set
+//! holds at most [`MAX_VALIDATORS`], and a public network's nodes must be on public addresses
+//! ([`address`]).
 
 pub mod address;
 mod body;
