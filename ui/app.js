@@ -61,18 +61,6 @@ function wakeButtons(id, buttons) {
   waking = state;
 }
 
-// What each risk flag means, in the user's words (DESIGN: prompt wording, PROMPT.md).
-const FLAG_TEXT = {
-  wildcard_resource: 'Covers every resource of a kind, not just one',
-  every_ability: 'Every ability Lit has',
-  delegation: 'Lets someone else use your credit or balance',
-  spends_funds: 'Spends your credit or balance',
-  long_lifetime: 'Lasts more than 7 days',
-  lifetime_over_limit: 'Longer than 30 days: Lit nodes refuse it',
-  unknown: 'Something Lit Companion does not recognise',
-  high_price: 'May spend more than 0.1 of your Lit balance per request',
-};
-
 async function refreshStatus() {
   const s = await invoke('status');
   const banner = $('keychain-problem');
@@ -310,30 +298,49 @@ async function renderPrompt() {
   if (shownPrompt === p.id) return; // never re-render (or steal focus from) the prompt in front
   shownPrompt = p.id;
   const r = p.request;
+  // Everything the prompt says comes from the core's one renderer (p.sections), the text the
+  // terminal approver of `serve` prints too; only the lifetime picker and the raw message are
+  // the app's own.
+  const section = (kind) => p.sections.find((s) => s.kind === kind);
+  const lines = (kind) => section(kind)?.lines ?? [];
+  const lineItem = (l) => el('li', { className: l.risk === 'danger' ? 'danger' : '' }, l.text,
+    ...(l.flags.length ? [el('span', { className: 'line-flags', textContent: l.flags.join('; ') })] : []));
   const who = $('prompt-who');
   who.replaceChildren();
-  const [name, how] = r.who.split(' — ');
+  const whoText = lines('who')[0]?.text ?? r.who;
+  const [name, how] = whoText.split(' — ');
   if (r.verified) who.append(el('strong', { textContent: name }), ` — ${how || ''}`);
-  else who.append(el('span', { className: 'unverified', textContent: r.who }));
-  const bw = r.browser_wallet;
-  const label = bw ? bw.name : walletLabels[r.wallet.toLowerCase()];
-  const signsNext = bw ? ` — your browser wallet will ask you to sign next${bw.new ? ' (approving adds it to Lit Companion: its address only)' : ''}` : '';
-  $('prompt-where').textContent = `On ${r.network_label}, as ${short(r.wallet)}${label ? ` (${label})` : ''}${signsNext} · via ${r.road}`;
-  const flags = new Set(r.flags);
-  for (const l of r.new) for (const f of l.flags) flags.add(f);
-  $('prompt-flags').replaceChildren(...[...flags].map((f) => el('li', { className: 'flag', textContent: FLAG_TEXT[f] || f })));
-  const escalation = r.already_granted.length > 0;
-  $('prompt-already').hidden = !escalation;
-  $('prompt-will-title').hidden = escalation;
-  $('prompt-already-list').replaceChildren(...r.already_granted.map((l) => el('li', { textContent: l.sentence })));
-  $('prompt-new').replaceChildren(...r.new.map((l) => el('li', { className: l.risk === 'danger' ? 'danger' : '', textContent: l.sentence })));
-  $('prompt-not').replaceChildren(...r.not_granted.map((l) => el('li', { textContent: l })));
-  $('prompt-paid').hidden = r.supplied_delegations.length === 0;
-  $('prompt-paid').textContent = r.supplied_delegations.join(' ');
-  // What each request may cost (Naga), red when it is a lot; the exact wei behind the disclosure.
-  $('prompt-price').hidden = !r.price_text;
-  $('prompt-price').textContent = r.price_text || '';
-  $('prompt-price').className = flags.has('high_price') ? 'price high' : 'price';
+  else who.append(el('span', { className: 'unverified', textContent: whoText }));
+  $('prompt-where').textContent = lines('where')[0]?.text ?? '';
+  $('prompt-unavailable').hidden = !section('unavailable');
+  $('prompt-unavailable').textContent = lines('unavailable').map((l) => l.text).join(' ');
+  $('prompt-flags').replaceChildren(...lines('flags').map((l) => el('li', { className: 'flag', textContent: l.text })));
+  // Lines already granted: red where dangerous and approving makes them last longer.
+  const already = section('extended') || section('already_granted');
+  $('prompt-already').hidden = !already;
+  $('prompt-already-title').textContent = already ? already.title : '';
+  $('prompt-already-list').replaceChildren(...(already ? already.lines : []).map(lineItem));
+  $('prompt-will-title').hidden = !section('new');
+  $('prompt-will-title').textContent = section('new')?.title ?? '';
+  $('prompt-new').replaceChildren(...lines('new').map(lineItem));
+  $('prompt-not-title').hidden = !section('not_granted');
+  $('prompt-not').replaceChildren(...lines('not_granted').map((l) => el('li', { textContent: l.text })));
+  const paid = section('paid');
+  $('prompt-paid').hidden = !paid;
+  $('prompt-paid').textContent = paid ? `${paid.title}: ${paid.lines.map((l) => l.text).join(' ')}` : '';
+  const statement = section('statement');
+  $('prompt-statement').hidden = !statement;
+  $('prompt-statement').textContent = statement ? `${statement.title}: ${statement.lines.map((l) => l.text).join(' ')}` : '';
+  // What each request may cost (Naga), red when it is a lot, with what was approved before
+  // when that changes; the exact wei behind the disclosure.
+  const price = section('price');
+  $('prompt-price').hidden = !price;
+  $('prompt-price-title').textContent = price ? price.title : '';
+  $('prompt-price-lines').replaceChildren(...lines('price').map((l) => {
+    const li = lineItem(l);
+    if (l.risk === 'danger') li.classList.add('high');
+    return li;
+  }));
   $('prompt-price-wei').hidden = !r.max_price_wei;
   $('prompt-price-wei').textContent = r.max_price_wei ? `maxPrice: ${r.max_price_wei} wei per request` : '';
   // The lifetimes on offer come with the exact message each one signs: the message shown is
@@ -353,9 +360,13 @@ async function renderPrompt() {
   };
   lifetime.onchange = showMessage;
   showMessage();
-  $('prompt-until').textContent = r.duration_text;
+  $('prompt-until').textContent = lines('lifetime').map((l) => (l.flags.length ? `${l.text} — ${l.flags.join('; ')}` : l.text)).join(' ');
   const approve = $('prompt-approve');
   const reject = $('prompt-reject');
+  // Reject is the default when anything approving changes is dangerous (a new line, or one
+  // already granted that approving makes last longer).
+  approve.className = p.dangerous ? 'danger-outline' : 'primary';
+  reject.className = p.dangerous ? 'primary' : '';
   approve.disabled = true;
   reject.disabled = true;
   $('prompt').hidden = false;

@@ -54,6 +54,8 @@ pub(crate) struct Prompt {
     id: u64,
     request: lit_companion_bridge::ApprovalRequest,
     dangerous: bool,
+    /// The prompt's words, from the core's one renderer (what `serve` prints on a terminal).
+    sections: Vec<lit_companion_bridge::Section>,
 }
 
 /// Keychain state, roads, pause and version: the header and the settings screen.
@@ -187,6 +189,7 @@ pub(crate) fn prompts(s: State<'_, Services>) -> Vec<Prompt> {
         .map(|(id, request)| Prompt {
             id,
             dangerous: request.is_dangerous(),
+            sections: request.sections(),
             request,
         })
         .collect()
