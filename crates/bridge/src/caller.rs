@@ -2,8 +2,10 @@
 
 use std::fmt;
 
+use lit_companion_platform::PortOwner;
 use lit_companion_session::Origin;
 use lit_companion_vault::GrantKey;
+use lit_companion_wire::{BridgeError, ErrorCode};
 
 /// Which road the request came by.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -99,6 +101,35 @@ impl Caller {
             ),
             Identity::Paired { name } => format!("local program \"{name}\" (pairing token)"),
         }
+    }
+
+    /// Why a browser-verified origin on this machine (`http://localhost:P`, a loopback IP) may
+    /// not be served now: its port's listener is not the companion's user's. The browser vouches
+    /// for the origin, not for who serves it: once the user's dev server stops, another OS user
+    /// may bind the port, and pages it serves have the same origin. Checked on every request, so
+    /// a grant follows the user's listener, never the port alone (docs/threat-model.md,
+    /// "Loopback origins are owned").
+    pub fn loopback_refusal(&self) -> Option<BridgeError> {
+        let Identity::Verified(origin) = &self.identity else {
+            return None;
+        };
+        if !origin.is_loopback() {
+            return None;
+        }
+        let why = match lit_companion_platform::loopback_port_owner(origin.effective_port()) {
+            Ok(PortOwner::Mine) => return None,
+            Ok(PortOwner::Another) => "is served by another user of this computer",
+            Ok(PortOwner::Nobody) => "is not served by any program of yours now",
+            Ok(PortOwner::Unknown) => "cannot be checked: the companion cannot tell who serves it",
+            Err(e) => {
+                tracing::warn!(error = %e, "the owner of a loopback port could not be read");
+                "cannot be checked: the companion cannot tell who serves it"
+            }
+        };
+        Some(BridgeError::new(
+            ErrorCode::Unauthorized,
+            format!("{origin} {why}; refusing it"),
+        ))
     }
 
     /// Whether the identity is vouched for by the browser or a token.

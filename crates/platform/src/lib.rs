@@ -43,6 +43,52 @@ pub fn raise_open_files(_wanted: u64) -> Option<u64> {
     None
 }
 
+/// Who listens on a loopback TCP port.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PortOwner {
+    /// Every listener a loopback connection could reach belongs to this user.
+    Mine,
+    /// One of them belongs to another user.
+    Another,
+    /// Nothing listens there.
+    Nobody,
+    /// The platform cannot tell.
+    Unknown,
+}
+
+/// Who listens on loopback TCP `port` (Linux: `sock_diag`; Windows: the TCP table's owning
+/// processes and their users; elsewhere: [`PortOwner::Unknown`]).
+pub fn loopback_port_owner(port: u16) -> std::io::Result<PortOwner> {
+    #[cfg(target_os = "linux")]
+    {
+        let me = current_uid();
+        let uids = linux::tcp_listener_uids(port)?;
+        Ok(if uids.is_empty() {
+            PortOwner::Nobody
+        } else if uids.iter().all(|u| *u == me) {
+            PortOwner::Mine
+        } else {
+            PortOwner::Another
+        })
+    }
+    #[cfg(windows)]
+    {
+        let pids = windows::tcp_listener_pids(port)?;
+        Ok(if pids.is_empty() {
+            PortOwner::Nobody
+        } else if pids.iter().all(|p| windows::is_same_user(*p)) {
+            PortOwner::Mine
+        } else {
+            PortOwner::Another
+        })
+    }
+    #[cfg(not(any(target_os = "linux", windows)))]
+    {
+        let _ = port;
+        Ok(PortOwner::Unknown)
+    }
+}
+
 #[cfg(target_os = "linux")]
 pub mod linux;
 

@@ -9,7 +9,9 @@ use std::{
     net::{IpAddr, SocketAddr},
 };
 
-use netlink_packet_core::{NetlinkHeader, NetlinkMessage, NetlinkPayload, NLM_F_REQUEST};
+use netlink_packet_core::{
+    NetlinkHeader, NetlinkMessage, NetlinkPayload, NLM_F_DUMP, NLM_F_REQUEST,
+};
 use netlink_packet_sock_diag::{
     constants::{AF_INET, AF_INET6, IPPROTO_TCP, TCP_LISTEN},
     inet::{ExtensionFlags, InetRequest, SocketId, StateFlags},
@@ -22,6 +24,9 @@ const NO_COOKIE: [u8; 8] = [0xff; 8];
 
 /// Room for the one answer, with plenty to spare.
 const ANSWER_ROOM: usize = 8 * 1024;
+
+/// Room for one batch of a dump's answers (the kernel fills at most a page or so per read).
+const DUMP_ROOM: usize = 64 * 1024;
 
 /// The uid owning the TCP socket whose local address is `local` and whose remote address is
 /// `remote` (for a loopback connection accepted by us: `local` is the client's address, `remote`
@@ -89,6 +94,73 @@ pub fn tcp_socket_uid(local: SocketAddr, remote: SocketAddr) -> io::Result<Optio
     }
 }
 
+/// The uids owning the TCP listeners on `port` that a loopback connection could reach: bound
+/// to a loopback or the unspecified address, IPv4 and IPv6 (a dump of listening sockets,
+/// `NLM_F_DUMP` with only `TCP_LISTEN` asked; listeners are few).
+pub fn tcp_listener_uids(port: u16) -> io::Result<Vec<u32>> {
+    let mut uids = Vec::new();
+    for family in [AF_INET, AF_INET6] {
+        let mut header = NetlinkHeader::default();
+        header.flags = NLM_F_REQUEST | NLM_F_DUMP;
+        header.sequence_number = 2;
+        let mut request = NetlinkMessage::new(
+            header,
+            SockDiagMessage::InetRequest(InetRequest {
+                family,
+                protocol: IPPROTO_TCP,
+                extensions: ExtensionFlags::empty(),
+                states: StateFlags::LISTEN,
+                socket_id: if family == AF_INET {
+                    SocketId::new_v4()
+                } else {
+                    SocketId::new_v6()
+                },
+            })
+            .into(),
+        );
+        request.finalize();
+        let mut out = vec![0; request.buffer_len()];
+        request.serialize(&mut out);
+        let socket = Socket::new(NETLINK_SOCK_DIAG)?;
+        socket.connect(&NetlinkAddr::new(0, 0))?;
+        socket.send(&out, 0)?;
+        'answers: loop {
+            let mut answer = Vec::with_capacity(DUMP_ROOM);
+            let read = socket.recv(&mut answer, 0)?;
+            if read == 0 {
+                break;
+            }
+            let mut at = 0;
+            while at < answer.len() {
+                let reply = NetlinkMessage::<SockDiagMessage>::deserialize(&answer[at..])
+                    .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?;
+                let length = reply.header.length as usize;
+                match reply.payload {
+                    NetlinkPayload::InnerMessage(SockDiagMessage::InetResponse(found)) => {
+                        let id = &found.header.socket_id;
+                        let reachable = id.source_address.is_loopback()
+                            || id.source_address.is_unspecified()
+                            || canonical(SocketAddr::new(id.source_address, 0))
+                                .ip()
+                                .is_loopback();
+                        if found.header.state == TCP_LISTEN && id.source_port == port && reachable {
+                            uids.push(found.header.uid);
+                        }
+                    }
+                    NetlinkPayload::Done(_) => break 'answers,
+                    NetlinkPayload::Error(e) if e.code.is_some() => return Err(e.to_io()),
+                    _ => {}
+                }
+                if length == 0 {
+                    break 'answers;
+                }
+                at += length.next_multiple_of(4);
+            }
+        }
+    }
+    Ok(uids)
+}
+
 /// An IPv4-mapped IPv6 address (`::ffff:a.b.c.d`) as the IPv4 address it is.
 fn canonical(addr: SocketAddr) -> SocketAddr {
     SocketAddr::new(addr.ip().to_canonical(), addr.port())
@@ -99,6 +171,20 @@ mod tests {
     use std::net::{TcpListener, TcpStream};
 
     use super::*;
+
+    #[test]
+    fn a_listener_is_found_by_its_port_with_its_owner() -> io::Result<()> {
+        let listener = TcpListener::bind("127.0.0.1:0")?;
+        let port = listener.local_addr()?.port();
+        assert_eq!(tcp_listener_uids(port)?, vec![crate::current_uid()]);
+        drop(listener);
+        assert_eq!(
+            tcp_listener_uids(port)?,
+            Vec::<u32>::new(),
+            "gone when closed"
+        );
+        Ok(())
+    }
 
     #[test]
     fn a_connection_is_owned_by_this_user_and_a_stranger_is_not_found() -> io::Result<()> {

@@ -16,7 +16,9 @@ use std::{
 
 use windows_sys::Win32::{
     Foundation::{CloseHandle, LocalFree, ERROR_INSUFFICIENT_BUFFER, HANDLE, NO_ERROR},
-    NetworkManagement::IpHelper::{GetExtendedTcpTable, TCP_TABLE_OWNER_PID_ALL},
+    NetworkManagement::IpHelper::{
+        GetExtendedTcpTable, TCP_TABLE_CLASS, TCP_TABLE_OWNER_PID_ALL, TCP_TABLE_OWNER_PID_LISTENER,
+    },
     Networking::WinSock::{AF_INET, AF_INET6},
     Security::{
         Authorization::ConvertSidToStringSidW, GetLengthSid, GetTokenInformation, TokenUser,
@@ -242,7 +244,35 @@ pub fn create_pipe(
 /// `server` (as the server sees them: its peer address and its local address). `None` when no
 /// such connection is in the table.
 pub fn tcp_client_pid(client: SocketAddr, server: SocketAddr) -> io::Result<Option<u32>> {
-    let family = if client.is_ipv4() { AF_INET } else { AF_INET6 };
+    let table = tcp_table(client.is_ipv4(), TCP_TABLE_OWNER_PID_ALL)?;
+    Ok(rows(&table, client.is_ipv4())
+        .into_iter()
+        .find(|(local, remote, _)| *local == client && *remote == server)
+        .map(|(_, _, pid)| pid))
+}
+
+/// The processes listening on TCP `port` that a loopback connection could reach: bound to a
+/// loopback or the unspecified address, IPv4 and IPv6.
+pub fn tcp_listener_pids(port: u16) -> io::Result<Vec<u32>> {
+    let mut pids = Vec::new();
+    for v4 in [true, false] {
+        let table = tcp_table(v4, TCP_TABLE_OWNER_PID_LISTENER)?;
+        pids.extend(
+            rows(&table, v4)
+                .into_iter()
+                .filter(|(local, _, _)| {
+                    local.port() == port
+                        && (local.ip().is_loopback() || local.ip().is_unspecified())
+                })
+                .map(|(_, _, pid)| pid),
+        );
+    }
+    Ok(pids)
+}
+
+/// `GetExtendedTcpTable` of one family and class, as bytes.
+fn tcp_table(v4: bool, class: TCP_TABLE_CLASS) -> io::Result<Vec<u8>> {
+    let family = if v4 { AF_INET } else { AF_INET6 };
     let mut size = 0u32;
     let mut buf: Vec<u32> = vec![0; 1];
     // The table can grow between the size query and the read: a few tries.
@@ -254,7 +284,7 @@ pub fn tcp_client_pid(client: SocketAddr, server: SocketAddr) -> io::Result<Opti
                 &mut size,
                 0,
                 u32::from(family),
-                TCP_TABLE_OWNER_PID_ALL,
+                class,
                 0,
             )
         };
@@ -266,15 +296,14 @@ pub fn tcp_client_pid(client: SocketAddr, server: SocketAddr) -> io::Result<Opti
         if rc != NO_ERROR {
             return Err(io::Error::from_raw_os_error(rc as i32));
         }
-        let bytes: Vec<u8> = buf.iter().flat_map(|w| w.to_ne_bytes()).collect();
-        return Ok(find_owner(&bytes, client, server));
+        return Ok(buf.iter().flat_map(|w| w.to_ne_bytes()).collect());
     }
     Err(io::Error::other("the TCP table kept growing"))
 }
 
-/// Reads a `MIB_TCPTABLE_OWNER_PID` or `MIB_TCP6TABLE_OWNER_PID` (by the addresses' family):
-/// a u32 count, then rows. Ports are in network order in the low 16 bits of their u32.
-fn find_owner(table: &[u8], client: SocketAddr, server: SocketAddr) -> Option<u32> {
+/// The rows of a `MIB_TCPTABLE_OWNER_PID` or `MIB_TCP6TABLE_OWNER_PID`: (local, remote, pid).
+/// A u32 count, then rows; ports are in network order in the low 16 bits of their u32.
+fn rows(table: &[u8], v4: bool) -> Vec<(SocketAddr, SocketAddr, u32)> {
     let word = |at: usize| -> Option<u32> {
         Some(u32::from_ne_bytes(table.get(at..at + 4)?.try_into().ok()?))
     };
@@ -282,20 +311,19 @@ fn find_owner(table: &[u8], client: SocketAddr, server: SocketAddr) -> Option<u3
         let b = table.get(at..at + 2)?;
         Some(u16::from_be_bytes([b[0], b[1]]))
     };
-    let count = word(0)? as usize;
-    for i in 0..count {
-        let (local, remote, pid) = if client.is_ipv4() {
+    let row = |i: usize| -> Option<(SocketAddr, SocketAddr, u32)> {
+        if v4 {
             // dwState, dwLocalAddr, dwLocalPort, dwRemoteAddr, dwRemotePort, dwOwningPid.
             let row = 4 + i * 24;
             let addr = |at: usize| -> Option<IpAddr> {
                 let b: [u8; 4] = table.get(at..at + 4)?.try_into().ok()?;
                 Some(IpAddr::V4(Ipv4Addr::from(b)))
             };
-            (
+            Some((
                 SocketAddr::new(addr(row + 4)?, port(row + 8)?),
                 SocketAddr::new(addr(row + 12)?, port(row + 16)?),
                 word(row + 20)?,
-            )
+            ))
         } else {
             // ucLocalAddr[16], dwLocalScopeId, dwLocalPort, ucRemoteAddr[16], dwRemoteScopeId,
             // dwRemotePort, dwState, dwOwningPid.
@@ -304,19 +332,13 @@ fn find_owner(table: &[u8], client: SocketAddr, server: SocketAddr) -> Option<u3
                 let b: [u8; 16] = table.get(at..at + 16)?.try_into().ok()?;
                 Some(IpAddr::V6(Ipv6Addr::from(b)))
             };
-            (
+            Some((
                 SocketAddr::new(addr(row)?, port(row + 20)?),
                 SocketAddr::new(addr(row + 24)?, port(row + 44)?),
                 word(row + 52)?,
-            )
-        };
-        if local.ip() == client.ip()
-            && local.port() == client.port()
-            && remote.ip() == server.ip()
-            && remote.port() == server.port()
-        {
-            return Some(pid);
+            ))
         }
-    }
-    None
+    };
+    let count = word(0).unwrap_or(0) as usize;
+    (0..count).map_while(row).collect()
 }

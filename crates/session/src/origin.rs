@@ -62,6 +62,12 @@ impl Origin {
         self.port
     }
 
+    /// The port a browser connects to: the explicit one, else the scheme's (80, 443).
+    pub fn effective_port(&self) -> u16 {
+        self.port
+            .unwrap_or(if self.scheme == "https" { 443 } else { 80 })
+    }
+
     /// The SIWE domain: `host[:port]`.
     pub fn authority(&self) -> String {
         match self.port {

@@ -194,7 +194,7 @@ impl Engine {
         let Request {
             id, method, params, ..
         } = request;
-        let outcome = match self.refusal(caller) {
+        let outcome = match self.refusal(caller).or_else(|| caller.loopback_refusal()) {
             Some(e) => Err(e),
             None => match method.as_str() {
                 "getSessionSigs" => self.get_session_sigs(caller, params).await,

@@ -340,3 +340,75 @@ async fn two_thousand_idle_sockets_of_another_user_leave_the_user_served() {
     );
     eprintln!("cached request beside 2,000 idle foreign sockets: {took:?}; open files {before} → {during}");
 }
+
+#[tokio::test]
+async fn a_loopback_origin_is_served_only_while_its_port_is_the_users() {
+    let b = start("loopback-owner", None, |_| {}).await;
+    let (_, id) = pkp(11);
+    let body = b.body(vec![pkp_request(&id)], json!({}));
+    // The user's own dev server: its page is served, and granted.
+    let mine = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = mine.local_addr().unwrap().port();
+    let origin = format!("http://localhost:{port}");
+    let (status, v) = b.post_from(&origin, &body).await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(b.asked().await, 1);
+    // The server stops: nothing of the user's serves that origin, and its grant is not used.
+    drop(mine);
+    let (status, v) = b.post_from(&origin, &body).await;
+    assert_eq!((status, code(&v)), (401, 4100), "{v}");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("not served"),
+        "{v}"
+    );
+    if lit_companion_platform::endpoint::current_uid() != 0 {
+        eprintln!(
+            "skipped the other user's listener: switching to `nobody` needs root (CI runs as root)"
+        );
+        return;
+    }
+    // Another OS user binds the port: its pages have the same origin, and get nothing.
+    let squat = format!(
+        "import socket, time\n\
+         s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n\
+         s.bind(('127.0.0.1', {port})); s.listen(); print('up', flush=True); time.sleep(60)\n"
+    );
+    let mut squatter = std::process::Command::new("runuser")
+        .args(["-u", "nobody", "--", "python3", "-c", &squat])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("runuser and python3");
+    let stdout = squatter.stdout.take().unwrap();
+    let up = tokio::task::spawn_blocking(move || {
+        let mut line = String::new();
+        std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line).unwrap();
+        line
+    })
+    .await
+    .unwrap();
+    assert_eq!(up.trim(), "up");
+    let (status, v) = b.post_from(&origin, &body).await;
+    let grants = b
+        .post_from(&origin, &json!({"v": 1, "id": 2, "method": "listGrants"}))
+        .await;
+    let _ = squatter.kill();
+    let _ = squatter.wait();
+    assert_eq!((status, code(&v)), (401, 4100), "{v}");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("another user of this computer"),
+        "{v}"
+    );
+    assert_eq!(
+        code(&grants.1),
+        4100,
+        "the grants are not listed to it either: {}",
+        grants.1
+    );
+    assert_eq!(b.asked().await, 1, "nobody was asked");
+}

@@ -142,15 +142,15 @@ async fn a_signature_that_is_not_the_browser_wallets_over_the_message_stores_not
         vec![pkp_request(&id)],
         json!({"externalWallet": {"address": wallet.address()}}),
     );
-    let first = b.from_extension(ORIGIN, &body).await;
+    let first = b.via_extension(ORIGIN, &body).await;
     let step = &first["result"]["signWithWallet"];
     let answer = json!({"v": 1, "id": "s", "method": "walletSignature",
         "params": {"ticket": step["ticket"], "signature": wallet.sign(step["message"].as_str().unwrap())}});
-    let other = b.from_extension("https://other.example", &answer).await;
+    let other = b.via_extension("https://other.example", &answer).await;
     assert_eq!(code(&other), 4408, "{other}");
-    let mine = b.from_extension(ORIGIN, &answer).await;
+    let mine = b.via_extension(ORIGIN, &answer).await;
     assert!(mine["result"]["sessionSigs"].is_object(), "{mine}");
-    let replay = b.from_extension(ORIGIN, &answer).await;
+    let replay = b.via_extension(ORIGIN, &answer).await;
     assert_eq!(code(&replay), 4408, "{replay}");
     // A wallet added without its name is called what it is.
     assert!(b
@@ -201,19 +201,19 @@ impl Bridge {
             vec![pkp_request(id)],
             json!({"externalWallet": {"address": wallet.address(), "name": "MetaMask"}}),
         );
-        let first = self.from_extension(ORIGIN, &body).await;
+        let first = self.via_extension(ORIGIN, &body).await;
         let Some(step) = first["result"].get("signWithWallet").cloned() else {
             return (first, None);
         };
         let mut params = sign(step["message"].as_str().unwrap());
         params["ticket"] = step["ticket"].clone();
         let answer = json!({"v": 1, "id": "sig-1", "method": "walletSignature", "params": params});
-        let second = self.from_extension(ORIGIN, &answer).await;
+        let second = self.via_extension(ORIGIN, &answer).await;
         (second, Some(step))
     }
 
     /// `body` as the extension relays it for a page of `origin`.
-    async fn from_extension(&self, origin: &str, body: &Value) -> Value {
+    async fn via_extension(&self, origin: &str, body: &Value) -> Value {
         let page = Caller::verified(
             lit_companion_session::Origin::parse(origin).unwrap(),
             Road::Extension,
