@@ -151,6 +151,81 @@ fn a_socket_in_a_directory_others_can_enter_or_own_is_refused() {
 }
 
 #[test]
+fn a_socket_directory_reached_through_a_symbolic_link_is_refused() {
+    // A link in place of the directory (say, planted in /tmp before the user's first login)
+    // could lead anywhere; the host follows none.
+    let real = scratch("link-target");
+    let _listener = UnixListener::bind(real.join("bridge.sock")).unwrap();
+    let parent = scratch("link");
+    let link = parent.join("lit-companion");
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    let answers = run_host(&link.join("bridge.sock"), &message("l"));
+    assert_eq!(code(&answers[0]), 4100, "{}", answers[0]);
+    assert!(answers[0]["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("symbolic link"));
+}
+
+#[test]
+fn a_socket_served_by_another_users_process_is_refused_before_anything_is_sent() {
+    if lit_companion_platform::endpoint::current_uid() != 0 {
+        eprintln!("skipped: switching to the OS user `nobody` needs root (CI runs as root)");
+        return;
+    }
+    // Another user listens on a socket; the file then sits in the user's own private directory,
+    // owned by the user (moved and handed over by root here): only the server's credentials
+    // tell. Whatever that server answers, the host sends it nothing and relays nothing.
+    let theirs = scratch("foreign-server");
+    let status = Command::new("chown")
+        .args(["65534:65534"])
+        .arg(&theirs)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let bound = theirs.join("b.sock");
+    let serve = format!(
+        "import socket, sys, threading\n\
+         s = socket.socket(socket.AF_UNIX); s.bind({bound:?}); s.listen()\n\
+         def answer():\n\
+         \x20   while True:\n\
+         \x20       c, _ = s.accept()\n\
+         \x20       body = b'{{\"v\": 1, \"id\": \"f\", \"result\": {{\"signWithWallet\": 1}}}}'\n\
+         \x20       c.sendall(len(body).to_bytes(4, sys.byteorder) + body)\n\
+         threading.Thread(target=answer, daemon=True).start()\n\
+         print('up', flush=True)\n\
+         sys.stdin.read()\n",
+    );
+    // Its stdin closing ends it (killing `runuser` would leave its child running).
+    let mut squatter = Command::new("runuser")
+        .args(["-u", "nobody", "--", "python3", "-c", &serve])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut up = [0u8; 3];
+    squatter.stdout.take().unwrap().read_exact(&mut up).unwrap();
+    let mine = scratch("foreign-server-mine");
+    let sock = mine.join("bridge.sock");
+    std::fs::rename(&bound, &sock).unwrap();
+    std::os::unix::fs::chown(&sock, Some(0), Some(0)).unwrap();
+    let answers = run_host(&sock, &message("f"));
+    drop(squatter.stdin.take());
+    let _ = squatter.wait();
+    assert_eq!(code(&answers[0]), 4100, "{}", answers[0]);
+    assert!(answers[0].get("result").is_none(), "{}", answers[0]);
+    assert!(
+        answers[0]["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("served by a process of another user"),
+        "{}",
+        answers[0]
+    );
+}
+
+#[test]
 fn messages_are_relayed_with_the_extension_id_the_browser_named() {
     let dir = scratch("relay");
     let sock = dir.join("bridge.sock");

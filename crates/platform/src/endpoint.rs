@@ -59,6 +59,9 @@ pub enum SocketTrust {
     /// The socket or its directory belongs to someone else (a squatter).
     #[error("{0} is owned by another user: refusing it")]
     ForeignOwner(String),
+    /// The directory is a symbolic link, or not a directory; or the socket is a symbolic link.
+    #[error("{0} is a symbolic link or not what it should be: refusing it")]
+    NotADirectory(String),
     /// The directory lets others in.
     #[error("{0} is accessible by other users (it must be mode 0700)")]
     OpenDirectory(String),
@@ -67,13 +70,18 @@ pub enum SocketTrust {
     ForeignServer(String),
 }
 
-/// Checks that the socket file and its directory are ours and private.
+/// Checks that the socket file and its directory are ours and private, following no symbolic
+/// link: the directory must be a real directory of ours that nobody else may enter, and the
+/// socket (when it exists) a file of ours. A missing directory is fine (nothing listens yet).
 #[cfg(unix)]
 pub fn check_trusted(socket: &Path) -> Result<(), SocketTrust> {
     use std::os::unix::fs::MetadataExt;
     let me = current_uid();
     if let Some(dir) = socket.parent() {
-        if let Ok(m) = std::fs::metadata(dir) {
+        if let Ok(m) = std::fs::symlink_metadata(dir) {
+            if m.file_type().is_symlink() || !m.is_dir() {
+                return Err(SocketTrust::NotADirectory(dir.display().to_string()));
+            }
             if m.uid() != me {
                 return Err(SocketTrust::ForeignOwner(dir.display().to_string()));
             }
@@ -83,10 +91,30 @@ pub fn check_trusted(socket: &Path) -> Result<(), SocketTrust> {
         }
     }
     if let Ok(m) = std::fs::symlink_metadata(socket) {
+        if m.file_type().is_symlink() {
+            return Err(SocketTrust::NotADirectory(socket.display().to_string()));
+        }
         if m.uid() != me {
             return Err(SocketTrust::ForeignOwner(socket.display().to_string()));
         }
     }
+    Ok(())
+}
+
+/// Linux: the process serving the socket at the other end of `stream` runs as this user
+/// (`SO_PEERCRED`, as the kernel recorded it when the server called `listen`).
+#[cfg(target_os = "linux")]
+fn check_server(stream: &Stream, path: &Path) -> Result<(), SocketTrust> {
+    match rustix::net::sockopt::socket_peercred(stream) {
+        Ok(cred) if cred.uid.as_raw() == current_uid() => Ok(()),
+        _ => Err(SocketTrust::ForeignServer(path.display().to_string())),
+    }
+}
+
+/// Other Unix: the directory's and the socket's owners (checked before connecting) stand for
+/// the server's; only the user can create a socket in a directory only they may enter.
+#[cfg(all(unix, not(target_os = "linux")))]
+fn check_server(_stream: &Stream, _path: &Path) -> Result<(), SocketTrust> {
     Ok(())
 }
 
@@ -132,7 +160,9 @@ pub fn connect(path: &Path) -> Result<Stream, ConnectError> {
     #[cfg(unix)]
     {
         check_trusted(path)?;
-        std::os::unix::net::UnixStream::connect(path).map_err(not_running)
+        let stream = std::os::unix::net::UnixStream::connect(path).map_err(not_running)?;
+        check_server(&stream, path)?;
+        Ok(stream)
     }
     #[cfg(windows)]
     {

@@ -485,11 +485,13 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn without_a_wallet_nobody_is_asked_and_nothing_is_stored() {
+    async fn without_a_wallet_the_user_sees_the_request_first_and_nothing_is_stored() {
+        // Whether the vault holds a wallet is told to the page only after the prompt: an
+        // approval then answers 4601, and nothing is made.
         let f = fixture("nowallet", true, false).await;
         let v = ask(&f, &[1]).await;
         assert_eq!(code(&v), 4601, "{v}");
-        assert_eq!(f.approver.asked.load(Ordering::SeqCst), 0);
+        assert_eq!(f.approver.asked.load(Ordering::SeqCst), 1);
         assert!(f.engine.vault().sessions().unwrap().is_empty());
     }
 

@@ -309,12 +309,14 @@ async fn two_thousand_idle_sockets_of_another_user_leave_the_user_served() {
          resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 4096), hard))\n\
          held = [socket.create_connection(('127.0.0.1', {}), timeout=30) for _ in range(2000)]\n\
          print(len(held), flush=True)\n\
-         time.sleep(60)\n",
+         sys.stdin.read()\n",
         b.port
     );
     let mut squatter = std::process::Command::new("runuser")
         .args(["-u", "nobody", "--", "python3", "-c", &hold])
+        .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
         .spawn()
         .expect("runuser and python3");
     let stdout = squatter.stdout.take().unwrap();
@@ -331,7 +333,8 @@ async fn two_thousand_idle_sockets_of_another_user_leave_the_user_served() {
     let started = std::time::Instant::now();
     let (status, v) = b.post_from(ORIGIN, &body).await;
     let took = started.elapsed();
-    let _ = squatter.kill();
+    // Its stdin closing ends it (killing `runuser` would leave its child running).
+    drop(squatter.stdin.take());
     let _ = squatter.wait();
     assert_eq!((status, &v["result"]["reused"]), (200, &json!(true)), "{v}");
     assert!(
@@ -374,11 +377,14 @@ async fn a_loopback_origin_is_served_only_while_its_port_is_the_users() {
     let squat = format!(
         "import socket, time\n\
          s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n\
-         s.bind(('127.0.0.1', {port})); s.listen(); print('up', flush=True); time.sleep(60)\n"
+         s.bind(('127.0.0.1', {port})); s.listen(); print('up', flush=True)\n\
+         import sys; sys.stdin.read()\n"
     );
     let mut squatter = std::process::Command::new("runuser")
         .args(["-u", "nobody", "--", "python3", "-c", &squat])
+        .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
         .spawn()
         .expect("runuser and python3");
     let stdout = squatter.stdout.take().unwrap();
@@ -394,7 +400,8 @@ async fn a_loopback_origin_is_served_only_while_its_port_is_the_users() {
     let grants = b
         .post_from(&origin, &json!({"v": 1, "id": 2, "method": "listGrants"}))
         .await;
-    let _ = squatter.kill();
+    // Its stdin closing ends it (killing `runuser` would leave its child running).
+    drop(squatter.stdin.take());
     let _ = squatter.wait();
     assert_eq!((status, code(&v)), (401, 4100), "{v}");
     assert!(
