@@ -367,6 +367,10 @@ async function renderPrompt() {
   // already granted that approving makes last longer).
   approve.className = p.dangerous ? 'danger-outline' : 'primary';
   reject.className = p.dangerous ? 'primary' : '';
+  // A request nobody can carry out (no such wallet, a browser wallet this road cannot reach)
+  // is only rejected: the page learns why after the answer.
+  approve.hidden = Boolean(r.unavailable);
+  if (r.unavailable) reject.className = 'primary';
   approve.disabled = true;
   reject.disabled = true;
   $('prompt').hidden = false;
