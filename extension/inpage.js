@@ -69,6 +69,80 @@
   /** personal_sign takes the message as 0x + the hex of its UTF-8 bytes. */
   const hexOfText = (text) => `0x${[...new TextEncoder().encode(text)].map((b) => b.toString(16).padStart(2, '0')).join('')}`;
 
+  // ReCap abilities (ERC-5573) of each Lit ability, as the companion and the Lit SDK write them.
+  const RECAP_ABILITY = Object.freeze({
+    'pkp-signing': 'Threshold/Signing',
+    'access-control-condition-signing': 'Threshold/Signing',
+    'access-control-condition-decryption': 'Threshold/Decryption',
+    'lit-action-execution': 'Threshold/Execution',
+    'rate-limit-increase-auth': 'Auth/Auth',
+    'lit-payment-delegation': 'Auth/Auth',
+  });
+  /** Longest session a companion signs (30 days), with a minute for clocks. */
+  const MAX_LIFETIME_MS = (30 * 24 * 60 + 1) * 60 * 1000;
+
+  /** A request line's ReCap resource key: PKP ids lose `0x`, are padded to 64 hex digits, lower-cased. */
+  function resourceKey({ resource, resourcePrefix }) {
+    let id = String(resource);
+    if (resourcePrefix === 'lit-pkp' && id !== '*') id = id.replace(/^0x/i, '').padStart(64, '0').toLowerCase();
+    return `${resourcePrefix}://${id}`;
+  }
+
+  /** base64url → text (UTF-8). */
+  function fromBase64Url(text) {
+    const b64 = text.replace(/-/g, '+').replace(/_/g, '/');
+    const bytes = Uint8Array.from(atob(b64 + '='.repeat((4 - (b64.length % 4)) % 4)), (c) => c.charCodeAt(0));
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  }
+
+  /**
+   * Why the step's text is not the session SIWE (EIP-4361, with an ERC-5573 ReCap) for exactly
+   * this page's request, or null when it is: this page's host as domain, the wallet the request
+   * named as address, a session key as URI, an expiration within the request's, and no
+   * resource or ability the request did not ask for. Whoever sent the step, the wallet signs
+   * nothing else.
+   */
+  function stepProblem(step, params) {
+    const lines = step.message.split('\n');
+    if (lines[0] !== `${window.location.host} wants you to sign in with your Ethereum account:`) {
+      return `it is not for this page (${window.location.host})`;
+    }
+    // The wallet the request named; with none named, the one the companion chose (its default).
+    const named = (params.externalWallet && params.externalWallet.address) || params.wallet || step.address;
+    if (typeof named !== 'string' || lines[1].toLowerCase() !== named.toLowerCase() || step.address.toLowerCase() !== named.toLowerCase()) {
+      return 'it is not for the wallet this page named';
+    }
+    const field = (name) => {
+      const line = lines.find((l) => l.startsWith(`${name}: `));
+      return line === undefined ? undefined : line.slice(name.length + 2);
+    };
+    if (!/^lit:session:[0-9a-f]{64}$/.test(field('URI') || '')) return 'it does not authorize a session key';
+    const expires = Date.parse(field('Expiration Time') || '');
+    const limit = params.expiration !== undefined ? Date.parse(params.expiration) : Date.now() + MAX_LIFETIME_MS;
+    if (!Number.isFinite(expires) || !(expires <= limit)) return 'it lasts longer than this page asked';
+    const at = lines.indexOf('Resources:');
+    const resources = at < 0 ? [] : lines.slice(at + 1);
+    if (resources.length !== 1 || !resources[0].startsWith('- urn:recap:')) return 'its resources are not one ReCap';
+    let recap;
+    try {
+      recap = JSON.parse(fromBase64Url(resources[0].slice('- urn:recap:'.length)));
+    } catch {
+      return 'its ReCap cannot be read';
+    }
+    const asked = new Set(
+      (Array.isArray(params.resourceAbilityRequests) ? params.resourceAbilityRequests : [])
+        .filter((r) => r && r.resource && RECAP_ABILITY[r.ability])
+        .map((r) => `${resourceKey(r.resource)} ${RECAP_ABILITY[r.ability]}`),
+    );
+    if (!recap || typeof recap.att !== 'object' || recap.att === null || (recap.prf && recap.prf.length)) return 'its ReCap is not one this page asked for';
+    for (const [resource, abilities] of Object.entries(recap.att)) {
+      for (const ability of Object.keys(abilities || {})) {
+        if (!asked.has(`${resource} ${ability}`)) return `it grants ${ability} on ${resource}, which this page did not ask for`;
+      }
+    }
+    return null;
+  }
+
   /** Signs a step: the walletSignature params, and the error to answer the page with when it did not sign. */
   async function signStep({ ticket, address, message }) {
     const wallet = await walletHolding(address);
@@ -92,6 +166,12 @@
     const id = envelope.id;
     if (typeof step.ticket !== 'string' || !/^0x[0-9a-fA-F]{40}$/.test(step.address) || typeof step.message !== 'string') {
       return { v: 1, id, error: failure(5000, 'internal', 'Lit Companion sent a malformed wallet step.') };
+    }
+    const problem = stepProblem(step, envelope.params || {});
+    if (problem) {
+      // Nothing reaches the wallet; the companion (if it was one) drops the waiting key.
+      await send({ v: 1, id: nextId('ws'), method: 'walletSignature', params: { ticket: step.ticket, rejected: true } });
+      return { v: 1, id, error: failure(4100, 'unauthorized', `Refused to ask your wallet to sign: ${problem}.`) };
     }
     const { params, error } = await signStep(step);
     const final = params ? await send({ v: 1, id: nextId('ws'), method: 'walletSignature', params }) : null;

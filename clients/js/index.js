@@ -1202,10 +1202,21 @@ async function deeplinkTransport(call, ctx) {
 
 const WALLET_NAME = 'Browser wallet';
 const NO_DEEPLINK_WALLET =
-  'A browser wallet can sign only through the Lit Companion extension or the local connection to the ' +
-  'Lit Companion app: a lit-companion:// link cannot reach it. Install the extension, or start Lit Companion.';
-/** How long a non-prompting wallet call (eth_accounts) may take before that wallet is skipped. */
-const ACCOUNTS_TIMEOUT_MS = 2000;
+  'A browser wallet can sign only through the Lit Companion extension: a lit-companion:// link cannot ' +
+  'reach it. Install the extension.';
+/**
+ * Over loopback HTTP a page cannot tell Lit Companion from another program holding its port, so
+ * the page's wallet is never asked to sign anything that comes that way; only the extension (which
+ * the browser starts, and which checks who serves its socket) carries a browser wallet's step, and
+ * its in-page script checks the text before the wallet sees it.
+ */
+const EXTENSION_ONLY_WALLET =
+  'A browser wallet signs only through the Lit Companion extension: over the local connection a page ' +
+  'cannot tell Lit Companion from another program holding its port. Install the extension, or use a ' +
+  'wallet kept in Lit Companion.';
+const STEP_REFUSED =
+  "An answer asked this page's wallet to sign, and only the Lit Companion extension's in-page script " +
+  'takes such steps (after checking the text): refused, and the wallet was asked nothing.';
 
 /**
  * The EIP-6963 wallets of this page, in the order they announce themselves: dispatches
@@ -1301,65 +1312,6 @@ async function connectBrowserWallet(opts) {
   return { address, name: walletName(chosen.info) };
 }
 
-/** Resolves like `promise`, or to `fallback` after `ms`. */
-function within(promise, ms, fallback) {
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => resolve(fallback), ms);
-    promise.then(
-      (v) => {
-        clearTimeout(timer);
-        resolve(v);
-      },
-      () => {
-        clearTimeout(timer);
-        resolve(fallback);
-      },
-    );
-  });
-}
-
-/**
- * The provider that signs for `address`: the explicit `ethereum` option; else the first
- * EIP-6963 wallet whose `eth_accounts` (which never prompts) include it; else `window.ethereum`.
- */
-async function providerFor(address, opts) {
-  if (opts.ethereum) return opts.ethereum;
-  const want = address.toLowerCase();
-  for (const c of await walletCandidates(opts)) {
-    const asked = Promise.resolve().then(() => c.provider.request({ method: 'eth_accounts' }));
-    const accounts = await within(asked, ACCOUNTS_TIMEOUT_MS, []);
-    if (Array.isArray(accounts) && accounts.some((a) => typeof a === 'string' && a.toLowerCase() === want)) {
-      return c.provider;
-    }
-  }
-  const injected = injectedWallet();
-  if (!injected) throw noBrowserWallet(`holding ${address} was found in this page`);
-  return injected.provider;
-}
-
-/** `0x` + the hex of the UTF-8 bytes of `text`: personal_sign's message parameter. */
-function utf8Hex(text) {
-  return `0x${Array.from(utf8(text), (b) => b.toString(16).padStart(2, '0')).join('')}`;
-}
-
-/**
- * The `signWithWallet` step: the page's wallet signs exactly `message` (EIP-191 personal_sign,
- * `[0x + hex of its UTF-8 bytes, address]`). Resolves the `walletSignature` params:
- * `{ ticket, signature }` as the wallet gave it (the companion checks it), or
- * `{ ticket, rejected: true }` with `declined` (the CompanionError to throw: 4001 when the wallet
- * refused) when it did not sign.
- */
-async function signStep(step, opts) {
-  try {
-    const provider = await providerFor(step.address, opts);
-    const signature = await provider.request({ method: 'personal_sign', params: [utf8Hex(step.message), step.address] });
-    return { params: { ticket: step.ticket, signature } };
-  } catch (e) {
-    // Refused, failed (a locked Ledger, a wallet error) or no wallet holding the address: the
-    // companion is told at once, so the waiting session key is dropped now, not when it lapses.
-    return { params: { ticket: step.ticket, rejected: true }, declined: walletFailure(e, 'to sign') };
-  }
-}
 
 // ---------------------------------------------------------------------------------------------
 // Calls
@@ -1392,45 +1344,32 @@ async function sendOnFirst(call, ctx) {
   throw new CompanionError(4900, `${NOT_RUNNING} (Tried ${skipped.join('; ')}.)`);
 }
 
-/**
- * An external wallet's step: the page's wallet signs the session SIWE, and its answer goes back
- * as `walletSignature` on the road the step came by (the companion takes it only from the same
- * origin and road). Resolves the final getSessionSigs result.
- */
-async function finishWithWallet(step, transport, opts, ctx) {
-  if (transport === 'deeplink') throw new CompanionError(4200, NO_DEEPLINK_WALLET);
-  const { params, declined } = await raceAbort(signStep(step, opts), ctx.signal);
-  const call = makeCall('walletSignature', params, opts);
-  let response;
-  try {
-    response = await TRANSPORTS[transport](call, ctx);
-  } catch (e) {
-    if (declined && !ctx.signal.aborted) throw declined;
-    if (e instanceof Unavailable) throw new CompanionError(4900, `${NOT_RUNNING} (${e.message})`);
-    throw e;
-  }
-  if (declined) throw declined;
-  return unwrap(response, { id: call.id, method: 'walletSignature' });
-}
-
 async function callCompanion(method, params, options) {
   const opts = normalizeOptions(options);
   const ctx = makeCallContext(opts);
   try {
     if (ctx.signal.aborted) throw ctx.signal.reason;
+    let call;
     if (isObject(params) && params.wallet === BROWSER_WALLET) {
-      // Checked before the wallet is asked for anything: a deep link cannot reach it.
-      if (opts.transports.every((t) => t === 'deeplink')) throw new CompanionError(4200, NO_DEEPLINK_WALLET);
+      // Checked before the wallet is asked for anything: only the extension carries its step.
+      if (!opts.transports.includes('extension')) {
+        throw new CompanionError(4200, opts.transports.every((t) => t === 'deeplink') ? NO_DEEPLINK_WALLET : EXTENSION_ONLY_WALLET);
+      }
+      if (!(await raceAbort(detectExtension(opts.extensionTimeoutMs), ctx.signal))) {
+        throw new CompanionError(4200, EXTENSION_ONLY_WALLET);
+      }
       const { wallet, ...rest } = params;
       params = { ...rest, externalWallet: await raceAbort(connectBrowserWallet(opts), ctx.signal) };
+      call = makeCall(method, params, { ...opts, transports: ['extension'] });
+    } else {
+      call = makeCall(method, params, opts);
     }
-    const call = makeCall(method, params, opts);
-    const { transport, response } = await sendOnFirst(call, ctx);
+    const { response } = await sendOnFirst(call, ctx);
     const result = unwrap(response, { id: call.id, method });
-    // The extension's in-page script signs with the wallet itself; an older one hands the step on.
-    if (method === 'getSessionSigs' && isWalletStep(result)) {
-      return await finishWithWallet(result.signWithWallet, transport, opts, ctx);
-    }
+    // The extension's in-page script signs with the wallet itself, after checking the text; a
+    // step that reaches this client came another way (or from something posing as the
+    // extension), and the wallet is asked nothing.
+    if (method === 'getSessionSigs' && isWalletStep(result)) throw new CompanionError(4100, STEP_REFUSED);
     return result;
   } finally {
     ctx.cleanup();

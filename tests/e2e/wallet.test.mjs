@@ -1,6 +1,6 @@
 // The user's own browser wallet signs (docs/bridge-protocol.md, "When the page's wallet signs"),
-// in a real Chromium with the extension, and through the loopback HTTP road with the JS client in
-// the page. The page's EIP-1193 wallet is a test provider whose every call goes to Node
+// in a real Chromium with the extension (its in-page script checks the text, then the wallet
+// signs); over the loopback HTTP road the page's wallet is asked nothing. The page's EIP-1193 wallet is a test provider whose every call goes to Node
 // (page.exposeFunction), where an ethers wallet signs for real (secp256k1, EIP-191); it is
 // announced via EIP-6963 (`?wallet=eip6963`), exposed only as `window.ethereum`
 // (`?wallet=injected`), or announced after a decoy wallet holding another account (`?wallet=two`).
@@ -219,43 +219,38 @@ test('extension, wallet only at window.ethereum, JS client in the page: one call
   assert.ok(stack.serveLog.slice(log).some((l) => l.includes(`${EXT_INJECTED} via browser extension`)), stack.serveLog.slice(log).join('\n'));
 });
 
-test('loopback HTTP, JS client in the page: the wallet signs and the answer goes back by the same road; reuse asks neither', async () => {
+test('loopback HTTP, JS client in the page: the page wallet is asked nothing and the answer names the extension', async () => {
+  // Whoever holds the loopback port answers there: a page cannot tell the companion from a
+  // squatter, so a browser wallet's step goes only through the extension.
   const target = pkp(43);
   const page = await open(WEB, 'eip6963', { extension: false });
   const http = { transports: ['http'], port: stack.port, timeoutMs: 60000 };
-  let log = stack.serveLog.length;
+  const log = stack.serveLog.length;
   const { out: r, calls } = await callsDuring(() => ask(page, paramsFor(target.id), http));
-  assert.ok(r.result, JSON.stringify(r));
-  assert.deepEqual(methods(calls).filter((m) => !m.endsWith('eth_accounts')), ['holder eth_requestAccounts', 'holder personal_sign']);
-  await assertOwnersSession(r.result, target, WEB, signedText(calls));
-  assert.deepEqual(await decisionsSince(log, 1), ['approved']);
-  const lines = stack.serveLog.slice(log);
-  assert.ok(lines.some((l) => l.includes('walletSignature') && l.includes(WEB)), lines.join('\n'));
-  assert.ok(!lines.some((l) => l.includes('browser extension')), 'not through the extension');
-
-  log = stack.serveLog.length;
-  const again = await callsDuring(() => ask(page, paramsFor(target.id, owner.address), http));
-  assert.equal(again.out.result?.reused, true, JSON.stringify(again.out));
-  assert.equal(again.out.result.sessionKey, r.result.sessionKey);
-  assert.deepEqual(again.calls, []);
-  assert.deepEqual(await decisionsSince(log, 1), ['reused']);
+  assert.equal(r.error?.code, 4200, JSON.stringify(r));
+  assert.match(r.error.message, /Lit Companion extension/);
+  assert.deepEqual(calls, [], 'not even the account was asked');
+  // A held browser wallet named by address: the companion refuses it on this road too.
+  const named = await callsDuring(() => ask(page, paramsFor(target.id, owner.address), http));
+  assert.ok(named.out.error, JSON.stringify(named.out));
+  assert.ok(!named.calls.some((c) => c.method === 'personal_sign'), 'the wallet signed nothing');
+  assert.ok(!stack.serveLog.slice(log).some((l) => l.includes('walletSignature')), 'no signature went back');
 });
 
 test('of two wallets, the one whose accounts hold the address signs; the other is only asked for its accounts', async () => {
   const target = pkp(44);
-  const page = await open(WEB, 'two', { extension: false });
+  const page = await open(EXT, 'two');
   const log = stack.serveLog.length;
-  // The owner is a known external wallet by now: named by address, an escalation.
-  const { out: r, calls } = await callsDuring(() =>
-    ask(page, paramsFor(target.id, owner.address), { transports: ['http'], port: stack.port, timeoutMs: 60000 }));
+  // The owner is a known external wallet by now: named by address.
+  const { out: r, calls } = await callsDuring(() => ask(page, paramsFor(target.id, owner.address)));
   assert.ok(r.result, JSON.stringify(r));
   assert.deepEqual(methods(calls.filter((c) => c.wallet === 'decoy')), ['decoy eth_accounts']);
   assert.deepEqual(methods(calls.filter((c) => c.wallet === 'holder')), ['holder eth_accounts', 'holder personal_sign']);
-  await assertOwnersSession(r.result, target, WEB, signedText(calls));
+  await assertOwnersSession(r.result, target, EXT, signedText(calls));
   assert.deepEqual(await decisionsSince(log, 1), ['approved']);
 });
 
-for (const [road, options] of [['extension', undefined], ['loopback HTTP', 'http']]) {
+for (const [road, options] of [['extension', undefined]]) {
   for (const [how, code] of [['other-text', 4100], ['other-address', 4100], ['malformed', 4400], ['reject', 4001]]) {
     test(`${road}: a wallet that answers ${how} → ${code}, and the vault and keychain are unchanged`, async (t) => {
       t.after(() => {

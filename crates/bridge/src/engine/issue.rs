@@ -123,6 +123,10 @@ impl Engine {
                 } else {
                     Signer::no_wallet_yet()
                 };
+                let ask = match signer {
+                    Signer::Browser { .. } => ask.only_requested(&p.requests),
+                    _ => ask,
+                };
                 match self
                     .approve_and_create(caller, &p, wallet, &signer, ask, now)
                     .await?

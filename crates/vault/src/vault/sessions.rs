@@ -115,6 +115,14 @@ impl Ask {
         Self::all(NeedReason::Unverified, requests)
     }
 
+    /// The question when the page's own wallet signs: the page's script refuses a message that
+    /// grants anything beyond its request (docs/threat-model.md, "The companion proves itself
+    /// before a wallet signs"), so the grant is exactly what is requested, all of it asked
+    /// about, and a live grant is left as it is rather than re-signed.
+    pub fn only_requested(self, requests: &[ResourceAbilityRequest]) -> Self {
+        Self::all(self.reason, requests)
+    }
+
     /// A question about everything requested: there is no live grant to keep.
     fn all(reason: NeedReason, requests: &[ResourceAbilityRequest]) -> Self {
         let grant = merged(&[], requests);
