@@ -8,10 +8,9 @@
 //! Input typed before the prompt appeared is discarded: nothing is approved by a keypress
 //! meant for something else.
 
-use std::{future::Future, path::PathBuf, pin::Pin, time::Instant};
+use std::{future::Future, path::PathBuf, pin::Pin};
 
 use lit_companion_bridge::{ApprovalRequest, Approver, Decision};
-use lit_companion_session::explain::human_duration;
 
 /// Asks on a terminal (`/dev/tty` unless told otherwise); rejects when there is none.
 #[derive(Debug)]
@@ -41,11 +40,12 @@ impl Approver for TerminalApprover {
 }
 
 /// "Approved for 24 hours." and the other endings, as printed.
+#[cfg(unix)]
 fn outcome(decision: &Decision) -> String {
     match decision {
         Decision::Approve { lifetime } => {
             let lasts = time::Duration::try_from(*lifetime)
-                .map(human_duration)
+                .map(lit_companion_session::explain::human_duration)
                 .unwrap_or_default();
             format!("→ Approved for {lasts}.\n")
         }
@@ -107,7 +107,7 @@ async fn ask(_path: &std::path::Path, _r: ApprovalRequest) -> Decision {
 #[cfg(unix)]
 struct Ending<'a> {
     tty: &'a tty::Tty,
-    deadline: Option<Instant>,
+    deadline: Option<std::time::Instant>,
     done: bool,
 }
 
@@ -117,7 +117,10 @@ impl Drop for Ending<'_> {
         if self.done {
             return;
         }
-        let text = if self.deadline.is_some_and(|d| Instant::now() >= d) {
+        let text = if self
+            .deadline
+            .is_some_and(|d| std::time::Instant::now() >= d)
+        {
             "\n→ Timed out: no answer in time; nothing is signed.\n"
         } else {
             "\n→ Withdrawn: the caller went away before an answer; nothing is signed.\n"
