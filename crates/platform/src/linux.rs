@@ -28,6 +28,41 @@ const ANSWER_ROOM: usize = 8 * 1024;
 /// Room for one batch of a dump's answers (the kernel fills at most a page or so per read).
 const DUMP_ROOM: usize = 64 * 1024;
 
+/// Sends one `sock_diag` request for TCP sockets of `family` in `states` (one socket named by
+/// `socket_id`, or with `dump` every one) and answers the socket to read the kernel's answer from.
+fn ask_kernel(
+    family: u8,
+    states: StateFlags,
+    socket_id: SocketId,
+    dump: bool,
+) -> io::Result<Socket> {
+    let mut header = NetlinkHeader::default();
+    header.flags = if dump {
+        NLM_F_REQUEST | NLM_F_DUMP
+    } else {
+        NLM_F_REQUEST
+    };
+    header.sequence_number = 1;
+    let mut request = NetlinkMessage::new(
+        header,
+        SockDiagMessage::InetRequest(InetRequest {
+            family,
+            protocol: IPPROTO_TCP,
+            extensions: ExtensionFlags::empty(),
+            states,
+            socket_id,
+        })
+        .into(),
+    );
+    request.finalize();
+    let mut out = vec![0; request.buffer_len()];
+    request.serialize(&mut out);
+    let socket = Socket::new(NETLINK_SOCK_DIAG)?;
+    socket.connect(&NetlinkAddr::new(0, 0))?;
+    socket.send(&out, 0)?;
+    Ok(socket)
+}
+
 /// The uid owning the TCP socket whose local address is `local` and whose remote address is
 /// `remote` (for a loopback connection accepted by us: `local` is the client's address, `remote`
 /// our listener's). `Ok(None)` when the kernel knows no such connected socket. IPv4-mapped IPv6
@@ -47,27 +82,7 @@ pub fn tcp_socket_uid(local: SocketAddr, remote: SocketAddr) -> io::Result<Optio
         interface_id: 0,
         cookie: NO_COOKIE,
     };
-    let mut header = NetlinkHeader::default();
-    header.flags = NLM_F_REQUEST;
-    header.sequence_number = 1;
-    let mut request = NetlinkMessage::new(
-        header,
-        SockDiagMessage::InetRequest(InetRequest {
-            family,
-            protocol: IPPROTO_TCP,
-            extensions: ExtensionFlags::empty(),
-            states: StateFlags::all(),
-            socket_id: wanted.clone(),
-        })
-        .into(),
-    );
-    request.finalize();
-    let mut out = vec![0; request.buffer_len()];
-    request.serialize(&mut out);
-
-    let socket = Socket::new(NETLINK_SOCK_DIAG)?;
-    socket.connect(&NetlinkAddr::new(0, 0))?;
-    socket.send(&out, 0)?;
+    let socket = ask_kernel(family, StateFlags::all(), wanted.clone(), false)?;
     // One answer: the socket's `inet_diag_msg` (no extensions asked, so ~100 bytes), or an
     // error message (ENOENT when there is none).
     let mut answer = Vec::with_capacity(ANSWER_ROOM);
@@ -100,30 +115,12 @@ pub fn tcp_socket_uid(local: SocketAddr, remote: SocketAddr) -> io::Result<Optio
 pub fn tcp_listener_uids(port: u16) -> io::Result<Vec<u32>> {
     let mut uids = Vec::new();
     for family in [AF_INET, AF_INET6] {
-        let mut header = NetlinkHeader::default();
-        header.flags = NLM_F_REQUEST | NLM_F_DUMP;
-        header.sequence_number = 2;
-        let mut request = NetlinkMessage::new(
-            header,
-            SockDiagMessage::InetRequest(InetRequest {
-                family,
-                protocol: IPPROTO_TCP,
-                extensions: ExtensionFlags::empty(),
-                states: StateFlags::LISTEN,
-                socket_id: if family == AF_INET {
-                    SocketId::new_v4()
-                } else {
-                    SocketId::new_v6()
-                },
-            })
-            .into(),
-        );
-        request.finalize();
-        let mut out = vec![0; request.buffer_len()];
-        request.serialize(&mut out);
-        let socket = Socket::new(NETLINK_SOCK_DIAG)?;
-        socket.connect(&NetlinkAddr::new(0, 0))?;
-        socket.send(&out, 0)?;
+        let any = if family == AF_INET {
+            SocketId::new_v4()
+        } else {
+            SocketId::new_v6()
+        };
+        let socket = ask_kernel(family, StateFlags::LISTEN, any, true)?;
         'answers: loop {
             let mut answer = Vec::with_capacity(DUMP_ROOM);
             let read = socket.recv(&mut answer, 0)?;

@@ -48,8 +48,8 @@ pub struct HttpConfig {
     pub wait: Duration,
     /// A pending request whose caller has not polled for this long is withdrawn.
     pub abandon_after: Duration,
-    /// How long a connection may take to send a request's head (and how long it may stay idle
-    /// between requests): a connection that sends nothing is closed.
+    /// How long a connection may take to send its request's head (one request per connection):
+    /// a connection that sends nothing is closed.
     pub head_timeout: Duration,
     /// How many connections may be open.
     pub connections: ConnectionLimits,
@@ -135,8 +135,8 @@ async fn unknown_method() -> HttpResponse {
 ///
 /// Each connection's OS user is looked up as it is accepted: another user's connection is
 /// closed before a byte of it is read, and the rest are admitted within the
-/// [`ConnectionLimits`]. A request's head must arrive within the head timeout, which also
-/// closes connections left idle.
+/// [`ConnectionLimits`]. Each connection carries one request, whose head must arrive within the
+/// head timeout.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: Arc<HttpState>,
@@ -184,8 +184,13 @@ pub async fn serve(
             let service = hyper_util::service::TowerToHyperService::new(
                 app.layer(axum::Extension(axum::extract::ConnectInfo(conn))),
             );
+            // One request per connection (`Connection: close`): a connection is never idle
+            // between requests, so the head timeout never races a client reusing a connection
+            // the companion is closing, and nothing holds a descriptor while waiting for
+            // nothing. Loopback connections cost microseconds.
             let served = hyper::server::conn::http1::Builder::new()
                 .timer(hyper_util::rt::TokioTimer::new())
+                .keep_alive(false)
                 .header_read_timeout(head_timeout)
                 .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
                 .await;

@@ -312,30 +312,14 @@ async fn two_thousand_idle_sockets_of_another_user_leave_the_user_served() {
          sys.stdin.read()\n",
         b.port
     );
-    let mut squatter = std::process::Command::new("runuser")
-        .args(["-u", "nobody", "--", "python3", "-c", &hold])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("runuser and python3");
-    let stdout = squatter.stdout.take().unwrap();
-    let held = tokio::task::spawn_blocking(move || {
-        let mut line = String::new();
-        std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line).unwrap();
-        line
-    })
-    .await
-    .unwrap();
+    let (squatter, held) = AsNobody::run(&hold).await;
     assert_eq!(held.trim(), "2000", "the other user holds its connections");
     // The companion holds none of them, and the user's own cached request is answered.
     let during = open_files();
     let started = std::time::Instant::now();
     let (status, v) = b.post_from(ORIGIN, &body).await;
     let took = started.elapsed();
-    // Its stdin closing ends it (killing `runuser` would leave its child running).
-    drop(squatter.stdin.take());
-    let _ = squatter.wait();
+    drop(squatter);
     assert_eq!((status, &v["result"]["reused"]), (200, &json!(true)), "{v}");
     assert!(
         during < before + 64,
@@ -380,29 +364,13 @@ async fn a_loopback_origin_is_served_only_while_its_port_is_the_users() {
          s.bind(('127.0.0.1', {port})); s.listen(); print('up', flush=True)\n\
          import sys; sys.stdin.read()\n"
     );
-    let mut squatter = std::process::Command::new("runuser")
-        .args(["-u", "nobody", "--", "python3", "-c", &squat])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("runuser and python3");
-    let stdout = squatter.stdout.take().unwrap();
-    let up = tokio::task::spawn_blocking(move || {
-        let mut line = String::new();
-        std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line).unwrap();
-        line
-    })
-    .await
-    .unwrap();
+    let (squatter, up) = AsNobody::run(&squat).await;
     assert_eq!(up.trim(), "up");
     let (status, v) = b.post_from(&origin, &body).await;
     let grants = b
         .post_from(&origin, &json!({"v": 1, "id": 2, "method": "listGrants"}))
         .await;
-    // Its stdin closing ends it (killing `runuser` would leave its child running).
-    drop(squatter.stdin.take());
-    let _ = squatter.wait();
+    drop(squatter);
     assert_eq!((status, code(&v)), (401, 4100), "{v}");
     assert!(
         v["error"]["message"]
@@ -418,4 +386,37 @@ async fn a_loopback_origin_is_served_only_while_its_port_is_the_users() {
         grants.1
     );
     assert_eq!(b.asked().await, 1, "nobody was asked");
+}
+
+/// A Python script run as the OS user `nobody`, until dropped: its stdin closing ends it
+/// (killing `runuser` would leave its child running).
+struct AsNobody(std::process::Child);
+
+impl AsNobody {
+    /// Starts `script` and waits for the first line it prints.
+    async fn run(script: &str) -> (Self, String) {
+        let mut child = std::process::Command::new("runuser")
+            .args(["-u", "nobody", "--", "python3", "-c", script])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("runuser and python3: {e}"));
+        let stdout = child.stdout.take().unwrap();
+        let line = tokio::task::spawn_blocking(move || {
+            let mut line = String::new();
+            std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line).unwrap();
+            line
+        })
+        .await
+        .unwrap();
+        (Self(child), line)
+    }
+}
+
+impl Drop for AsNobody {
+    fn drop(&mut self) {
+        drop(self.0.stdin.take());
+        let _ = self.0.wait();
+    }
 }

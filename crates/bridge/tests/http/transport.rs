@@ -299,3 +299,46 @@ async fn ten_thousand_cached_requests_and_a_thousand_at_once_lose_nothing() {
     );
     assert_eq!(b.asked().await, 1, "a cached grant never prompts");
 }
+
+#[tokio::test]
+async fn a_connection_that_sends_no_head_in_time_is_closed_and_each_carries_one_request() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let b = start("head-timeout", None, |c| {
+        c.head_timeout = Duration::from_millis(300);
+    })
+    .await;
+    // Nothing sent: closed once the head timeout passes, with no answer.
+    let mut silent = tokio::net::TcpStream::connect(("127.0.0.1", b.port))
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    let mut buf = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(5), silent.read_to_end(&mut buf)).await;
+    assert!(read.is_ok(), "the connection was left open");
+    assert!(
+        started.elapsed() >= Duration::from_millis(250),
+        "closed before its time"
+    );
+    // Half a head, then nothing: closed as well.
+    let mut slow = tokio::net::TcpStream::connect(("127.0.0.1", b.port))
+        .await
+        .unwrap();
+    slow.write_all(b"GET /v1/status HTTP/1.1\r\nHost: 127.0.0.1")
+        .await
+        .unwrap();
+    let mut buf = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(5), slow.read_to_end(&mut buf)).await;
+    assert!(read.is_ok(), "a slow head kept its connection");
+    // A whole request is answered, and the connection is not kept for another.
+    let r = b
+        .http
+        .get(format!("{}/v1/status", b.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        r.headers().get("connection").and_then(|v| v.to_str().ok()),
+        Some("close")
+    );
+}
