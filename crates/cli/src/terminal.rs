@@ -61,7 +61,7 @@ async fn ask(path: &std::path::Path, r: ApprovalRequest) -> Decision {
         };
     };
     let lasts = time::Duration::try_from(r.lifetime)
-        .map(human_duration)
+        .map(lit_companion_session::explain::human_duration)
         .unwrap_or_default();
     let default = if r.is_dangerous() {
         " (something here is dangerous: Reject is the default)"
