@@ -383,6 +383,27 @@ async function post(envelope, origin = ORIGIN) {
   return res.json();
 }
 
+/** One envelope for a page of `origin` through the browser host (the extension road): its answer. */
+function viaHost(origin, envelope) {
+  const host = spawn(HOST, ['chrome-extension://ilaebllfbkgdbaeahkmhkdhchcamhekg/'], { env, stdio: ['pipe', 'pipe', 'inherit'] });
+  children.push(host);
+  const body = Buffer.from(JSON.stringify({ origin, envelope }));
+  const len = Buffer.alloc(4);
+  len.writeUInt32LE(body.length); // native byte order on x86-64 and arm64
+  host.stdin.write(Buffer.concat([len, body]));
+  return new Promise((resolve, reject) => {
+    let got = Buffer.alloc(0);
+    host.stdout.on('data', (chunk) => {
+      got = Buffer.concat([got, chunk]);
+      if (got.length >= 4 && got.length >= 4 + got.readUInt32LE(0)) {
+        host.kill();
+        resolve(JSON.parse(got.subarray(4, 4 + got.readUInt32LE(0)).toString('utf8')));
+      }
+    });
+    host.on('exit', () => reject(new Error('the host ended without an answer')));
+  });
+}
+
 test('a browser wallet: added by address and listed by kind; its prompt says the wallet signs next, and its signature makes the session', async () => {
   const page = ethers.Wallet.createRandom(); // the wallet in the browser, which the app never sees
   await wd.click('.tab[data-screen="wallets"]');
@@ -400,10 +421,22 @@ test('a browser wallet: added by address and listed by kind; its prompt says the
   await shot('wallets-kinds');
 
   const { pubkey, id } = pkp(7);
-  const ask = post({ v: 1, id: 'bw-1', method: 'getSessionSigs',
-    params: { network: 'sim-datil', resourceAbilityRequests: [pkpRequest(id)], nodeUrls: datil, wallet: page.address } });
+  const params = { network: 'sim-datil', resourceAbilityRequests: [pkpRequest(id)], nodeUrls: datil, wallet: page.address };
+  // Over loopback HTTP the page cannot tell the companion from a squatter: the prompt says the
+  // request cannot be carried out and offers only Reject; the page learns why afterwards.
+  const refused = post({ v: 1, id: 'bw-0', method: 'getSessionSigs', params });
+  const r = await waitForPrompt();
+  const unavailable = await wd.exec(`return { shown: !document.getElementById('prompt-unavailable').hidden,
+    text: document.getElementById('prompt-unavailable').innerText, approve: !document.getElementById('prompt-approve').hidden };`);
+  assert.ok(unavailable.shown && /Lit Companion extension/.test(unavailable.text), JSON.stringify(unavailable));
+  assert.equal(unavailable.approve, false, 'only Reject is offered');
+  assert.ok(r.where.endsWith('via loopback HTTP'), r.where);
+  await wd.click('#prompt-reject');
+  assert.equal((await refused).error.code, 4001);
+  // Through the extension (the browser's host), the browser wallet signs next.
+  const ask = viaHost('https://app.example.com', { v: 1, id: 'bw-1', method: 'getSessionSigs', params });
   const p = await waitForPrompt();
-  assert.match(p.where, /as 0x[0-9a-fA-F]{4}…[0-9a-fA-F]{4} \(Rabby\) — your browser wallet will ask you to sign next · via loopback HTTP$/);
+  assert.match(p.where, /as 0x[0-9a-fA-F]{4}…[0-9a-fA-F]{4} \(Rabby\) — your browser wallet will ask you to sign next · via browser extension$/);
   await shot('prompt-browser-wallet');
   await wd.click('#prompt-approve');
   const step = (await ask).result.signWithWallet;
@@ -411,7 +444,7 @@ test('a browser wallet: added by address and listed by kind; its prompt says the
   assert.equal(step.address, page.address);
   assert.match(step.message, /^app\.example\.com wants you to sign in with your Ethereum account:\n/);
   const signature = await page.signMessage(step.message);
-  const got = await post({ v: 1, id: 'bw-2', method: 'walletSignature', params: { ticket: step.ticket, signature } });
+  const got = await viaHost('https://app.example.com', { v: 1, id: 'bw-2', method: 'walletSignature', params: { ticket: step.ticket, signature } });
   assert.ok(got.result, JSON.stringify(got));
   assert.equal(got.result.wallet, page.address);
   const c = stack.sdkCheck(got.result.sessionSigs, 'datil-dev', datil[0], `lit-pkp://${id}`, 'pkp-signing');
