@@ -112,20 +112,26 @@
     if (typeof named !== 'string' || lines[1].toLowerCase() !== named.toLowerCase() || step.address.toLowerCase() !== named.toLowerCase()) {
       return 'it is not for the wallet this page named';
     }
-    const field = (name) => {
-      const line = lines.find((l) => l.startsWith(`${name}: `));
-      return line === undefined ? undefined : line.slice(name.length + 2);
-    };
-    if (!/^lit:session:[0-9a-f]{64}$/.test(field('URI') || '')) return 'it does not authorize a session key';
-    const expires = Date.parse(field('Expiration Time') || '');
+    // EIP-4361, as the companion writes it: domain, address, blank, statement, blank, then each
+    // field once on its own line, in order; a field's name anywhere else (in the statement,
+    // say) does not count.
+    const FIELDS = ['URI', 'Version', 'Chain ID', 'Nonce', 'Issued At', 'Expiration Time'];
+    if (lines.length !== 5 + FIELDS.length + 2 || lines[2] !== '' || lines[4] !== '') return 'it is not a session message';
+    const field = {};
+    for (const [i, name] of FIELDS.entries()) {
+      const line = lines[5 + i];
+      if (!line.startsWith(`${name}: `)) return 'it is not a session message';
+      field[name] = line.slice(name.length + 2);
+    }
+    if (!/^lit:session:[0-9a-f]{64}$/.test(field.URI) || field.Version !== '1') return 'it does not authorize a session key';
+    const expires = Date.parse(field['Expiration Time']);
     const limit = params.expiration !== undefined ? Date.parse(params.expiration) : Date.now() + MAX_LIFETIME_MS;
     if (!Number.isFinite(expires) || !(expires <= limit)) return 'it lasts longer than this page asked';
-    const at = lines.indexOf('Resources:');
-    const resources = at < 0 ? [] : lines.slice(at + 1);
-    if (resources.length !== 1 || !resources[0].startsWith('- urn:recap:')) return 'its resources are not one ReCap';
+    const resources = lines.slice(5 + FIELDS.length);
+    if (resources[0] !== 'Resources:' || !resources[1].startsWith('- urn:recap:')) return 'its resources are not one ReCap';
     let recap;
     try {
-      recap = JSON.parse(fromBase64Url(resources[0].slice('- urn:recap:'.length)));
+      recap = JSON.parse(fromBase64Url(resources[1].slice('- urn:recap:'.length)));
     } catch {
       return 'its ReCap cannot be read';
     }

@@ -229,6 +229,14 @@ impl Policy {
 
     /// The decision for a request.
     pub fn decide(&self, request: &ApprovalRequest) -> Decision {
+        // A request nobody can carry out is refused with one reason whatever the rules say, so
+        // that a page learns from the policy no more than from a person (no wallet, or one this
+        // road cannot reach, look alike).
+        if request.unavailable.is_some() {
+            return Decision::Reject {
+                reason: "the request cannot be carried out".into(),
+            };
+        }
         let caller = request.caller.grant_key().claimed();
         let mut reasons = Vec::new();
         for rule in self.rules.iter().filter(|r| r.caller == caller) {
@@ -254,6 +262,28 @@ impl Policy {
         request: &ApprovalRequest,
         lifetime: Duration,
     ) -> Decision {
+        // An approval that lengthens lines already granted re-signs them: each must be one a
+        // rule would allow if it were asked now, or the policy would extend what it never
+        // approved (say, a wildcard granted earlier at the screen).
+        if !request.extended.is_empty() {
+            let unruled = request
+                .grant_requests
+                .iter()
+                .filter(|line| !request.new_requests.contains(line))
+                .find(|line| {
+                    !self
+                        .rules
+                        .iter()
+                        .any(|r| r.caller == *caller && r.permits(request, line))
+                });
+            if let Some(line) = unruled {
+                return Decision::Reject {
+                    reason: format!(
+                        "approving would lengthen {line}, which no rule of the policy allows"
+                    ),
+                };
+            }
+        }
         let strictest = request
             .grant_requests
             .iter()
@@ -295,6 +325,12 @@ impl Rule {
                 pat.prefix() == line.resource.prefix()
                     && (pat.is_wildcard() || *pat == line.resource)
             })
+    }
+
+    /// Whether the rule would approve `line` if it were asked now: it covers it, and a
+    /// wildcard only when the rule allows wildcards.
+    fn permits(&self, request: &ApprovalRequest, line: &ResourceAbilityRequest) -> bool {
+        self.covers(request, line) && (!line.resource.is_wildcard() || self.allow_wildcards)
     }
 
     /// Whether the rule approves requests signed by `wallet` (the request's EIP-55 address):

@@ -60,6 +60,15 @@ async fn ask(path: &std::path::Path, r: ApprovalRequest) -> Decision {
             reason: "no terminal to ask on (run serve with --approve POLICY)".into(),
         };
     };
+    // A request nobody can carry out is shown and refused, as the app offers only Reject.
+    if r.unavailable.is_some() {
+        let decision = Decision::Reject {
+            reason: "the request cannot be carried out".into(),
+        };
+        let shown = format!("\n{}{}", r.to_text(), outcome(&decision));
+        let _ = tty.write_all(shown.as_bytes()).await;
+        return decision;
+    }
     let lasts = time::Duration::try_from(r.lifetime)
         .map(lit_companion_session::explain::human_duration)
         .unwrap_or_default();

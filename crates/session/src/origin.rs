@@ -76,14 +76,17 @@ impl Origin {
         }
     }
 
-    /// Whether the host is this machine: a loopback IP literal (`127.0.0.0/8`, `[::1]`) or
-    /// exactly `localhost` — never a name that merely starts like one (`127.evil.example`).
+    /// Whether the host is this machine: a loopback IP literal (`127.0.0.0/8`, `[::1]`, an
+    /// IPv4-mapped `[::ffff:127.x.y.z]`), `localhost` or a name under it (`app.localhost`:
+    /// RFC 6761 §6.3, and browsers resolve them to loopback) — never a name that merely starts
+    /// like one (`127.evil.example`, `localhost.evil.example`).
     pub fn is_loopback(&self) -> bool {
         let literal = self.host.trim_start_matches('[').trim_end_matches(']');
         self.host == "localhost"
+            || self.host.ends_with(".localhost")
             || literal
                 .parse::<std::net::IpAddr>()
-                .is_ok_and(|ip| ip.is_loopback())
+                .is_ok_and(|ip| ip.to_canonical().is_loopback())
     }
 }
 
@@ -140,7 +143,9 @@ mod tests {
             ("http://localhost:5173", true),
             ("http://127.evil.example", false),
             ("http://localhost.evil.example", false),
-            ("http://app.localhost", false),
+            ("http://app.localhost", true),
+            ("http://[::ffff:127.0.0.1]:8080", true),
+            ("http://applocalhost", false),
             ("http://0x7f.example", false),
             ("https://app.example.com", false),
         ] {

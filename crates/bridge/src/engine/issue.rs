@@ -254,10 +254,8 @@ impl Engine {
             return Err(BridgeError::new(
                 ErrorCode::BadRequest,
                 format!(
-                    "{stranger} is not a node of {} ({} nodes{}); leave nodeUrls out to use the network's nodes",
+                    "{stranger} is not a node of {}; leave nodeUrls out to use the network's nodes",
                     p.network.name,
-                    set.nodes.len(),
-                    set.epoch.map(|e| format!(", epoch {e}")).unwrap_or_default(),
                 ),
             ));
         }

@@ -149,9 +149,19 @@ pub async fn serve(
         }
     }));
     let app = router(state.clone());
-    let gate = Gate::new(state.config.connections);
-    let files = gate::raise_open_files(state.config.connections);
-    tracing::debug!(?files, "open-file limit");
+    // The total is held under the open-file limit this process got, with room for the
+    // keychain, files and node connections.
+    let mut limits = state.config.connections;
+    if let Some(files) = gate::raise_open_files(limits) {
+        let room = usize::try_from(files.saturating_sub(256)).unwrap_or(usize::MAX);
+        limits.total = limits.total.min(room.max(2 * limits.unknown));
+        tracing::debug!(
+            files,
+            total = limits.total,
+            "open-file limit and connections"
+        );
+    }
+    let gate = Gate::new(limits);
     let head_timeout = state.config.head_timeout;
     loop {
         let Some(place) = gate.place().await else {
@@ -242,9 +252,19 @@ async fn request(
             cors,
         );
     }
-    let bytes = match to_bytes(body, state.config.body_limit).await {
-        Ok(b) => b,
+    // The body, like the head, must arrive in time: a connection is not held by a trickle.
+    let bytes = match tokio::time::timeout(
+        state.config.head_timeout * 2,
+        to_bytes(body, state.config.body_limit),
+    )
+    .await
+    {
+        Ok(Ok(b)) => b,
         Err(_) => {
+            let e = BridgeError::new(ErrorCode::BadRequest, "the body did not arrive in time");
+            return error_answer(&e, None, cors);
+        }
+        Ok(Err(_)) => {
             let e = BridgeError::new(
                 ErrorCode::TooLarge,
                 format!("the body is over {} bytes", state.config.body_limit),

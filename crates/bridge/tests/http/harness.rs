@@ -22,7 +22,8 @@ pub(crate) fn keyring() -> &'static PrivateKeyring {
 
 /// Answers by a policy (or always yes), remembers every question, and notices withdrawals.
 pub(crate) struct Scripted {
-    pub(crate) policy: Option<Policy>,
+    /// The policy answering (none: yes); a test may change it between requests.
+    pub(crate) policy: Mutex<Option<Policy>>,
     /// The lifetime the "user" picks (without a policy); the one asked when unset.
     pub(crate) choose: Mutex<Option<Duration>>,
     pub(crate) asked: Mutex<Vec<ApprovalRequest>>,
@@ -51,8 +52,14 @@ impl Approver for Scripted {
                 hold.notified().await;
             }
             guard.1 = true;
-            match &self.policy {
-                Some(p) => p.decide(&request),
+            let decided = self
+                .policy
+                .lock()
+                .unwrap()
+                .as_ref()
+                .map(|p| p.decide(&request));
+            match decided {
+                Some(d) => d,
                 None => Decision::Approve {
                     lifetime: self.choose.lock().unwrap().unwrap_or(request.lifetime),
                 },
@@ -124,7 +131,7 @@ pub(crate) async fn start_with(
         .unwrap();
     let vault = Arc::new(vault);
     let approver = Arc::new(Scripted {
-        policy: policy.map(|p| Policy::parse(p).unwrap()),
+        policy: Mutex::new(policy.map(|p| Policy::parse(p).unwrap())),
         choose: Mutex::new(None),
         asked: Mutex::new(Vec::new()),
         hold,

@@ -389,3 +389,47 @@ async fn an_escalation_shows_every_line_it_extends_and_the_policy_bounds_every_l
     let lasts = live[0].expires_at.at() - live[0].created_at.at();
     assert!(lasts <= time::Duration::seconds(600), "{lasts}");
 }
+
+#[tokio::test]
+async fn a_policy_never_lengthens_a_line_no_rule_of_it_allows() {
+    use lit_companion_session::timefmt::iso_millis;
+    // At the screen, the user grants every PKP for ten minutes.
+    let b = start("unruled", None, |_| {}).await;
+    let for_ = |d: time::Duration| json!({"expiration": iso_millis(OffsetDateTime::now_utc() + d).unwrap()});
+    let (status, first) = b
+        .post_from(
+            ORIGIN,
+            &b.body(vec![pkp_request("*")], for_(time::Duration::minutes(10))),
+        )
+        .await;
+    assert_eq!(status, 200, "{first}");
+    // Then `serve` answers by a policy that allows Lit Actions only: one for a day would re-sign
+    // the wildcard for a day too, which no rule allows.
+    *b.approver.policy.lock().unwrap() = Some(
+        Policy::parse(r#"{"version":1,"rules":[{"origin":"https://app.example.com","resources":["lit-litaction://*"],"abilities":["lit-action-execution"],"maxLifetimeSeconds":2592000}]}"#)
+            .unwrap(),
+    );
+    let action = json!({"resource": {"resource": "QmYwAPJzv5CZsnAzt8auVZRn9pfbGkY8ZtZ7j1234PbdG", "resourcePrefix": "lit-litaction"}, "ability": "lit-action-execution"});
+    let (_, v) = b
+        .post_from(ORIGIN, &b.body(vec![action], for_(time::Duration::days(1))))
+        .await;
+    assert_eq!(code(&v), 4001, "{v}");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("would lengthen pkp-signing on lit-pkp://*"),
+        "{v}"
+    );
+    // The wildcard still ends when it did.
+    let sessions = b.vault.sessions().unwrap();
+    let live: Vec<_> = sessions
+        .iter()
+        .filter(|s| s.state == lit_companion_vault::metadata::RecordState::Live)
+        .collect();
+    assert_eq!(live.len(), 1);
+    assert_eq!(
+        live[0].public_key,
+        first["result"]["sessionKey"].as_str().unwrap()
+    );
+}
