@@ -14,8 +14,7 @@
 
 use std::{net::SocketAddr, sync::Arc};
 
-use axum::{extract::connect_info::Connected, serve::IncomingStream};
-use tokio::{net::TcpListener, sync::OnceCell};
+use tokio::sync::OnceCell;
 
 /// Who the peer is, relative to the companion's OS user.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -35,16 +34,6 @@ pub struct Connection {
     peer: SocketAddr,
     local: Option<SocketAddr>,
     user: Arc<OnceCell<PeerUser>>,
-}
-
-impl Connected<IncomingStream<'_, TcpListener>> for Connection {
-    fn connect_info(stream: IncomingStream<'_, TcpListener>) -> Self {
-        Self {
-            peer: *stream.remote_addr(),
-            local: stream.io().local_addr().ok(),
-            user: Arc::new(OnceCell::new()),
-        }
-    }
 }
 
 impl Connection {
@@ -109,6 +98,8 @@ fn os_peer(_client: SocketAddr, _server: SocketAddr) -> PeerUser {
 
 #[cfg(all(test, target_os = "linux"))]
 mod tests {
+    use tokio::net::TcpListener;
+
     use super::*;
 
     #[tokio::test]

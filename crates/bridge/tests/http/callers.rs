@@ -172,13 +172,7 @@ async fn another_os_user_is_refused_whatever_it_sends() {
         }
     }
     // Nothing was listed, nothing revoked, nothing new asked.
-    let live: Vec<_> = b
-        .vault
-        .sessions()
-        .unwrap()
-        .into_iter()
-        .filter(|s| s.state == lit_companion_vault::metadata::RecordState::Live)
-        .collect();
+    let live = b.live_sessions();
     assert_eq!(live.len(), 1);
     assert_eq!(b.asked().await, 1);
     // The same forged headers from the user's own process still work: the refusal is the user's.

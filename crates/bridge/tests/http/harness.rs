@@ -263,6 +263,16 @@ impl Bridge {
     }
 
     /// Nothing was stored: no session records, only the wallet in the keychain.
+    /// The vault's live sessions.
+    pub(crate) fn live_sessions(&self) -> Vec<lit_companion_vault::metadata::SessionRecord> {
+        self.vault
+            .sessions()
+            .unwrap()
+            .into_iter()
+            .filter(|s| s.state == lit_companion_vault::metadata::RecordState::Live)
+            .collect()
+    }
+
     pub(crate) fn nothing_stored(&self) {
         assert!(
             self.vault.sessions().unwrap().is_empty(),
@@ -296,3 +306,8 @@ pub(crate) fn code(v: &Value) -> u64 {
 
 /// A policy for one origin: any single PKP, no wildcards, a day at most.
 pub(crate) const STRICT_POLICY: &str = r#"{"version":1,"rules":[{"origin":"https://app.example.com","resources":["lit-pkp://*"],"maxLifetimeSeconds":86400}]}"#;
+
+/// `getSessionSigs` params asking for a session that ends `d` from now.
+pub(crate) fn expiring_in(d: time::Duration) -> Value {
+    json!({"expiration": lit_companion_session::timefmt::iso_millis(OffsetDateTime::now_utc() + d).unwrap()})
+}

@@ -208,7 +208,10 @@ async fn the_policy_refuses_wildcards_escalations_and_strangers() {
         first["result"]["sessionKey"].as_str().unwrap()
     );
     // Longer than the policy allows.
-    let long = b.body(vec![pkp_request(&pkp(3).1)], json!({"expiration": lit_companion_session::timefmt::iso_millis(OffsetDateTime::now_utc() + time::Duration::days(3)).unwrap()}));
+    let long = b.body(
+        vec![pkp_request(&pkp(3).1)],
+        expiring_in(time::Duration::days(3)),
+    );
     let (_, v) = b.post_from(ORIGIN, &long).await;
     assert_eq!(code(&v), 4001);
 }
@@ -303,22 +306,21 @@ async fn a_policy_caps_the_price() {
 /// 600 s holds every session carrying it to 600 s, whichever rule allowed the new line.
 #[tokio::test]
 async fn an_escalation_shows_every_line_it_extends_and_the_policy_bounds_every_line_it_covers() {
-    use lit_companion_session::{
-        explain::{Risk, RiskFlag},
-        timefmt::iso_millis,
-    };
+    use lit_companion_session::explain::{Risk, RiskFlag};
     let policy = r#"{"version":1,"rules":[
         {"origin":"https://app.example.com","resources":["lit-pkp://*"],"allowWildcards":true,"maxLifetimeSeconds":600},
         {"origin":"https://app.example.com","resources":["lit-litaction://*"],"abilities":["lit-action-execution"],"maxLifetimeSeconds":2592000}]}"#;
     let b = start("extended", Some(policy), |_| {}).await;
-    let for_ = |d: time::Duration| json!({"expiration": iso_millis(OffsetDateTime::now_utc() + d).unwrap()});
     let action = json!({"resource": {"resource": "QmYwAPJzv5CZsnAzt8auVZRn9pfbGkY8ZtZ7j1234PbdG", "resourcePrefix": "lit-litaction"}, "ability": "lit-action-execution"});
 
     // Every PKP, for ten minutes: the policy allows it.
     let (status, first) = b
         .post_from(
             ORIGIN,
-            &b.body(vec![pkp_request("*")], for_(time::Duration::minutes(10))),
+            &b.body(
+                vec![pkp_request("*")],
+                expiring_in(time::Duration::minutes(10)),
+            ),
         )
         .await;
     assert_eq!(status, 200, "{first}");
@@ -327,7 +329,7 @@ async fn an_escalation_shows_every_line_it_extends_and_the_policy_bounds_every_l
     let (_, v) = b
         .post_from(
             ORIGIN,
-            &b.body(vec![action.clone()], for_(time::Duration::days(29))),
+            &b.body(vec![action.clone()], expiring_in(time::Duration::days(29))),
         )
         .await;
     {
@@ -373,17 +375,11 @@ async fn an_escalation_shows_every_line_it_extends_and_the_policy_bounds_every_l
     let (status, v) = b
         .post_from(
             ORIGIN,
-            &b.body(vec![action], for_(time::Duration::minutes(5))),
+            &b.body(vec![action], expiring_in(time::Duration::minutes(5))),
         )
         .await;
     assert_eq!(status, 200, "{v}");
-    let live: Vec<_> = b
-        .vault
-        .sessions()
-        .unwrap()
-        .into_iter()
-        .filter(|s| s.state == lit_companion_vault::metadata::RecordState::Live)
-        .collect();
+    let live = b.live_sessions();
     assert_eq!(live.len(), 1);
     assert_eq!(live[0].granted.len(), 2, "the wildcard and the Lit Action");
     let lasts = live[0].expires_at.at() - live[0].created_at.at();
@@ -392,14 +388,15 @@ async fn an_escalation_shows_every_line_it_extends_and_the_policy_bounds_every_l
 
 #[tokio::test]
 async fn a_policy_never_lengthens_a_line_no_rule_of_it_allows() {
-    use lit_companion_session::timefmt::iso_millis;
     // At the screen, the user grants every PKP for ten minutes.
     let b = start("unruled", None, |_| {}).await;
-    let for_ = |d: time::Duration| json!({"expiration": iso_millis(OffsetDateTime::now_utc() + d).unwrap()});
     let (status, first) = b
         .post_from(
             ORIGIN,
-            &b.body(vec![pkp_request("*")], for_(time::Duration::minutes(10))),
+            &b.body(
+                vec![pkp_request("*")],
+                expiring_in(time::Duration::minutes(10)),
+            ),
         )
         .await;
     assert_eq!(status, 200, "{first}");
@@ -411,7 +408,10 @@ async fn a_policy_never_lengthens_a_line_no_rule_of_it_allows() {
     );
     let action = json!({"resource": {"resource": "QmYwAPJzv5CZsnAzt8auVZRn9pfbGkY8ZtZ7j1234PbdG", "resourcePrefix": "lit-litaction"}, "ability": "lit-action-execution"});
     let (_, v) = b
-        .post_from(ORIGIN, &b.body(vec![action], for_(time::Duration::days(1))))
+        .post_from(
+            ORIGIN,
+            &b.body(vec![action], expiring_in(time::Duration::days(1))),
+        )
         .await;
     assert_eq!(code(&v), 4001, "{v}");
     assert!(
@@ -422,11 +422,7 @@ async fn a_policy_never_lengthens_a_line_no_rule_of_it_allows() {
         "{v}"
     );
     // The wildcard still ends when it did.
-    let sessions = b.vault.sessions().unwrap();
-    let live: Vec<_> = sessions
-        .iter()
-        .filter(|s| s.state == lit_companion_vault::metadata::RecordState::Live)
-        .collect();
+    let live = b.live_sessions();
     assert_eq!(live.len(), 1);
     assert_eq!(
         live[0].public_key,
