@@ -44,6 +44,9 @@ pub enum KeyError {
     /// An address must carry its EIP-55 checksum.
     #[error("address is not EIP-55 checksummed")]
     AddressChecksum,
+    /// A PKP public key must be a secp256k1 point: `0x04` + 128 hex (or compressed, 66 hex).
+    #[error("PKP public key is not a secp256k1 public key (0x04 followed by 128 hex digits)")]
+    PkpPublicKey,
     /// The signing backend failed (it does not for valid keys).
     #[error("signing failed")]
     Signing,

@@ -21,6 +21,7 @@ pub mod keys;
 pub mod message;
 pub mod network;
 pub mod origin;
+pub mod pkp;
 pub mod recap;
 pub mod resource;
 pub mod session_sigs;
@@ -38,6 +39,7 @@ pub use error::{
 pub use keys::{SessionKeyPair, SessionPublicKey, SessionSeed};
 pub use network::{Generation, Network};
 pub use origin::Origin;
+pub use pkp::PkpPublicKey;
 pub use recap::Recap;
 pub use resource::{Ability, LitResource, ResourceAbilityRequest, ResourcePrefix};
 pub use session_sigs::{SessionSig, SessionSigs, MAX_SESSION_LIFETIME};

@@ -124,6 +124,15 @@ impl WalletKey {
         self.address
     }
 
+    /// The public key, uncompressed (`04` ‖ x ‖ y): what names a PKP whose key this is
+    /// ([`crate::pkp::PkpPublicKey`]).
+    pub fn public_key_uncompressed(&self) -> [u8; 65] {
+        let point = self.key.verifying_key().to_encoded_point(false);
+        let mut out = [0u8; 65];
+        out.copy_from_slice(point.as_bytes());
+        out
+    }
+
     /// The private key as 64 hex characters, for an explicit export only.
     pub fn export_hex(&self) -> Zeroizing<String> {
         let mut bytes = Zeroizing::new([0u8; 32]);
