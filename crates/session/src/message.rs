@@ -17,6 +17,11 @@ pub const DELEGATION_URI: &str = "lit:capability:delegation";
 /// chain the network's contracts live on, and nodes check the signature, not the chain.
 pub const CHAIN_ID: u64 = 1;
 
+/// The statement of a PKP session's SIWE, before the ReCap statement (SDK v7
+/// `LitNodeClientNodeJs.signSessionKey`, v8 `createPkpAuthContext`: "Lit Protocol PKP session
+/// signature"). Nodes refuse one that contains `lit-resolvedauthcontext` and prepend nothing.
+pub const PKP_SESSION_STATEMENT: &str = "Lit Protocol PKP session signature";
+
 /// The SIWE `uri` that binds an AuthSig to one session key.
 pub fn session_uri(session_public_key_hex: &str) -> String {
     format!("lit:session:{session_public_key_hex}")
@@ -62,6 +67,54 @@ impl SessionMessage<'_> {
     }
 }
 
+/// What a wallet signs as a PKP's auth method (`authMethodType` 1, an EOA; lit-peer
+/// `pkp/auth/wallet.rs`): a plain SIWE with no ReCap, whose `uri` is the caller's origin (nodes
+/// refuse `lit:session:…` and `lit:capability:delegation` here) and whose expiration nodes
+/// require. It grants nothing by itself; it lets the network sign sessions for the PKP until
+/// it expires, so the companion keeps it in the keychain and never hands it out.
+#[derive(Debug, Clone)]
+pub struct AuthMethodMessage<'a> {
+    /// The caller's host (`host[:port]`).
+    pub domain: &'a str,
+    /// The wallet that signs in.
+    pub address: Address,
+    /// The PKP it signs in for (named in the statement, so the wallet shows it).
+    pub pkp: Address,
+    /// The caller's origin as a URI (`https://app.example.com`).
+    pub uri: &'a str,
+    /// The latest block hash the network's nodes agree on.
+    pub nonce: &'a str,
+    /// When it is signed.
+    pub issued_at: OffsetDateTime,
+    /// When it lapses: never after the session it serves.
+    pub expiration: OffsetDateTime,
+}
+
+impl AuthMethodMessage<'_> {
+    /// The EIP-4361 text, checked to survive parse → print.
+    pub fn build(&self) -> Result<String, MessageError> {
+        check_common(self.domain, "", self.nonce, self.issued_at, self.expiration)?;
+        if self.uri.starts_with("lit:") {
+            return Err(MessageError::NotRoundTrip(format!(
+                "an auth method's uri may not be {:?}",
+                self.uri
+            )));
+        }
+        let text = format!(
+            "{domain} wants you to sign in with your Ethereum account:\n{address}\n\nSign in to the Lit network as the owner of PKP {pkp}; it may then sign a session for that PKP that Lit Companion asked you to approve.\n\nURI: {uri}\nVersion: 1\nChain ID: {chain}\nNonce: {nonce}\nIssued At: {iat}\nExpiration Time: {exp}",
+            domain = self.domain,
+            address = self.address.to_checksum(),
+            pkp = self.pkp.to_checksum(),
+            uri = self.uri,
+            chain = CHAIN_ID,
+            nonce = self.nonce,
+            iat = iso_millis(self.issued_at)?,
+            exp = iso_millis(self.expiration)?,
+        );
+        round_trip(text)
+    }
+}
+
 /// The fields of a ReCap-carrying SIWE message.
 #[derive(Debug, Clone)]
 pub struct MessageParams<'a> {
@@ -89,23 +142,7 @@ pub struct MessageParams<'a> {
 /// starts with a space, which is what the Lit SDK (via siwe-recap `addToSiweMessage`) produces
 /// and what nodes accept (they check only that the statement ends with the ReCap text).
 pub fn build(p: &MessageParams<'_>) -> Result<String, MessageError> {
-    if p.domain.is_empty()
-        || !p
-            .domain
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b".-:[]_~".contains(&b))
-    {
-        return Err(MessageError::Domain(p.domain.to_owned()));
-    }
-    if p.statement.contains(['\n', '\r']) {
-        return Err(MessageError::Statement);
-    }
-    if p.nonce.len() < 8 || !p.nonce.bytes().all(|b| b.is_ascii_alphanumeric()) {
-        return Err(MessageError::Nonce);
-    }
-    if p.expiration <= p.issued_at {
-        return Err(MessageError::Expiration);
-    }
+    check_common(p.domain, p.statement, p.nonce, p.issued_at, p.expiration)?;
     let statement = format!("{} {}", p.statement, p.recap.statement());
     let text = format!(
         "{domain} wants you to sign in with your Ethereum account:\n{address}\n\n{statement}\n\nURI: {uri}\nVersion: 1\nChain ID: {chain}\nNonce: {nonce}\nIssued At: {iat}\nExpiration Time: {exp}\nResources:\n- {recap}",
@@ -118,6 +155,38 @@ pub fn build(p: &MessageParams<'_>) -> Result<String, MessageError> {
         exp = iso_millis(p.expiration)?,
         recap = p.recap.encode()?,
     );
+    round_trip(text)
+}
+
+fn check_common(
+    domain: &str,
+    statement: &str,
+    nonce: &str,
+    issued_at: OffsetDateTime,
+    expiration: OffsetDateTime,
+) -> Result<(), MessageError> {
+    if domain.is_empty()
+        || !domain
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b".-:[]_~".contains(&b))
+    {
+        return Err(MessageError::Domain(domain.to_owned()));
+    }
+    if statement.contains(['\n', '\r']) {
+        return Err(MessageError::Statement);
+    }
+    if nonce.len() < 8 || !nonce.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return Err(MessageError::Nonce);
+    }
+    if expiration <= issued_at {
+        return Err(MessageError::Expiration);
+    }
+    Ok(())
+}
+
+/// Nodes verify over the re-printed parse of a message, so only a text that prints back to
+/// itself is signed.
+fn round_trip(text: String) -> Result<String, MessageError> {
     let parsed =
         siwe::Message::from_str(&text).map_err(|e| MessageError::NotRoundTrip(e.to_string()))?;
     if parsed.to_string() != text {
@@ -165,6 +234,30 @@ mod tests {
         .build()
         .unwrap();
         assert_eq!(text, SDK_GOLDEN.trim_end_matches('\n'));
+    }
+
+    #[test]
+    fn an_auth_method_message_names_the_pkp_and_is_no_session_message() {
+        let wallet = WalletKey::from_bytes(&[0x11; 32]).unwrap();
+        let pkp = WalletKey::from_bytes(&[0x22; 32]).unwrap().address();
+        let m = AuthMethodMessage {
+            domain: "app.example.com",
+            address: wallet.address(),
+            pkp,
+            uri: "https://app.example.com",
+            nonce: "0xabcdef0123456789",
+            issued_at: parse_rfc3339("2026-01-01T00:00:00Z").unwrap(),
+            expiration: parse_rfc3339("2026-01-01T01:00:00Z").unwrap(),
+        };
+        let text = m.build().unwrap();
+        let parsed = siwe::Message::from_str(&text).unwrap();
+        assert_eq!(parsed.uri.as_str(), "https://app.example.com");
+        assert!(parsed.resources.is_empty());
+        assert!(parsed.expiration_time.is_some());
+        assert!(text.contains(&pkp.to_checksum()));
+        for uri in ["lit:session:ab", DELEGATION_URI] {
+            assert!(AuthMethodMessage { uri, ..m.clone() }.build().is_err());
+        }
     }
 
     #[test]
