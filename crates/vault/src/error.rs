@@ -42,6 +42,9 @@ pub enum VaultError {
     /// The wallet signs in the browser: the companion holds no key for it.
     #[error("wallet {0} is a browser wallet: it signs in the page, and Lit Companion holds no key for it")]
     ExternalWallet(String),
+    /// The wallet is a PKP: its network signs, and Lit Companion holds no key for it.
+    #[error("wallet {0} is a PKP: the Lit network signs for it, and Lit Companion holds no key for it")]
+    PkpWallet(String),
     /// A browser wallet's signature is malformed, or not the wallet's over the message it was
     /// asked to sign. Nothing was stored.
     #[error(transparent)]
@@ -87,6 +90,7 @@ impl VaultError {
             Self::UnknownWallet(_)
             | Self::DuplicateWallet(_)
             | Self::ExternalWallet(_)
+            | Self::PkpWallet(_)
             | Self::UnknownSession(_)
             | Self::UnknownPairing(_)
             | Self::Protocol(_)
@@ -106,6 +110,7 @@ impl VaultError {
             Self::UnknownWallet(_) => "unknown_wallet",
             Self::DuplicateWallet(_) => "duplicate_wallet",
             Self::ExternalWallet(_) => "external_wallet",
+            Self::PkpWallet(_) => "pkp_wallet",
             Self::WalletSignature(_) => "wallet_signature",
             Self::UnknownSession(_) => "unknown_session",
             Self::UnknownPairing(_) => "unknown_pairing",

@@ -52,6 +52,10 @@ pub enum WalletKind {
     /// Only its address is kept: an EIP-1193 wallet in the browser (MetaMask, Rabby, a Ledger
     /// behind one) signs each new session's SIWE in the requesting page.
     External,
+    /// A PKP: a key the Lit network holds in shares. Its nodes sign each new session's AuthSig
+    /// (`LIT_BLS`) once the wallet named in [`WalletRecord::pkp`] (local or browser) signs in
+    /// as its auth method. Nothing secret is kept for it.
+    Pkp,
 }
 
 /// A wallet: the address, a label and how it signs. A local wallet's key is in the keychain
@@ -69,6 +73,30 @@ pub struct WalletRecord {
     /// How it signs; `local` when absent (records written before wallets had kinds).
     #[serde(default)]
     pub kind: WalletKind,
+    /// A PKP's public key and the wallet that signs in for it (`kind: pkp` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pkp: Option<PkpRecord>,
+}
+
+/// What names a PKP and who speaks for it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PkpRecord {
+    /// The PKP's public key, uncompressed (`0x04…`, 132 characters).
+    pub public_key: String,
+    /// The wallet (EIP-55; one of the vault's local or browser wallets) whose AuthSig is the
+    /// PKP's auth method (`authMethodType` 1, an EOA).
+    pub auth: String,
+}
+
+/// A PKP session's extra facts: the network key its `LIT_BLS` AuthSig verifies against and the
+/// wallet that signed in for it. The auth method's AuthSig is a bearer credential for the PKP,
+/// so it lives in the keychain (`pkp-auth:<session key>`), never here.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PkpSessionRecord {
+    /// The network's BLS public key (96 hex) the nodes' combined signature verified against.
+    pub network_key: String,
+    /// The wallet that signed the auth method (EIP-55).
+    pub auth: String,
 }
 
 /// A session: one per (origin, network, wallet). The seed is in the keychain under
@@ -99,6 +127,9 @@ pub struct SessionRecord {
     /// Naga: the most a request may pay, as the user approved it (decimal wei in the file).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_price_wei: Option<lit_companion_session::Wei>,
+    /// A PKP session (the nodes signed its AuthSig): what it was verified against.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pkp: Option<PkpSessionRecord>,
 }
 
 /// The whole file.

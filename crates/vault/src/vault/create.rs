@@ -7,16 +7,22 @@
 use std::{fmt, sync::Arc};
 
 use lit_companion_session::{
-    message::SessionMessage, session_sigs::MAX_SESSION_LIFETIME, Address, AuthSig,
-    ResourceAbilityRequest, SessionKeyPair, SignError,
+    message::{SessionMessage, PKP_SESSION_STATEMENT},
+    session_sigs::MAX_SESSION_LIFETIME,
+    Address, AuthSig, PkpPublicKey, ResourceAbilityRequest, SessionKeyPair, SignError,
 };
+use zeroize::Zeroizing;
 use time::OffsetDateTime;
 
-use super::{iso, live::LiveSession, matches_key, session_account, sessions::Grantee, Vault};
+use super::{
+    iso, live::LiveSession, matches_key, pkp_auth_account, session_account, sessions::Grantee,
+    Vault,
+};
 use crate::{
     error::VaultError,
     history,
-    metadata::{RecordState, SessionRecord},
+    keychain::KeychainError,
+    metadata::{PkpSessionRecord, RecordState, SessionRecord},
 };
 
 /// What a new session's AuthSig says besides whose it is and what it grants.
@@ -60,6 +66,34 @@ impl PreparedSession {
     pub fn wallet(&self) -> Address {
         self.wallet
     }
+
+    /// The session's public key (64 hex).
+    pub fn public_key(&self) -> String {
+        self.key.public_key().to_hex()
+    }
+
+    /// When the grant ends, as approved.
+    pub fn expiration(&self) -> OffsetDateTime {
+        self.expiration
+    }
+
+    /// What the grant holds, as approved.
+    pub fn grant(&self) -> &[ResourceAbilityRequest] {
+        &self.grant
+    }
+}
+
+/// What finishes a PKP session: the network's `LIT_BLS` AuthSig over the prepared message (or
+/// the nodes' rebuilt form of it), checked by the caller against the network key named here,
+/// and the wallet's auth-method AuthSig that the nodes accepted, kept for the next session.
+#[derive(Debug)]
+pub struct PkpSigned {
+    /// `algo: LIT_BLS`, verified against `record.network_key`.
+    pub auth_sig: AuthSig,
+    /// The network key and the wallet that signed in.
+    pub record: PkpSessionRecord,
+    /// The wallet's auth-method AuthSig (a bearer credential for the PKP: keychain only).
+    pub auth_method: AuthSig,
 }
 
 impl fmt::Debug for PreparedSession {
@@ -88,7 +122,88 @@ impl Vault {
         let wallet = self.wallet_key(&who.wallet)?;
         let auth_sig = AuthSig::sign(&wallet, prepared.message.clone())
             .map_err(|e| VaultError::Protocol(e.into()))?;
-        self.store_session(prepared, auth_sig, None)
+        self.store_session(prepared, auth_sig, None, None)
+    }
+
+    /// The first half of a PKP session: a fresh key and the session SIWE the network is to
+    /// sign for the PKP `who.wallet` (SDK `signSessionKey`: [`PKP_SESSION_STATEMENT`], the
+    /// PKP's address, `uri` = the session key, the ReCap of exactly `grant`). The app's own
+    /// statement is not used: nodes sign only this statement's form.
+    pub fn prepare_pkp_session(
+        &self,
+        who: &Grantee<'_>,
+        pkp: &PkpPublicKey,
+        grant: &[ResourceAbilityRequest],
+        p: &NewSession<'_>,
+    ) -> Result<PreparedSession, VaultError> {
+        if pkp.address() != who.wallet {
+            return Err(VaultError::Invalid(format!(
+                "PKP {} is not {}",
+                pkp.address(),
+                who.wallet
+            )));
+        }
+        self.prepare_session(
+            who,
+            grant,
+            &NewSession {
+                statement: PKP_SESSION_STATEMENT,
+                ..p.clone()
+            },
+        )
+    }
+
+    /// The second half: stores the session with the network's AuthSig (the caller verified it
+    /// against the network key and checked what it grants against `prepared`), and the
+    /// auth-method AuthSig in the keychain beside the session key.
+    pub fn finish_pkp_session(
+        &self,
+        prepared: PreparedSession,
+        signed: PkpSigned,
+    ) -> Result<Arc<LiveSession>, VaultError> {
+        let PkpSigned {
+            auth_sig,
+            record,
+            auth_method,
+        } = signed;
+        self.store_session(prepared, auth_sig, None, Some((record, auth_method)))
+    }
+
+    /// The auth-method AuthSig that made `who`'s newest PKP session, while it stays valid past
+    /// `until` and was signed by `auth`: the nodes accept it again, so an escalation or a
+    /// renewal needs no new signature from the wallet. `None` otherwise.
+    pub fn pkp_auth_method(
+        &self,
+        who: &Grantee<'_>,
+        auth: &Address,
+        until: OffsetDateTime,
+    ) -> Result<Option<AuthSig>, VaultError> {
+        let m = self.shared()?;
+        let Some(record) = m.sessions.iter().rev().find(|s| {
+            matches_key(s, who.origin, who.network, &who.wallet)
+                && s.state == RecordState::Live
+                && s.pkp.as_ref().is_some_and(|p| p.auth == auth.to_checksum())
+        }) else {
+            return Ok(None);
+        };
+        let bytes = match self.store.get(&pkp_auth_account(&record.public_key)) {
+            Ok(b) => b,
+            Err(KeychainError::NotFound) => return Ok(None),
+            Err(e) => return Err(self.keychain_failed(e)),
+        };
+        let Ok(auth_sig) = serde_json::from_slice::<AuthSig>(&bytes) else {
+            return Ok(None);
+        };
+        let Ok(verified) = auth_sig.verify_signature() else {
+            return Ok(None);
+        };
+        let lasts = verified
+            .message
+            .expiration_time
+            .as_ref()
+            .map(|t| t.as_ref() > &until)
+            .unwrap_or(false);
+        Ok((verified.signer == *auth && lasts).then_some(auth_sig))
     }
 
     /// The first half of a session a browser wallet signs: a fresh key (held in memory only)
@@ -145,7 +260,7 @@ impl Vault {
             AuthSig::from_wallet_signature(prepared.message.clone(), signature, prepared.wallet)
                 .map_err(VaultError::WalletSignature)?;
         let add_as = add_as.map(super::wallets::clean_label).transpose()?;
-        self.store_session(prepared, auth_sig, add_as.as_deref())
+        self.store_session(prepared, auth_sig, add_as.as_deref(), None)
     }
 
     /// Stores a session whose AuthSig is made: the record (pending), the key in the keychain,
@@ -156,6 +271,7 @@ impl Vault {
         prepared: PreparedSession,
         auth_sig: AuthSig,
         add_external: Option<&str>,
+        pkp: Option<(PkpSessionRecord, AuthSig)>,
     ) -> Result<Arc<LiveSession>, VaultError> {
         let PreparedSession {
             origin,
@@ -186,6 +302,7 @@ impl Vault {
             state: RecordState::Pending,
             dead_reason: None,
             max_price_wei: max_price_wei.map(lit_companion_session::Wei),
+            pkp: pkp.as_ref().map(|(r, _)| r.clone()),
         };
         // What the caller gets back, checked before anything is stored.
         let live = Arc::new(LiveSession::new(
@@ -216,6 +333,14 @@ impl Vault {
             .put(&session_account(&public_key), live.key().seed().as_bytes())
         {
             return Err(self.keychain_failed(e));
+        }
+        if let Some((_, auth_method)) = &pkp {
+            let json = Zeroizing::new(
+                serde_json::to_vec(auth_method).map_err(|e| VaultError::Internal(e.to_string()))?,
+            );
+            if let Err(e) = self.store.put(&pkp_auth_account(&public_key), &json) {
+                return Err(self.keychain_failed(e));
+            }
         }
         let mut replaced = 0;
         for s in &mut m.sessions {

@@ -48,6 +48,13 @@ pub fn session_account(public_key_hex: &str) -> String {
     format!("session:{public_key_hex}")
 }
 
+/// The keychain account of a PKP session's auth-method AuthSig: the wallet's signed word that
+/// lets the network sign for the PKP, kept with the session whose creation it served and
+/// forgotten with it.
+pub fn pkp_auth_account(public_key_hex: &str) -> String {
+    format!("pkp-auth:{public_key_hex}")
+}
+
 /// The vault.
 pub struct Vault {
     file: MetadataFile,

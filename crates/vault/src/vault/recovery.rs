@@ -4,7 +4,7 @@
 use lit_companion_session::Address;
 use time::OffsetDateTime;
 
-use super::{forget, iso, session_account, short, wallet_account, Vault};
+use super::{forget, iso, pkp_auth_account, session_account, short, wallet_account, Vault};
 use crate::{error::VaultError, history, metadata::RecordState};
 
 /// What recovery and sweeping did.
@@ -60,6 +60,9 @@ impl Vault {
             match s.state {
                 RecordState::Pending | RecordState::Retired => {
                     forget(self.store.as_ref(), &session_account(&s.public_key))?;
+                    if s.pkp.is_some() {
+                        forget(self.store.as_ref(), &pkp_auth_account(&s.public_key))?;
+                    }
                     if s.state == RecordState::Pending {
                         done.undone += 1;
                     } else {

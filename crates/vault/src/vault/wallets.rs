@@ -1,8 +1,9 @@
-//! Wallets: local ones (a key created or imported into the keychain, exported on request) and
-//! external ones (an address whose browser wallet signs in the page; nothing secret is kept),
+//! Wallets: local ones (a key created or imported into the keychain, exported on request),
+//! external ones (an address whose browser wallet signs in the page; nothing secret is kept)
+//! and PKPs (a public key whose network signs, once one of the other two signs in for it),
 //! labelled, removed with the sessions they signed.
 
-use lit_companion_session::{Address, WalletKey};
+use lit_companion_session::{Address, PkpPublicKey, WalletKey};
 use time::OffsetDateTime;
 use zeroize::Zeroizing;
 
@@ -11,7 +12,7 @@ use crate::{
     error::VaultError,
     history::{self, HistoryEvent},
     keychain::KeychainError,
-    metadata::{RecordState, WalletKind, WalletRecord},
+    metadata::{PkpRecord, RecordState, WalletKind, WalletRecord},
 };
 
 impl Vault {
@@ -86,6 +87,59 @@ impl Vault {
         self.edit(|m, _| add_external(m, address, &label, now))
     }
 
+    /// Adds a PKP by its public key; `auth` (one of the vault's local or browser wallets) signs
+    /// in for it. Nothing secret is stored: the network holds the key. Answers its address.
+    pub fn add_pkp(
+        &self,
+        key: &PkpPublicKey,
+        auth: &Address,
+        label: &str,
+        now: OffsetDateTime,
+    ) -> Result<Address, VaultError> {
+        let label = clean_label(label)?;
+        let address = key.address();
+        self.edit(|m, _| {
+            let signer = m
+                .wallets
+                .iter()
+                .find(|w| w.state == RecordState::Live && w.address == auth.to_checksum())
+                .ok_or_else(|| VaultError::UnknownWallet(auth.to_checksum()))?;
+            if signer.kind == WalletKind::Pkp {
+                return Err(VaultError::Invalid(format!(
+                    "{} is a PKP; a PKP's auth method is a local or browser wallet",
+                    auth.to_checksum()
+                )));
+            }
+            let auth_label = signer.label.clone();
+            push_wallet(m, &address, &label, now, WalletKind::Pkp)?;
+            if let Some(w) = m.wallets.last_mut() {
+                w.pkp = Some(PkpRecord {
+                    public_key: key.to_hex(),
+                    auth: auth.to_checksum(),
+                });
+            }
+            m.log(history::wallet(
+                &iso(now)?,
+                HistoryEvent::WalletAdded,
+                format!(
+                    "Added PKP {} ({label}); wallet \"{auth_label}\" signs in for it",
+                    address.short()
+                ),
+                format!("pkp {} ({label}) auth {}", address.to_checksum(), auth.to_checksum()),
+            ));
+            Ok(())
+        })?;
+        Ok(address)
+    }
+
+    /// The PKP named by `key`, when the vault has it.
+    pub fn pkp(&self, key: &PkpPublicKey) -> Result<Option<WalletRecord>, VaultError> {
+        let hex = key.to_hex();
+        Ok(self.wallet(&key.address())?.filter(|w| {
+            w.kind == WalletKind::Pkp && w.pkp.as_ref().is_some_and(|p| p.public_key == hex)
+        }))
+    }
+
     /// The wallet `address` (how it signs, its label), or `None` when the vault has no such
     /// wallet. Reads the metadata only (a `stat` when it is unchanged).
     pub fn wallet(&self, address: &Address) -> Result<Option<WalletRecord>, VaultError> {
@@ -140,6 +194,7 @@ impl Vault {
             Some(WalletKind::External) => {
                 return Err(VaultError::ExternalWallet(address.to_checksum()))
             }
+            Some(WalletKind::Pkp) => return Err(VaultError::PkpWallet(address.to_checksum())),
             Some(WalletKind::Local) => {}
         }
         let secret = match self.store.get(&wallet_account(address)) {
@@ -188,6 +243,16 @@ impl Vault {
         let checksum = address.to_checksum();
         let held = self.file.lock()?;
         let mut m = self.file.load(&held)?;
+        // A wallet that signs in for a PKP stays until the PKP goes: removing it would leave
+        // the PKP with nobody to speak for it.
+        if let Some(pkp) = m.wallets.iter().find(|w| {
+            w.state == RecordState::Live && w.pkp.as_ref().is_some_and(|p| p.auth == checksum)
+        }) {
+            return Err(VaultError::Invalid(format!(
+                "wallet {checksum} signs in for PKP {} ({}); remove the PKP first",
+                pkp.address, pkp.label
+            )));
+        }
         find_wallet(&mut m, address)?.state = RecordState::Retired;
         let mut revoked = 0;
         for s in m
@@ -255,9 +320,10 @@ fn push_wallet(
         created_at: iso(now)?,
         state: match kind {
             WalletKind::Local => RecordState::Pending,
-            WalletKind::External => RecordState::Live,
+            WalletKind::External | WalletKind::Pkp => RecordState::Live,
         },
         kind,
+        pkp: None,
     });
     Ok(())
 }
