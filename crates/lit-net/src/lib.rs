@@ -12,10 +12,13 @@
 //! endpoint's cap ([`HANDSHAKE_BODY_CAP`], [`ETH_CALL_BODY_CAP`], [`RPC_BODY_CAP`]), a node set
 //! holds at most [`MAX_VALIDATORS`], and a public network's nodes must be on public addresses
 //! ([`address`]).
+//!
+//! Naga nodes take and give every `/…/v2` body sealed to each other's X25519 keys ([`e2ee`]).
 
 pub mod address;
 mod body;
 pub mod client;
+pub mod e2ee;
 pub mod networks;
 pub mod spec;
 pub mod staking;
