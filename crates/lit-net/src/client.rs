@@ -30,6 +30,14 @@ pub enum NetError {
         /// What was wrong.
         reason: String,
     },
+    /// A node refused what it was asked, in its own words (one line, capped).
+    #[error("node {node} refused: {reason}")]
+    Refused {
+        /// The node.
+        node: String,
+        /// What it said.
+        reason: String,
+    },
     /// Too few nodes answered.
     #[error("only {answered} of {asked} Lit nodes answered; {needed} are needed")]
     TooFewNodes {
@@ -85,6 +93,13 @@ pub struct Handshake {
     pub node_version: Option<String>,
     /// Naga nodes only.
     pub epoch: Option<u64>,
+    /// The network's BLS root key (96 hex, G1) that PKP session AuthSigs verify against:
+    /// `networkPublicKey` (nodes also send it as `subnetPublicKey` and
+    /// `networkPublicKeySet`; lit-peer `web_client::handshake`). `None` when absent or not
+    /// 96 hex (a node without keys).
+    pub network_public_key: Option<String>,
+    /// Naga: the node's X25519 key for end-to-end encrypted `/v2` bodies (64 hex).
+    pub node_identity_key: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -93,12 +108,22 @@ struct RawHandshake {
     latest_blockhash: Option<String>,
     node_version: Option<String>,
     epoch: Option<serde_json::Value>,
+    network_public_key: Option<serde_json::Value>,
+    node_identity_key: Option<serde_json::Value>,
+}
+
+/// `0x` stripped, lowercase, when `value` is a string of exactly `len` hex digits.
+fn hex_field(value: Option<serde_json::Value>, len: usize) -> Option<String> {
+    let text = value?.as_str()?.to_owned();
+    let digits = text.strip_prefix("0x").unwrap_or(&text);
+    (digits.len() == len && digits.bytes().all(|b| b.is_ascii_hexdigit()))
+        .then(|| digits.to_ascii_lowercase())
 }
 
 /// The HTTP client for Lit nodes (rustls; no platform TLS).
 #[derive(Debug, Clone)]
 pub struct LitNetClient {
-    http: reqwest::Client,
+    pub(crate) http: reqwest::Client,
     attempts: u32,
     backoff: Duration,
 }
@@ -203,7 +228,8 @@ impl LitNetClient {
             match joined {
                 Ok((node, Ok(h))) => {
                     outcome.answered.push(node.clone());
-                    outcome.hashes.push((node, h.latest_blockhash));
+                    outcome.hashes.push((node.clone(), h.latest_blockhash.clone()));
+                    outcome.handshakes.push((node, h));
                 }
                 Ok((node, Err(e))) => {
                     tracing::warn!(node = %node, error = %e, "Lit node handshake failed");
@@ -227,6 +253,8 @@ pub struct Outcome {
     pub failed: Vec<String>,
     /// Each answering node's latest block hash.
     pub hashes: Vec<(String, String)>,
+    /// Each answering node's whole handshake.
+    pub handshakes: Vec<(String, Handshake)>,
 }
 
 impl Outcome {
@@ -256,18 +284,27 @@ impl Outcome {
         if count < needed {
             return Err(NetError::Disagree(counts.len()));
         }
-        let nodes = self
+        let nodes: Vec<String> = self
             .hashes
             .into_iter()
             .filter(|(_, h)| *h == best)
             .map(|(n, _)| n)
             .collect();
-        Ok(crate::Agreement { nonce: best, nodes })
+        let handshakes = self
+            .handshakes
+            .into_iter()
+            .filter(|(n, _)| nodes.contains(n))
+            .collect();
+        Ok(crate::Agreement {
+            nonce: best,
+            nodes,
+            handshakes,
+        })
     }
 }
 
 /// A transport failure in words, for the log.
-fn transport_reason(e: &reqwest::Error) -> String {
+pub(crate) fn transport_reason(e: &reqwest::Error) -> String {
     if e.is_timeout() {
         "timed out".to_owned()
     } else {
@@ -308,6 +345,8 @@ fn parse_handshake(node: &str, value: serde_json::Value) -> Result<Handshake, Ne
         latest_blockhash: hash.to_ascii_lowercase(),
         node_version: raw.node_version,
         epoch,
+        network_public_key: hex_field(raw.network_public_key, 96),
+        node_identity_key: hex_field(raw.node_identity_key, 64),
     })
 }
 

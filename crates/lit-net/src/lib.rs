@@ -20,12 +20,14 @@ mod body;
 pub mod client;
 pub mod e2ee;
 pub mod networks;
+pub mod session_key;
 pub mod spec;
 pub mod staking;
 
 pub use client::{
     Handshake, LitNetClient, NetError, Outcome, HANDSHAKE_BODY_CAP, HANDSHAKE_CONCURRENCY,
 };
+pub use session_key::{ShareAnswer, SIGN_SESSION_KEY_BODY_CAP};
 pub use networks::{Agreement, Networks, NodeSet, NODE_SET_TTL};
 pub use spec::{
     default_lifetime, node_url, presets, NetworkError, NetworkName, NetworkSpec, NodeSource,

@@ -75,6 +75,35 @@ pub struct Agreement {
     pub nonce: String,
     /// The nodes that gave it (the only ones that get sessionSigs).
     pub nodes: Vec<String>,
+    /// Their handshakes (keys, epoch), for requests that need more than the nonce.
+    pub handshakes: Vec<(String, crate::Handshake)>,
+}
+
+impl Agreement {
+    /// The network's BLS root key that a majority of the agreeing nodes report, if they do:
+    /// the key a PKP session's combined signature must verify against.
+    pub fn network_key(&self) -> Option<String> {
+        let mut counts: HashMap<&str, usize> = HashMap::new();
+        for (_, h) in &self.handshakes {
+            if let Some(k) = &h.network_public_key {
+                *counts.entry(k).or_default() += 1;
+            }
+        }
+        let (key, count) = counts.into_iter().max_by_key(|(_, c)| *c)?;
+        (count > self.handshakes.len() / 2).then(|| key.to_owned())
+    }
+
+    /// The epoch a majority of the agreeing nodes report, if they report one.
+    pub fn epoch(&self) -> Option<u64> {
+        let mut counts: HashMap<u64, usize> = HashMap::new();
+        for (_, h) in &self.handshakes {
+            if let Some(e) = h.epoch {
+                *counts.entry(e).or_default() += 1;
+            }
+        }
+        let (epoch, count) = counts.into_iter().max_by_key(|(_, c)| *c)?;
+        (count > self.handshakes.len() / 2).then_some(epoch)
+    }
 }
 
 impl Networks {
@@ -252,6 +281,11 @@ impl Networks {
         }
     }
 
+    /// The HTTP client for the nodes.
+    pub fn client(&self) -> &LitNetClient {
+        &self.client
+    }
+
     /// Handshakes every node of the network's current set and takes the block hash a majority
     /// of the set agrees on — never a majority of the nodes a request names, which a caller
     /// could pick among the few that report another hash. Of `nodes` (members of the set),
@@ -280,9 +314,15 @@ impl Networks {
                 needed,
             });
         }
+        let handshakes = agreement
+            .handshakes
+            .into_iter()
+            .filter(|(n, _)| chosen.contains(n))
+            .collect();
         Ok(Agreement {
             nonce: agreement.nonce,
             nodes: chosen,
+            handshakes,
         })
     }
 
