@@ -214,6 +214,16 @@ pub enum AuthSigError {
     /// A delegation AuthSig is not addressed to the session's wallet, or is otherwise unusable.
     #[error("delegation AuthSig: {0}")]
     Delegation(String),
+    /// `algo` is neither absent (a wallet signature) nor `LIT_BLS` with `derivedVia` `lit.bls`.
+    #[error("AuthSig algo {0:?} is not supported")]
+    Algo(String),
+    /// A `LIT_BLS` AuthSig reached a check that knows no network public key to verify it
+    /// against: it is refused, never accepted unchecked.
+    #[error("a LIT_BLS AuthSig needs the network's BLS public key, and none is known")]
+    NoNetworkKey,
+    /// The `LIT_BLS` signature is malformed or does not verify against the network key.
+    #[error("LIT_BLS AuthSig: {0}")]
+    Bls(#[from] BlsError),
 }
 
 /// sessionSigs could not be made.
@@ -343,7 +353,60 @@ impl VerifyError {
                 AuthSigError::Recap(_) => "authsig_recap_invalid",
                 AuthSigError::NotCovered(_) => "resource_not_covered",
                 AuthSigError::Delegation(_) => "delegation_invalid",
+                AuthSigError::Algo(_) => "authsig_algo",
+                AuthSigError::NoNetworkKey => "no_network_key",
+                AuthSigError::Bls(BlsError::Verification) => "authsig_bad_bls_signature",
+                AuthSigError::Bls(_) => "authsig_bls_malformed",
             },
         }
     }
+}
+
+/// A BLS12-381 key, share or signature could not be read, combined or verified
+/// ([`crate::bls`]).
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum BlsError {
+    /// A network public key must be 96 hex digits (`0x` optional) of a compressed G1 point in
+    /// the prime-order subgroup, not the identity.
+    #[error("BLS network key is not 96 hex digits of a compressed BLS12-381 G1 point")]
+    NetworkKey,
+    /// A signature must be 192 hex digits of a compressed G2 point in the prime-order subgroup,
+    /// not the identity.
+    #[error("BLS signature is not 192 hex digits of a compressed BLS12-381 G2 point")]
+    Signature,
+    /// An AuthSig `sig` of algo `LIT_BLS` must be exactly `{"ProofOfPossession":"<192 hex>"}`.
+    #[error("LIT_BLS sig is not {{\"ProofOfPossession\":\"<192 lowercase hex>\"}}")]
+    AuthSigSig,
+    /// A signature share is not in the Datil (`{"ProofOfPossession":"<194 hex>"}`) or Naga
+    /// (`{"ProofOfPossession":{"identifier":…,"value":…}}`) form.
+    #[error("BLS signature share is malformed: {0}")]
+    Share(String),
+    /// A share identifier is zero, not a canonical scalar, or (in the Datil form, which has one
+    /// byte for it) above 255.
+    #[error("BLS share identifier is zero, not a canonical scalar, or does not fit its form")]
+    Identifier,
+    /// Fewer shares than the threshold.
+    #[error("{got} BLS signature shares, {need} needed")]
+    TooFewShares {
+        /// Shares given.
+        got: usize,
+        /// The threshold.
+        need: usize,
+    },
+    /// Two shares carry the same identifier.
+    #[error("two BLS signature shares have the same identifier")]
+    DuplicateIdentifier,
+    /// Dealing needs `1 <= threshold <= of <= 255` and `1 <= index <= of`.
+    #[error("BLS dealing needs 1 <= threshold <= of <= 255 and 1 <= index <= of")]
+    Dealing,
+    /// The seed hashes to a zero key (probability about 2^-255; choose another seed).
+    #[error("BLS seed gives a zero key")]
+    ZeroKey,
+    /// The shares could not be combined.
+    #[error("BLS signature shares could not be combined")]
+    Combine,
+    /// The signature does not verify over the message against the key.
+    #[error("BLS signature does not verify against the network key")]
+    Verification,
 }

@@ -9,11 +9,13 @@
 //! - [`keys`]: ed25519 session keys; [`wallet`]: the secp256k1 wallet key and EIP-191.
 //! - [`resource`], [`network`]: the Lit resource/ability model for Datil (SDK v7) and Naga (v8).
 //! - [`recap`]: ReCap encoding, statement, decoding and coverage.
-//! - [`message`]: the session SIWE message; [`authsig`]: wallet and delegation AuthSigs.
+//! - [`message`]: the session SIWE message; [`authsig`]: wallet, delegation and PKP (`LIT_BLS`)
+//!   AuthSigs; [`bls`]: the network's BLS12-381 threshold signatures behind PKP sessions.
 //! - [`session_sigs`]: the per-node `sessionSigs` map; [`verify`]: the node's checks.
 //! - [`explain`]: plain-language sentences and risk flags for prompts.
 
 pub mod authsig;
+pub mod bls;
 pub mod error;
 pub mod explain;
 mod hexutil;
@@ -32,9 +34,10 @@ pub mod wallet;
 pub mod wei;
 
 pub use authsig::AuthSig;
+pub use bls::{BlsSignature, NetworkKey};
 pub use error::{
-    AuthSigError, ErrorKind, KeyError, MessageError, RecapError, ResourceError, SignError,
-    VerifyError,
+    AuthSigError, BlsError, ErrorKind, KeyError, MessageError, RecapError, ResourceError,
+    SignError, VerifyError,
 };
 pub use keys::{SessionKeyPair, SessionPublicKey, SessionSeed};
 pub use network::{Generation, Network};
