@@ -19,6 +19,7 @@ pub mod bls;
 pub mod error;
 pub mod explain;
 mod hexutil;
+pub mod ipfs;
 pub mod keys;
 pub mod message;
 pub mod network;
