@@ -1,6 +1,7 @@
-// The service worker: one native-messaging port to the Lit Companion host, reconnected when it
-// drops. Each page request travels as {origin: sender.origin, envelope}; the origin is the one
-// the browser reports for the sending tab, never a value the page chose.
+// The background (Chromium's service worker, Firefox's event page): one native-messaging port to
+// the Lit Companion host, reconnected when it drops. Each page request travels as
+// {origin: sender.origin, envelope}; the origin is the one the browser reports for the sending
+// tab, never a value the page chose.
 const HOST = 'app.litcompanion.host';
 const FIX_HOST =
   'The Lit Companion host is not installed for this browser: install the Lit Companion app, or run `lit-companion install-browser-host` (`lit-companion doctor` checks the setup).';
@@ -29,9 +30,15 @@ function connect() {
     lastProblem = msg.error && msg.error.code === 4900 ? msg.error.message : null;
     w.resolve({ ...msg, id: w.id });
   });
-  port.onDisconnect.addListener(() => {
-    const reason = (chrome.runtime.lastError && chrome.runtime.lastError.message) || 'the host stopped';
-    lastProblem = /not found|not exist|forbidden/i.test(reason) ? FIX_HOST : `The Lit Companion host stopped (${reason}).`;
+  port.onDisconnect.addListener((p) => {
+    // Chromium says why in runtime.lastError; Firefox leaves that empty and sets port.error
+    // ("No such native application …" for a missing manifest and for an extension id the
+    // manifest does not allow alike).
+    const reason =
+      (chrome.runtime.lastError && chrome.runtime.lastError.message) || (p && p.error && p.error.message) || 'the host stopped';
+    lastProblem = /not found|not exist|forbidden|no such native application/i.test(reason)
+      ? FIX_HOST
+      : `The Lit Companion host stopped (${reason}).`;
     port = null;
     for (const [, w] of waiting) w.resolve(errorEnvelope(w.id, 4900, 'disconnected', lastProblem));
     waiting.clear();

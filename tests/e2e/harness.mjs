@@ -33,6 +33,135 @@ export function launchChromium(profile, env) {
   });
 }
 
+/**
+ * The browsers the extension suites run in: Chromium and Firefox, unless `LIT_E2E_BROWSERS`
+ * names fewer (`chromium`). A browser that is not installed fails its suite: scripts/setup
+ * installs both.
+ */
+export const BROWSERS = (process.env.LIT_E2E_BROWSERS || 'chromium,firefox').split(',').map((b) => b.trim()).filter(Boolean);
+
+/** Our extension's id: Chromium's from the key in extension/manifest.json, Firefox's add-on id. */
+export const EXTENSION_ID = { chromium: 'ilaebllfbkgdbaeahkmhkdhchcamhekg', firefox: 'companion@litcompanion.app' };
+
+let firefoxPackage;
+/** The .xpi `scripts/package --extension` builds (once per process): what addons.mozilla.org gets. */
+function firefoxXpi() {
+  if (!firefoxPackage) {
+    const out = mkdtempSync(join(tmpdir(), 'lit-companion-xpi-'));
+    const r = spawnSync(join(root, 'scripts/package'), ['--extension', out], { encoding: 'utf8' });
+    assert.equal(r.status, 0, `scripts/package --extension: ${r.stderr}`);
+    firefoxPackage = r.stdout.split('\n').find((l) => l.endsWith('.xpi'));
+    assert.ok(firefoxPackage, r.stdout);
+  }
+  return firefoxPackage;
+}
+
+/**
+ * The Firefox package unpacked with one more background script that opens the popup in a tab:
+ * WebDriver BiDi may not navigate to a moz-extension: page, so the extension opens it itself.
+ */
+function firefoxWithPopupTab(dir) {
+  mkdirSync(dir);
+  const r = spawnSync('python3', ['-c', 'import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])', firefoxXpi(), dir], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
+  manifest.background.scripts.push('open-popup-tab.js');
+  writeFileSync(join(dir, 'manifest.json'), JSON.stringify(manifest));
+  writeFileSync(join(dir, 'open-popup-tab.js'), "chrome.tabs.create({ url: 'popup.html' });\n");
+  return dir;
+}
+
+/** Debian's Firefox ESR, headless, driven by puppeteer-core over WebDriver BiDi (no driver to download). */
+function launchFirefox(env) {
+  const puppeteer = createRequire(join(root, 'tests/browser/package.json'))('puppeteer-core');
+  return puppeteer.launch({
+    browser: 'firefox',
+    executablePath: process.env.FIREFOX || '/usr/bin/firefox-esr',
+    headless: true,
+    env,
+    extraPrefsFirefox: process.env.LIT_E2E_FIREFOX_CONSOLE ? { 'devtools.console.stdout.chrome': true } : {},
+    dumpio: Boolean(process.env.LIT_E2E_FIREFOX_CONSOLE),
+  });
+}
+
+/**
+ * One real browser with the extension, for test bodies that both browsers share. The host
+ * manifest allows the extension ids `allow` (ours by default; none: no manifest at all). Each
+ * launch gets its own place for it: Chromium reads host manifests from its profile
+ * (`--user-data-dir`), Firefox only from ~/.mozilla/native-messaging-hosts, so a Firefox launch
+ * gets its own HOME. `popup`: the extension's popup is opened in a tab (see `popup()`).
+ */
+export async function launchBrowser(kind, stack, { name = 'main', allow = [EXTENSION_ID[kind]], popup = false } = {}) {
+  const ids = allow.flatMap((id) => ['--extension-id', id]);
+  if (kind === 'chromium') {
+    const profile = join(stack.work, `chromium-${name}`);
+    if (allow.length) stack.cli(['install-browser-host', '--browser', 'chromium', '--user-data-dir', profile, '--host-path', HOST, ...ids]);
+    const context = await launchChromium(profile, stack.env);
+    return {
+      kind,
+      newPage: () => context.newPage(),
+      async everyPage({ functions = {}, init }) {
+        for (const [fname, fn] of Object.entries(functions)) await context.exposeFunction(fname, fn);
+        if (init) await context.addInitScript(init);
+      },
+      watchLinks(page, links) {
+        page.on('request', (r) => {
+          if (r.url().startsWith('lit-companion:')) links.push(r.url());
+        });
+      },
+      async popup() {
+        const page = await context.newPage();
+        await page.goto(`chrome-extension://${EXTENSION_ID.chromium}/popup.html`);
+        return page;
+      },
+      close: () => context.close(),
+    };
+  }
+  if (kind !== 'firefox') throw new Error(`unknown browser ${kind}`);
+  const home = join(stack.work, `firefox-${name}`);
+  mkdirSync(home);
+  const env = { ...stack.env, HOME: home };
+  if (allow.length) stack.cli(['install-browser-host', '--browser', 'firefox', '--host-path', HOST, ...ids], '', env);
+  const extension = popup ? firefoxWithPopupTab(join(stack.work, `firefox-${name}-extension`)) : firefoxXpi();
+  const browser = await launchFirefox(env);
+  const installed = await browser.installExtension(extension);
+  assert.equal(installed, EXTENSION_ID.firefox);
+  const functions = [];
+  const inits = [];
+  return {
+    kind,
+    async newPage() {
+      const page = await browser.newPage();
+      for (const [fname, fn] of functions) await page.exposeFunction(fname, fn);
+      for (const init of inits) await page.evaluateOnNewDocument(init);
+      return page;
+    },
+    async everyPage({ functions: fns = {}, init }) {
+      functions.push(...Object.entries(fns));
+      if (init) inits.push(init);
+    },
+    // Firefox fetches nothing for a scheme an application handles, so puppeteer reports no
+    // request; WebDriver BiDi reports the navigation's start (read from puppeteer's BiDi session).
+    watchLinks(page, links) {
+      const context = page.mainFrame().browsingContext;
+      context.userContext.browser.session.on('browsingContext.navigationStarted', (info) => {
+        if (info.context === context.id && info.url.startsWith('lit-companion:')) links.push(info.url);
+      });
+    },
+    async popup() {
+      for (let i = 0; i < 100; i++) {
+        for (const page of await browser.pages()) {
+          const href = await page.evaluate(() => location.href).catch(() => '');
+          if (href.startsWith('moz-extension://') && href.endsWith('/popup.html')) return page;
+        }
+        await new Promise((ok) => setTimeout(ok, 100));
+      }
+      throw new Error('the popup tab did not open');
+    },
+    close: () => browser.close(),
+  };
+}
+
 /** A page server on 127.0.0.1 (also reached as localhost): `/client.js` is the JS client, anything else a bare page. */
 export async function startPages() {
   const client = readFileSync(join(root, 'clients/js/index.js'));
@@ -116,8 +245,8 @@ export class Stack {
     this.serveLog = [];
   }
 
-  cli(args, input = '') {
-    const r = spawnSync(BIN, args, { env: this.env, input, encoding: 'utf8' });
+  cli(args, input = '', env = this.env) {
+    const r = spawnSync(BIN, args, { env, input, encoding: 'utf8' });
     assert.equal(r.status, 0, `${args.join(' ')}: ${r.stderr}`);
     return r.stdout;
   }
