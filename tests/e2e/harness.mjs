@@ -18,7 +18,7 @@ export const { ethers } = createRequire(join(root, 'tests/sdk/package.json'))('e
 const EXTENSION = join(root, 'extension');
 
 /** Debian's Chromium, headless, with the extension loaded, driven by playwright-core. */
-export function launchChromium(profile, env) {
+function launchChromium(profile, env) {
   const { chromium } = createRequire(join(root, 'tests/browser/package.json'))('playwright-core');
   return chromium.launchPersistentContext(profile, {
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
