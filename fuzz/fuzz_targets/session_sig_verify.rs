@@ -16,6 +16,7 @@ fuzz_target!(|data: &[u8]| {
             generation,
             now: time::OffsetDateTime::UNIX_EPOCH + time::Duration::days(20_000),
             request: None,
+            network_key: None,
         };
         for (_, entry) in map.entries() {
             let _ = verify_session_sig(entry, &ctx);

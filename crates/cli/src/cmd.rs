@@ -14,7 +14,7 @@ use lit_companion_session::{
     timefmt::{iso_millis, parse_rfc3339, truncate_millis},
     verify::{verify_for_node, NodeContext},
     wallet::WalletKey,
-    ErrorKind, Generation, Wei,
+    ErrorKind, Generation, NetworkKey, Wei,
 };
 use serde_json::{json, Value};
 use time::OffsetDateTime;
@@ -215,6 +215,10 @@ struct VerifyArgs {
     /// The node's network; inferred from the message (maxPrice means Naga) when omitted.
     #[arg(long, value_name = "NAME")]
     network: Option<String>,
+    /// The network's BLS public key (96 hex, the handshake's networkPublicKey), which verifies
+    /// a PKP session's LIT_BLS capability; such a session is refused without it.
+    #[arg(long, value_name = "HEX")]
+    network_key: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -400,11 +404,16 @@ fn verify(args: VerifyArgs) -> Result<String, Failure> {
         Some(n) => crate::network_cmd::generation_of(n, &VaultArgs::default())?,
         None => infer_generation(&map, &args.node),
     };
+    let network_key: Option<NetworkKey> = match &args.network_key {
+        Some(hex) => Some(hex.parse().map_err(input_err("--network-key"))?),
+        None => None,
+    };
     let ctx = NodeContext {
         node_address: &args.node,
         generation,
         now,
         request: request.as_ref(),
+        network_key: network_key.as_ref(),
     };
     let session = verify_for_node(&map, &args.node, &ctx)
         .map_err(|e| Failure::refused(format!("{}: {e}", e.code())))?;

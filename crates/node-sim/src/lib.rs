@@ -203,6 +203,7 @@ async fn check(
         generation: node.config.network.generation(),
         now: time::OffsetDateTime::now_utc(),
         request: Some(&request),
+        network_key: None,
     };
     match verify_session_sig(entry, &ctx) {
         Ok(session) => Json(json!({

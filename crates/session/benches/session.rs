@@ -78,6 +78,7 @@ fn bench(c: &mut Criterion) {
         generation: Generation::Datil,
         now: issued_at + Duration::minutes(1),
         request: Some(&requests[0]),
+        network_key: None,
     };
     c.bench_function("verify one node's entry", |b| {
         b.iter(|| black_box(verify_session_sig(entry, &ctx).unwrap()))

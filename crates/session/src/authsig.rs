@@ -1,9 +1,13 @@
-//! AuthSigs: a SIWE message and the wallet's EIP-191 signature over it.
+//! AuthSigs: a SIWE message and a signature over it that empowers a session key.
 //!
-//! Wire form (Lit `JsonAuthSig`), exactly these keys: `sig` (0x + r‖s‖v), `derivedVia`
-//! (`web3.eth.personal.sign`), `signedMessage` (the SIWE text), `address` (EIP-55). Nodes
-//! reject unknown and duplicate keys; `algo` is optional there and only meaningful on session
-//! signatures, so a wallet AuthSig never carries it.
+//! Wire form (Lit `JsonAuthSig`): `sig`, optional `algo`, `derivedVia`, `signedMessage` (the
+//! SIWE text), `address` (EIP-55). Nodes reject unknown and duplicate keys. Two kinds:
+//! - a wallet's: `sig` is 0x + r‖s‖v of EIP-191 `personal_sign` over the text, `derivedVia`
+//!   `web3.eth.personal.sign`, no `algo`;
+//! - a PKP's, made by the network ([`AuthSig::lit_bls`]): `sig` is
+//!   `{"ProofOfPossession":"<192 hex>"}`, the network's BLS signature over
+//!   [`crate::bls::session_hash`] of the text, `algo` `LIT_BLS`, `derivedVia` `lit.bls`
+//!   (lit-peer `lit-node-core` `JsonAuthSig::determine_auth_material_type`: both are needed).
 
 use std::str::FromStr;
 
@@ -12,6 +16,7 @@ use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
 use crate::{
+    bls::{session_hash, BlsSignature, NetworkKey},
     error::{AuthSigError, MessageError},
     message::{self, MessageParams, DELEGATION_URI},
     recap::Recap,
@@ -21,13 +26,27 @@ use crate::{
 
 /// `derivedVia` of an EIP-191 wallet signature.
 pub const DERIVED_VIA_WALLET: &str = "web3.eth.personal.sign";
+/// `derivedVia` of the network's BLS signature on a PKP session capability.
+pub const DERIVED_VIA_BLS: &str = "lit.bls";
+/// `algo` of the network's BLS signature on a PKP session capability.
+pub const ALGO_LIT_BLS: &str = "LIT_BLS";
 
-/// A wallet-signed SIWE message.
+/// A signed SIWE message: a wallet's, or the network's for a PKP.
+///
+/// Fields serialize in the order the SDKs write a PKP session's capability: `sig`, `algo`,
+/// `derivedVia`, `signedMessage`, `address` (js-sdk v7
+/// `packages/lit-node-client-nodejs/src/lib/lit-node-client-nodejs.ts` `_signSessionKey`; v8
+/// `packages/networks/src/networks/vNaga/shared/factories/BaseModuleFactory.ts`
+/// `signSessionKey.handleResponse`). A wallet AuthSig has no `algo` and keeps the order
+/// `sig`, `derivedVia`, `signedMessage`, `address`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AuthSig {
-    /// `0x` + 130 hex: r ‖ s ‖ v.
+    /// Wallet: `0x` + 130 hex, r ‖ s ‖ v. PKP: `{"ProofOfPossession":"<192 hex>"}`.
     pub sig: String,
+    /// `LIT_BLS` on a PKP's AuthSig; absent on a wallet's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub algo: Option<String>,
     /// How the signature was made.
     #[serde(rename = "derivedVia")]
     pub derived_via: String,
@@ -55,6 +74,7 @@ impl AuthSig {
         let sig = wallet.personal_sign(siwe_text.as_bytes())?;
         Ok(Self {
             sig: format!("0x{}", hex::encode(sig)),
+            algo: None,
             derived_via: DERIVED_VIA_WALLET.to_owned(),
             signed_message: siwe_text,
             address: wallet.address().to_checksum(),
@@ -79,20 +99,54 @@ impl AuthSig {
         }
         Ok(Self {
             sig: format!("0x{}", hex::encode(sig)),
+            algo: None,
             derived_via: DERIVED_VIA_WALLET.to_owned(),
             signed_message: siwe_text,
             address: signer.to_checksum(),
         })
     }
 
-    /// Parses the JSON form strictly (unknown keys refused, as nodes do).
-    pub fn from_json(text: &str) -> Result<Self, AuthSigError> {
-        serde_json::from_str(text).map_err(|e| AuthSigError::Malformed(e.to_string()))
+    /// The AuthSig the SDKs build from the network's combined signature for a PKP session:
+    /// `{sig: '{"ProofOfPossession":"<192 hex>"}', algo: "LIT_BLS", derivedVia: "lit.bls",
+    /// signedMessage, address}`, with `signed_message` the SIWE text the nodes signed (their
+    /// most common `siweMessage`) and `address` the PKP's EIP-55 address.
+    pub fn lit_bls(sig: &BlsSignature, signed_message: String, address: String) -> Self {
+        Self {
+            sig: sig.to_authsig_sig(),
+            algo: Some(ALGO_LIT_BLS.to_owned()),
+            derived_via: DERIVED_VIA_BLS.to_owned(),
+            signed_message,
+            address,
+        }
     }
 
-    /// Parses a JSON value strictly.
+    /// Whether this is the network's signature for a PKP (`algo` `LIT_BLS`).
+    pub fn is_lit_bls(&self) -> bool {
+        self.algo.as_deref() == Some(ALGO_LIT_BLS)
+    }
+
+    /// Parses the JSON form strictly (unknown keys refused, as nodes do; `algo` absent or
+    /// `LIT_BLS`).
+    pub fn from_json(text: &str) -> Result<Self, AuthSigError> {
+        let auth: Self =
+            serde_json::from_str(text).map_err(|e| AuthSigError::Malformed(e.to_string()))?;
+        auth.known_algo()
+    }
+
+    /// Parses a JSON value strictly (as [`AuthSig::from_json`]).
     pub fn from_value(value: Value) -> Result<Self, AuthSigError> {
-        serde_json::from_value(value).map_err(|e| AuthSigError::Malformed(e.to_string()))
+        let auth: Self =
+            serde_json::from_value(value).map_err(|e| AuthSigError::Malformed(e.to_string()))?;
+        auth.known_algo()
+    }
+
+    fn known_algo(self) -> Result<Self, AuthSigError> {
+        match self.algo.as_deref() {
+            None | Some(ALGO_LIT_BLS) => Ok(self),
+            Some(other) => Err(AuthSigError::Malformed(format!(
+                "algo {other:?} is not LIT_BLS"
+            ))),
+        }
     }
 
     /// Checks the signature, the SIWE form and the time window at `now`, and that the SIWE
@@ -108,34 +162,61 @@ impl AuthSig {
         now: OffsetDateTime,
     ) -> Result<VerifiedAuthSig, AuthSigError> {
         let verified = self.verify_signature()?;
-        let m = &verified.message;
-        if m.not_before
-            .as_ref()
-            .is_some_and(|nbf| *nbf.as_ref() >= now)
-        {
-            return Err(AuthSigError::NotYetValid);
-        }
-        if m.expiration_time
-            .as_ref()
-            .is_some_and(|exp| *exp.as_ref() < now)
-        {
-            return Err(AuthSigError::Expired);
-        }
-        let uri = m.uri.to_string();
-        if uri != expected_uri {
-            return Err(AuthSigError::Uri {
-                expected: expected_uri.to_owned(),
-                found: uri,
-            });
-        }
+        check_window_and_uri(&verified.message, expected_uri, now)?;
         Ok(verified)
     }
 
     /// Checks form and signature only (no time, no uri), and decodes the ReCap.
     pub fn verify_signature(&self) -> Result<VerifiedAuthSig, AuthSigError> {
+        if let Some(algo) = &self.algo {
+            return Err(AuthSigError::Algo(algo.clone()));
+        }
         if self.derived_via != DERIVED_VIA_WALLET {
             return Err(AuthSigError::DerivedVia(self.derived_via.clone()));
         }
+        let (message, signer) = self.parse_message()?;
+        let sig = parse_signature(&self.sig)?;
+        if recover_personal(self.signed_message.as_bytes(), &sig) != Some(signer) {
+            return Err(AuthSigError::BadSignature(signer.to_checksum()));
+        }
+        finish(message, signer)
+    }
+
+    /// Checks a PKP session capability (`algo` `LIT_BLS`) as a node does (lit-peer
+    /// `auth/validators/siwe.rs` `validate_bls_auth_sig_basic`): the SIWE text parses and is
+    /// valid at `now` (the rule of [`AuthSig::verify`]), `sig` is the network's BLS signature
+    /// over [`session_hash`] of the text under `network_key`, and the SIWE `uri` is
+    /// `expected_uri`. The signer is the SIWE address: the PKP's.
+    ///
+    /// Stricter than a node, as for wallet AuthSigs: the text must be canonical EIP-4361, the
+    /// JSON `address` EIP-55 and equal to the SIWE address (the SDKs write both from the PKP
+    /// key), `sig` exactly the SDK's JSON, and the ReCap present, canonical, last and matching
+    /// the statement.
+    pub fn verify_lit_bls(
+        &self,
+        network_key: &NetworkKey,
+        expected_uri: &str,
+        now: OffsetDateTime,
+    ) -> Result<VerifiedAuthSig, AuthSigError> {
+        match self.algo.as_deref() {
+            Some(ALGO_LIT_BLS) => {}
+            Some(other) => return Err(AuthSigError::Algo(other.to_owned())),
+            None => return Err(AuthSigError::Algo(String::new())),
+        }
+        if self.derived_via != DERIVED_VIA_BLS {
+            return Err(AuthSigError::DerivedVia(self.derived_via.clone()));
+        }
+        let (message, signer) = self.parse_message()?;
+        check_window(&message, now)?;
+        let sig = BlsSignature::from_authsig_sig(&self.sig)?;
+        sig.verify(network_key, &session_hash(&self.signed_message))?;
+        check_uri(&message, expected_uri)?;
+        finish(message, signer)
+    }
+
+    /// The parsed, canonical SIWE message and its address, which the JSON `address` must name
+    /// in EIP-55 form.
+    fn parse_message(&self) -> Result<(siwe::Message, Address), AuthSigError> {
         let message = siwe::Message::from_str(&self.signed_message)
             .map_err(|e| AuthSigError::Siwe(e.to_string()))?;
         if message.to_string() != self.signed_message {
@@ -149,18 +230,56 @@ impl AuthSig {
         if claimed != signer {
             return Err(AuthSigError::AddressMismatch);
         }
-        let sig = parse_signature(&self.sig)?;
-        if recover_personal(self.signed_message.as_bytes(), &sig) != Some(signer) {
-            return Err(AuthSigError::BadSignature(signer.to_checksum()));
-        }
-        let recap = Recap::extract(message.resources.iter().map(|r| r.as_str()))?;
-        recap.verify_statement(message.statement.as_deref())?;
-        Ok(VerifiedAuthSig {
-            message,
-            signer,
-            recap,
-        })
+        Ok((message, signer))
     }
+}
+
+/// Decodes the ReCap and checks the statement against it.
+fn finish(message: siwe::Message, signer: Address) -> Result<VerifiedAuthSig, AuthSigError> {
+    let recap = Recap::extract(message.resources.iter().map(|r| r.as_str()))?;
+    recap.verify_statement(message.statement.as_deref())?;
+    Ok(VerifiedAuthSig {
+        message,
+        signer,
+        recap,
+    })
+}
+
+fn check_window_and_uri(
+    m: &siwe::Message,
+    expected_uri: &str,
+    now: OffsetDateTime,
+) -> Result<(), AuthSigError> {
+    check_window(m, now)?;
+    check_uri(m, expected_uri)
+}
+
+/// siwe's `valid_at`, which nodes call: `notBefore < now` and `expirationTime >= now`.
+fn check_window(m: &siwe::Message, now: OffsetDateTime) -> Result<(), AuthSigError> {
+    if m.not_before
+        .as_ref()
+        .is_some_and(|nbf| *nbf.as_ref() >= now)
+    {
+        return Err(AuthSigError::NotYetValid);
+    }
+    if m.expiration_time
+        .as_ref()
+        .is_some_and(|exp| *exp.as_ref() < now)
+    {
+        return Err(AuthSigError::Expired);
+    }
+    Ok(())
+}
+
+fn check_uri(m: &siwe::Message, expected_uri: &str) -> Result<(), AuthSigError> {
+    let uri = m.uri.to_string();
+    if uri != expected_uri {
+        return Err(AuthSigError::Uri {
+            expected: expected_uri.to_owned(),
+            found: uri,
+        });
+    }
+    Ok(())
 }
 
 /// `0x` + 130 hex digits: r ‖ s ‖ v.

@@ -214,7 +214,8 @@ pub enum AuthSigError {
     /// A delegation AuthSig is not addressed to the session's wallet, or is otherwise unusable.
     #[error("delegation AuthSig: {0}")]
     Delegation(String),
-    /// `algo` is neither absent (a wallet signature) nor `LIT_BLS` with `derivedVia` `lit.bls`.
+    /// `algo` does not fit the check: a wallet AuthSig has none, a PKP's is `LIT_BLS` (empty
+    /// when absent).
     #[error("AuthSig algo {0:?} is not supported")]
     Algo(String),
     /// A `LIT_BLS` AuthSig reached a check that knows no network public key to verify it

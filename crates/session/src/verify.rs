@@ -5,12 +5,17 @@
 //! Where the node is lax we are strict, never the other way round: `sessionKey` must equal the
 //! signing key; the wallet AuthSig's JSON `address` must be EIP-55 and equal the SIWE address;
 //! its ReCap must be the single last resource in canonical JSON, with the statement present.
+//!
+//! A PKP session's capability is the network's BLS signature (`algo` `LIT_BLS`), checked as
+//! lit-peer `validate_bls_auth_sig_basic` does against the network key in [`NodeContext`];
+//! with no network key known it is refused.
 
 use serde::Deserialize;
 use time::{Duration, OffsetDateTime};
 
 use crate::{
     authsig::{verify_delegation, AuthSig, VerifiedAuthSig},
+    bls::NetworkKey,
     error::{AuthSigError, VerifyError},
     keys::SessionPublicKey,
     message::{session_uri, DELEGATION_URI},
@@ -39,6 +44,9 @@ pub struct NodeContext<'a> {
     pub now: OffsetDateTime,
     /// The resource and ability the incoming request needs, if any.
     pub request: Option<&'a ResourceAbilityRequest>,
+    /// The network's BLS public key (the handshake's `networkPublicKey`), which verifies PKP
+    /// session capabilities (`LIT_BLS`). Without it they are refused.
+    pub network_key: Option<&'a NetworkKey>,
 }
 
 /// What a valid session signature grants.
@@ -46,7 +54,8 @@ pub struct NodeContext<'a> {
 pub struct VerifiedSession {
     /// The session key.
     pub session_key: SessionPublicKey,
-    /// The wallet whose AuthSig empowers it.
+    /// The wallet whose AuthSig empowers it; for a PKP session, the PKP's address (the SIWE
+    /// address of the network-signed capability).
     pub wallet: Address,
     /// The session's `issuedAt`.
     pub issued_at: OffsetDateTime,
@@ -201,7 +210,12 @@ fn check_session_capability(
     uri: &str,
     ctx: &NodeContext<'_>,
 ) -> Result<VerifiedAuthSig, AuthSigError> {
-    let verified = cap.verify(uri, ctx.now)?;
+    let verified = if cap.is_lit_bls() {
+        let key = ctx.network_key.ok_or(AuthSigError::NoNetworkKey)?;
+        cap.verify_lit_bls(key, uri, ctx.now)?
+    } else {
+        cap.verify(uri, ctx.now)?
+    };
     if let Some(req) = ctx.request {
         if !verified.recap.covers(req) {
             return Err(AuthSigError::NotCovered(req.to_string()));

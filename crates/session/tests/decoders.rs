@@ -78,6 +78,7 @@ fn mutated_inputs_never_panic() {
         generation: Generation::Datil,
         now: t0(),
         request: Some(&req),
+        network_key: None,
     };
 
     let mut rng = Rng(0x5eed_1234_abcd_0001);

@@ -158,6 +158,7 @@ fn node_ctx(request: Option<&ResourceAbilityRequest>) -> NodeContext<'_> {
         generation: Generation::Datil,
         now: t0() + Duration::minutes(5),
         request,
+        network_key: None,
     }
 }
 

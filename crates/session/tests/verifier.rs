@@ -22,6 +22,7 @@ fn ctx_at(now_offset: Duration) -> NodeContext<'static> {
         generation: Generation::Datil,
         now: t0() + now_offset,
         request: None,
+        network_key: None,
     }
 }
 
