@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { mkdtempSync, mkdirSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, mkdirSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -73,10 +73,14 @@ function firefoxWithPopupTab(dir) {
 
 /** Debian's Firefox ESR, headless, driven by puppeteer-core over WebDriver BiDi (no driver to download). */
 function launchFirefox(env) {
+  const executablePath = process.env.FIREFOX || '/usr/bin/firefox-esr';
+  if (!existsSync(executablePath)) {
+    throw new Error(`no Firefox at ${executablePath}: scripts/setup installs Debian's firefox-esr (LIT_E2E_BROWSERS=chromium leaves Firefox out)`);
+  }
   const puppeteer = createRequire(join(root, 'tests/browser/package.json'))('puppeteer-core');
   return puppeteer.launch({
     browser: 'firefox',
-    executablePath: process.env.FIREFOX || '/usr/bin/firefox-esr',
+    executablePath,
     headless: true,
     env,
     extraPrefsFirefox: process.env.LIT_E2E_FIREFOX_CONSOLE ? { 'devtools.console.stdout.chrome': true } : {},

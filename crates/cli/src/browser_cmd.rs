@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use lit_companion_native_host::install::{self, Browser, Target};
+use lit_companion_native_host::install::{self, Browser, Target, TargetError};
 use serde_json::json;
 
 use crate::cmd::Failure;
@@ -18,8 +18,9 @@ pub(crate) struct BrowserArgs {
     /// Our extension's id instead of the published one; repeatable.
     #[arg(long = "extension-id", value_name = "ID")]
     extension_ids: Vec<String>,
-    /// A browser profile directory (`--user-data-dir` of Chromium): the manifest goes into its
-    /// `NativeMessagingHosts` folder.
+    /// A Chromium-family profile directory (its `--user-data-dir`): the manifest goes into its
+    /// `NativeMessagingHosts` folder. Not for Firefox, which reads manifests only from the
+    /// user's folder (`~/.mozilla/native-messaging-hosts` on Linux) whatever the profile.
     #[arg(long, value_name = "DIR")]
     user_data_dir: Option<PathBuf>,
     /// The host binary (default: `lit-companion-host` beside this program).
@@ -47,10 +48,23 @@ fn parse_browsers(args: &BrowserArgs) -> Result<Vec<Browser>, Failure> {
 fn targets(args: &BrowserArgs, only_present: bool) -> Result<Vec<Target>, Failure> {
     let named = parse_browsers(args)?;
     if let Some(dir) = &args.user_data_dir {
-        return Ok(vec![Target {
-            browser: named.first().copied().unwrap_or(Browser::Chromium),
-            dir: dir.join("NativeMessagingHosts"),
-        }]);
+        if named.len() > 1 {
+            return Err(Failure::input(
+                "--user-data-dir is one browser's profile: name at most one --browser",
+            ));
+        }
+        let browser = named.first().copied().unwrap_or(Browser::Chromium);
+        return Target::in_profile(browser, dir)
+            .map(|t| vec![t])
+            .map_err(|e| match e {
+                TargetError::FirefoxReadsNoProfile { .. } => Failure::input(format!(
+                    "{e}: leave out --user-data-dir (the manifest then goes to {})",
+                    home()
+                        .map(|h| browser.manifest_dir(&h).display().to_string())
+                        .unwrap_or_else(|_| "the user's folder".into())
+                )),
+                _ => Failure::input(e.to_string()),
+            });
     }
     let home = home()?;
     if named.is_empty() {
@@ -58,10 +72,7 @@ fn targets(args: &BrowserArgs, only_present: bool) -> Result<Vec<Target>, Failur
     }
     Ok(named
         .into_iter()
-        .map(|browser| Target {
-            browser,
-            dir: browser.manifest_dir(&home),
-        })
+        .map(|browser| Target::in_home(browser, &home).named())
         .collect())
 }
 

@@ -123,8 +123,129 @@ fn install_is_idempotent_per_browser_and_uninstall_removes_what_it_added() {
     assert!(!h
         .join(".config/chromium/NativeMessagingHosts/app.litcompanion.host.json")
         .exists());
+    // Both browsers are still here: each is named with the place it reads and the fix.
     let (_, _, err) = run(&h, &["doctor"]);
+    assert!(
+        err.contains("problem: chromium: no host manifest where Chromium reads it"),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!(
+            "problem: firefox: no host manifest where Firefox reads it ({}) — fix: lit-companion install-browser-host --browser firefox",
+            h.join(".mozilla/native-messaging-hosts/app.litcompanion.host.json").display()
+        )),
+        "{err}"
+    );
+    // With no browser here at all, one line says so.
+    let empty = home("doctor-empty");
+    let (_, _, err) = run(&empty, &["doctor"]);
     assert!(err.contains("no browser has the host manifest"), "{err}");
+}
+
+#[test]
+fn the_doctor_checks_firefox_like_the_chromium_family() {
+    let h = home("firefox-doctor");
+    std::fs::create_dir_all(h.join(".mozilla")).unwrap();
+    let (code, _, err) = run(
+        &h,
+        &[
+            "install-browser-host",
+            "--browser",
+            "firefox",
+            "--host-path",
+            BIN,
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let file = h.join(".mozilla/native-messaging-hosts/app.litcompanion.host.json");
+    let (_, _, err) = run(&h, &["doctor"]);
+    assert!(
+        err.contains(&format!(
+            "ok:      firefox: host manifest in place ({}), allowing companion@litcompanion.app",
+            file.display()
+        )),
+        "{err}"
+    );
+
+    // A manifest that allows another add-on: Firefox would refuse ours.
+    let mut m: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    m["allowed_extensions"] = serde_json::json!(["impostor@example.org"]);
+    std::fs::write(&file, m.to_string()).unwrap();
+    let (code, _, err) = run(&h, &["doctor", "--browser", "firefox"]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains(&format!(
+            "problem: {}: its allowed_extensions does not name the extension companion@litcompanion.app — fix: lit-companion install-browser-host --browser firefox",
+            file.display()
+        )),
+        "{err}"
+    );
+    // Chromium's key does not count for Firefox.
+    m["allowed_extensions"] = serde_json::json!([]);
+    m["allowed_origins"] = serde_json::json!(["companion@litcompanion.app"]);
+    std::fs::write(&file, m.to_string()).unwrap();
+    let (_, _, err) = run(&h, &["doctor", "--browser", "firefox"]);
+    assert!(
+        err.contains("its allowed_extensions does not name"),
+        "{err}"
+    );
+
+    // Named, a browser that is not here is still reported.
+    let (_, _, err) = run(&h, &["doctor", "--browser", "brave"]);
+    assert!(
+        err.contains("problem: brave: no host manifest where Brave reads it"),
+        "{err}"
+    );
+}
+
+#[test]
+fn firefox_with_a_profile_folder_is_refused_since_firefox_never_reads_it() {
+    let h = home("firefox-profile");
+    let profile = h.join("profile");
+    for command in ["install-browser-host", "doctor", "uninstall-browser-host"] {
+        let (code, _, err) = run(
+            &h,
+            &[
+                command,
+                "--browser",
+                "firefox",
+                "--user-data-dir",
+                profile.to_str().unwrap(),
+                "--host-path",
+                BIN,
+            ],
+        );
+        assert_eq!(code, 2, "{command}: {err}");
+        assert!(
+            err.contains("Firefox never reads a host manifest from a profile folder"),
+            "{command}: {err}"
+        );
+        assert!(
+            err.contains(&format!(
+                "leave out --user-data-dir (the manifest then goes to {})",
+                h.join(".mozilla/native-messaging-hosts").display()
+            )),
+            "{command}: {err}"
+        );
+    }
+    assert!(!profile.exists(), "nothing was written");
+    // One profile is one browser's.
+    let (code, _, err) = run(
+        &h,
+        &[
+            "install-browser-host",
+            "--browser",
+            "chromium",
+            "--browser",
+            "chrome",
+            "--user-data-dir",
+            profile.to_str().unwrap(),
+            "--host-path",
+            BIN,
+        ],
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(!profile.exists());
 }
 
 #[test]

@@ -63,6 +63,17 @@ impl Browser {
         }
     }
 
+    /// Its name for people.
+    pub fn title(self) -> &'static str {
+        match self {
+            Self::Chromium => "Chromium",
+            Self::Chrome => "Google Chrome",
+            Self::Brave => "Brave",
+            Self::Edge => "Microsoft Edge",
+            Self::Firefox => "Firefox",
+        }
+    }
+
     /// Parses a command-line name.
     pub fn parse(name: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|b| b.name() == name)
@@ -93,6 +104,43 @@ impl Browser {
             (Self::Firefox, true) => "Library/Application Support/Mozilla/NativeMessagingHosts",
         };
         home.join(rel)
+    }
+
+    /// The system-wide folders this browser also reads host manifests from, after the user's
+    /// own (Linux and macOS; on Windows the machine's registry keys, which we never write).
+    /// The Linux packages put theirs here (`tauri.conf.json`); Brave documents none of its own.
+    pub fn system_manifest_dirs(self) -> &'static [&'static str] {
+        if cfg!(windows) {
+            return &[];
+        }
+        let mac = cfg!(target_os = "macos");
+        match (self, mac) {
+            (Self::Chromium, false) => &["/etc/chromium/native-messaging-hosts"],
+            (Self::Chrome, false) => &["/etc/opt/chrome/native-messaging-hosts"],
+            (Self::Edge, false) => &["/etc/opt/edge/native-messaging-hosts"],
+            (Self::Firefox, false) => &[
+                "/usr/lib/mozilla/native-messaging-hosts",
+                "/usr/lib64/mozilla/native-messaging-hosts",
+            ],
+            (Self::Chromium, true) => {
+                &["/Library/Application Support/Chromium/NativeMessagingHosts"]
+            }
+            (Self::Chrome, true) => &["/Library/Google/Chrome/NativeMessagingHosts"],
+            (Self::Edge, true) => &["/Library/Microsoft/Edge/NativeMessagingHosts"],
+            (Self::Firefox, true) => &["/Library/Application Support/Mozilla/NativeMessagingHosts"],
+            (Self::Brave, _) => &[],
+        }
+    }
+
+    /// The manifest key naming the extensions allowed to start the host: Firefox's
+    /// `allowed_extensions` (add-on ids), the Chromium family's `allowed_origins`
+    /// (`chrome-extension://<id>/`).
+    pub fn allowed_key(self) -> &'static str {
+        if self == Self::Firefox {
+            "allowed_extensions"
+        } else {
+            "allowed_origins"
+        }
     }
 
     /// The registry key (under `HKEY_CURRENT_USER`) whose default value names the manifest, as
@@ -212,14 +260,99 @@ pub struct Target {
     pub browser: Browser,
     /// The manifest's directory.
     pub dir: PathBuf,
+    /// Whether the browser is on this machine ([`Browser::is_installed`]), or was named: the
+    /// doctor reports a missing manifest only for those.
+    pub present: bool,
+    /// Whether `dir` is the user's own folder, so that the browser's system-wide folders count
+    /// too (a profile's folder stands alone).
+    in_home: bool,
 }
 
 impl Target {
+    /// The browser's per-user folder under `home`, the one [`install`] writes.
+    pub fn in_home(browser: Browser, home: &Path) -> Self {
+        Self {
+            browser,
+            dir: browser.manifest_dir(home),
+            present: browser.is_installed(home),
+            in_home: true,
+        }
+    }
+
+    /// The `NativeMessagingHosts` folder of one Chromium-family profile (its `--user-data-dir`).
+    /// Firefox reads no manifest from a profile, so none goes there.
+    pub fn in_profile(browser: Browser, profile: &Path) -> Result<Self, TargetError> {
+        if browser == Browser::Firefox {
+            return Err(TargetError::FirefoxReadsNoProfile {
+                profile: profile.to_owned(),
+            });
+        }
+        Ok(Self {
+            browser,
+            dir: profile.join("NativeMessagingHosts"),
+            present: true,
+            in_home: false,
+        })
+    }
+
+    /// The same place, reported by the doctor even when the browser is not found here (the
+    /// user named it).
+    pub fn named(self) -> Self {
+        Self {
+            present: true,
+            ..self
+        }
+    }
+
     /// The manifest file.
     pub fn file(&self) -> PathBuf {
         self.dir.join(format!("{HOST_NAME}.json"))
     }
+
+    /// The manifest the browser would read: ours in `dir`, else (for the user's folder) the first
+    /// system-wide one. `None` when there is none.
+    pub fn found(&self) -> Option<PathBuf> {
+        let own = self.file();
+        if own.is_file() {
+            return Some(own);
+        }
+        if !self.in_home {
+            return None;
+        }
+        self.browser
+            .system_manifest_dirs()
+            .iter()
+            .map(|d| Path::new(d).join(format!("{HOST_NAME}.json")))
+            .find(|f| f.is_file())
+    }
 }
+
+/// A manifest place that no browser would read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TargetError {
+    /// Firefox reads host manifests from the user's folder (`~/.mozilla/native-messaging-hosts`
+    /// on Linux), the system's, or (Windows) the registry, whatever the profile: a manifest in a
+    /// profile's folder would never be read.
+    FirefoxReadsNoProfile {
+        /// The profile folder asked for.
+        profile: PathBuf,
+    },
+}
+
+impl fmt::Display for TargetError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::FirefoxReadsNoProfile { profile } => write!(
+                f,
+                "Firefox never reads a host manifest from a profile folder ({}); its manifest goes to the user's folder",
+                profile.display()
+            ),
+        }
+    }
+}
+
+impl std::error::Error for TargetError {}
 
 /// The host binary installed beside the running program (`lit-companion-host`), as the
 /// packages and `cargo build` lay them out.
@@ -243,11 +376,10 @@ pub fn user_home() -> Option<PathBuf> {
     windows_home.or_else(|| var("HOME")).map(PathBuf::from)
 }
 
-/// Whether the host is set up for `target`: its manifest is in place and (Windows) the
-/// browser's registry key names it.
+/// Whether the host is set up for `target`: a manifest is where the browser reads it
+/// ([`Target::found`]) and (Windows) the browser's registry key names it.
 pub fn is_set_up(target: &Target) -> bool {
-    let file = target.file();
-    file.is_file() && registered(target, &file)
+    target.found().is_some_and(|file| registered(target, &file))
 }
 
 /// One target per browser installed here ([`Browser::is_installed`]); every browser when
@@ -255,11 +387,8 @@ pub fn is_set_up(target: &Target) -> bool {
 pub fn targets_in_home(home: &Path, only_present: bool) -> Vec<Target> {
     Browser::ALL
         .into_iter()
-        .filter(|b| !only_present || b.is_installed(home))
-        .map(|browser| Target {
-            browser,
-            dir: browser.manifest_dir(home),
-        })
+        .map(|browser| Target::in_home(browser, home))
+        .filter(|t| !only_present || t.present)
         .collect()
 }
 
@@ -359,24 +488,39 @@ pub struct Finding {
 }
 
 /// Checks manifests, the host path, the socket and whether the companion answers on it.
+///
+/// For each browser present (or named), one line: the manifest it reads ([`Target::found`]: the
+/// user's, else a system-wide one) is in place, runs an executable host and allows our extension
+/// (`allowed_extensions` for Firefox, `allowed_origins` for the Chromium family); or what is
+/// wrong, with the fix. A browser not here with no manifest is not mentioned.
 pub fn doctor(targets: &[Target], extension_ids: &dyn Fn(Browser) -> Vec<String>) -> Vec<Finding> {
     let mut out = Vec::new();
     let mut any_manifest = false;
     for t in targets {
-        let file = t.file();
-        let Ok(text) = std::fs::read_to_string(&file) else {
+        let fix = format!("lit-companion install-browser-host --browser {}", t.browser);
+        let Some(file) = t.found() else {
+            if t.present {
+                out.push(Finding {
+                    ok: false,
+                    line: format!(
+                        "{}: no host manifest where {} reads it ({}) — fix: {fix}",
+                        t.browser,
+                        t.browser.title(),
+                        t.file().display()
+                    ),
+                });
+            }
             continue;
         };
         any_manifest = true;
         let bad = |why: String| Finding {
             ok: false,
-            line: format!(
-                "{}: {why} — fix: lit-companion install-browser-host --browser {}",
-                file.display(),
-                t.browser
-            ),
+            line: format!("{}: {why} — fix: {fix}", file.display()),
         };
-        let Ok(m) = serde_json::from_str::<Value>(&text) else {
+        let Ok(m) = std::fs::read_to_string(&file)
+            .map_err(|_| ())
+            .and_then(|text| serde_json::from_str::<Value>(&text).map_err(|_| ()))
+        else {
             out.push(bad("the manifest is not JSON".into()));
             continue;
         };
@@ -388,11 +532,7 @@ pub fn doctor(targets: &[Target], extension_ids: &dyn Fn(Browser) -> Vec<String>
             )));
             continue;
         }
-        let key = if t.browser == Browser::Firefox {
-            "allowed_extensions"
-        } else {
-            "allowed_origins"
-        };
+        let key = t.browser.allowed_key();
         let allowed: Vec<String> = m[key]
             .as_array()
             .into_iter()
@@ -410,7 +550,7 @@ pub fn doctor(targets: &[Target], extension_ids: &dyn Fn(Browser) -> Vec<String>
             .collect();
         if !missing.is_empty() {
             out.push(bad(format!(
-                "the manifest does not allow the extension {}",
+                "its {key} does not name the extension {}",
                 missing[0]
             )));
             continue;
@@ -424,10 +564,15 @@ pub fn doctor(targets: &[Target], extension_ids: &dyn Fn(Browser) -> Vec<String>
         }
         out.push(Finding {
             ok: true,
-            line: format!("{}: host manifest in place ({})", t.browser, file.display()),
+            line: format!(
+                "{}: host manifest in place ({}), allowing {}",
+                t.browser,
+                file.display(),
+                ids.join(", ")
+            ),
         });
     }
-    if !any_manifest {
+    if !any_manifest && out.is_empty() {
         out.push(Finding {
             ok: false,
             line: "no browser has the host manifest — fix: lit-companion install-browser-host"
