@@ -27,6 +27,31 @@ pub struct BrowserWallet {
     pub new: bool,
 }
 
+/// A PKP session: the network signs for the PKP once its auth method speaks for it.
+#[derive(Clone, Debug, Serialize)]
+pub struct PkpPrompt {
+    /// The PKP's public key (`0x04…`).
+    pub public_key: String,
+    /// Who speaks for it, in words: `signed in with wallet "Main" (0x19E7…Ff2A)` or
+    /// `authorized by the Lit Action Qm…`.
+    pub auth: String,
+    /// The wallet that signs in is a browser wallet: it asks the user next.
+    pub browser_sign_in: bool,
+    /// The Lit Action that authorizes the PKP, when one does.
+    pub lit_action: Option<LitActionPrompt>,
+}
+
+/// A Lit Action named as a PKP's authority: what will run, with what.
+#[derive(Clone, Debug, Serialize)]
+pub struct LitActionPrompt {
+    /// Its IPFS CID (computed from the code when the page sent code).
+    pub ipfs_id: String,
+    /// Whether the page sent the code (the CID is then ours, not the page's word).
+    pub code_sent: bool,
+    /// Its parameters, one `name: value` line each (long values cut).
+    pub params: Vec<String>,
+}
+
 /// What the user is asked.
 #[derive(Clone, Debug, Serialize)]
 pub struct ApprovalRequest {
@@ -51,6 +76,8 @@ pub struct ApprovalRequest {
     pub wallet_label: Option<String>,
     /// Set when a browser wallet in the page signs (it will ask the user next).
     pub browser_wallet: Option<BrowserWallet>,
+    /// Set for a PKP session: `wallet` is then the PKP's address, `wallet_label` its label.
+    pub pkp: Option<PkpPrompt>,
     /// Set when the request cannot be carried out whatever the answer (no such wallet, or a
     /// browser wallet this road cannot reach): the prompt says so and offers only Reject. The
     /// caller learns why only after the answer, so that no page learns what the vault holds.

@@ -91,6 +91,15 @@ impl Caller {
         }
     }
 
+    /// The SIWE `uri` of a message that signs the caller in (a PKP's auth method): the origin
+    /// (as the SDK's `EthWalletProvider` writes it); `http://localhost` for local programs.
+    pub fn siwe_uri(&self) -> String {
+        match &self.identity {
+            Identity::Verified(o) | Identity::Claimed(o) => o.to_string(),
+            Identity::Paired { .. } => "http://localhost".to_owned(),
+        }
+    }
+
     /// The line a prompt shows (PROMPT.md "Who is asking").
     pub fn describe(&self) -> String {
         match &self.identity {

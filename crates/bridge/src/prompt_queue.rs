@@ -147,6 +147,7 @@ mod tests {
             wallet: "0x0".into(),
             wallet_label: None,
             browser_wallet: None,
+            pkp: None,
             unavailable: None,
             already_granted: vec![],
             extended: vec![],

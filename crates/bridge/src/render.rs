@@ -35,6 +35,8 @@ pub enum SectionKind {
     Who,
     /// Network, wallet (and the browser wallet's step) and road.
     Where,
+    /// The Lit Action that speaks for the PKP: what runs, with which parameters.
+    LitAction,
     /// Why the request cannot be carried out, whatever the answer.
     Unavailable,
     /// The flags of everything approving changes.
@@ -139,6 +141,27 @@ impl ApprovalRequest {
             }],
         );
         add(SectionKind::Where, String::new(), vec![self.where_line()]);
+        if let Some(action) = self.pkp.as_ref().and_then(|p| p.lit_action.as_ref()) {
+            let source = if action.code_sent {
+                "computed from the code the page sent"
+            } else {
+                "as the page names it; the nodes fetch its code from IPFS"
+            };
+            let mut lines = vec![Line {
+                risk: Risk::Caution,
+                ..Line::plain(format!(
+                    "Runs the Lit Action {} ({source}); if it answers true, the Lit network \
+                     signs for your PKP",
+                    action.ipfs_id
+                ))
+            }];
+            lines.extend(action.params.iter().map(|p| Line::plain(format!("with {p}"))));
+            add(
+                SectionKind::LitAction,
+                "A Lit Action speaks for your PKP".into(),
+                lines,
+            );
+        }
         if let Some(why) = &self.unavailable {
             add(
                 SectionKind::Unavailable,
@@ -296,6 +319,18 @@ impl ApprovalRequest {
             .filter(|l| !l.is_empty())
             .map(|l| format!(" ({l})"))
             .unwrap_or_default();
+        if let Some(pkp) = &self.pkp {
+            let next = if pkp.browser_sign_in {
+                " — your browser wallet will ask you to sign in next"
+            } else {
+                ""
+            };
+            return Line::plain(format!(
+                "On {}, as your PKP {short}{label} ({}){next} — the Lit network signs this \
+                 session on your PKP's behalf · via {}",
+                self.network_label, pkp.auth, self.road
+            ));
+        }
         let signs_next = match &self.browser_wallet {
             Some(w) => format!(
                 " — your browser wallet will ask you to sign next{}",
@@ -398,6 +433,7 @@ mod tests {
                 name: "MetaMask".into(),
                 new: false,
             }),
+            pkp: None,
             unavailable: None,
             already_granted: old.clone(),
             extended: old,

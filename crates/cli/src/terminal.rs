@@ -340,6 +340,7 @@ mod tests {
             wallet: "0x19E7E376E7C213B7E7e7e46cc70A5dD086DAff2A".into(),
             wallet_label: Some("Main".into()),
             browser_wallet: None,
+            pkp: None,
             unavailable: None,
             already_granted: describe_requests(&granted),
             extended: Vec::new(),

@@ -4,7 +4,7 @@ use std::{path::PathBuf, sync::Arc};
 
 use clap::{Args, Subcommand};
 use lit_companion_session::{
-    explain::describe_requests, Address, Generation, Origin, ResourceAbilityRequest,
+    explain::describe_requests, Address, Generation, Origin, PkpPublicKey, ResourceAbilityRequest,
 };
 use lit_companion_vault::{
     metadata::WalletKind, paths::default_data_dir, Grantee, Issuance, Need, NewSession, OsKeychain,
@@ -52,8 +52,22 @@ pub(crate) enum WalletCommand {
         #[arg(long, default_value = "Browser wallet")]
         label: String,
     },
+    /// Add a PKP by its public key (`0x04…`): the Lit network signs its sessions once the
+    /// wallet named by --auth (one of yours, local or browser) signs in for it. Nothing secret
+    /// is stored for it.
+    AddPkp {
+        /// The PKP's public key, uncompressed (`0x04` + 128 hex) or compressed.
+        public_key: String,
+        /// The wallet that signs in for it (its auth method, an EOA).
+        #[arg(long, value_name = "0xWALLET")]
+        auth: String,
+        /// A name for it.
+        #[arg(long, default_value = "PKP")]
+        label: String,
+    },
     /// List wallets by address, label and kind (`local`: the key is in the OS keychain;
-    /// `external`: a browser wallet signs).
+    /// `external`: a browser wallet signs; `pkp`: the Lit network signs once its wallet signs
+    /// in).
     List,
     /// Print a wallet's private key (hex). Only on explicit request.
     Export {
@@ -160,11 +174,38 @@ pub(crate) fn wallet(cmd: WalletCommand, args: &VaultArgs) -> Result<String, Fai
                 .map_err(vault_error)?;
             pretty(&json!({ "address": address.to_checksum(), "kind": WalletKind::External }))
         }
+        WalletCommand::AddPkp {
+            public_key,
+            auth,
+            label,
+        } => {
+            let key = PkpPublicKey::parse(&public_key)
+                .map_err(|e| Failure::input(format!("public key: {e}")))?;
+            let auth = parse_address(&auth)?;
+            let address = vault.add_pkp(&key, &auth, &label, now).map_err(vault_error)?;
+            pretty(&json!({
+                "address": address.to_checksum(),
+                "kind": WalletKind::Pkp,
+                "publicKey": key.to_hex(),
+                "tokenId": key.token_id(),
+                "auth": auth.to_checksum(),
+            }))
+        }
         WalletCommand::List => {
             let wallets = vault.wallets().map_err(vault_error)?;
             let list: Vec<_> = wallets
                 .iter()
-                .map(|w| json!({ "address": w.address, "label": w.label, "kind": w.kind, "createdAt": w.created_at }))
+                .map(|w| {
+                    let mut item = json!({ "address": w.address, "label": w.label, "kind": w.kind, "createdAt": w.created_at });
+                    if let Some(pkp) = &w.pkp {
+                        item["publicKey"] = json!(pkp.public_key);
+                        item["auth"] = json!(pkp.auth);
+                        if let Ok(key) = PkpPublicKey::parse(&pkp.public_key) {
+                            item["tokenId"] = json!(key.token_id());
+                        }
+                    }
+                    item
+                })
                 .collect();
             pretty(&json!(list))
         }

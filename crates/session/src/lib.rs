@@ -25,6 +25,7 @@ pub mod message;
 pub mod network;
 pub mod origin;
 pub mod pkp;
+pub mod pkp_session;
 pub mod recap;
 pub mod resource;
 pub mod session_sigs;

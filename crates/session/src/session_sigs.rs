@@ -190,6 +190,24 @@ impl SessionGrant {
         })
     }
 
+    /// Checks a PKP session's AuthSig (`LIT_BLS`, the network's signature for the PKP) as a
+    /// node does at `now` — against `network_key`, naming `session_key` — and decodes its
+    /// ReCap (which also holds the nodes' `lit-resolvedauthcontext` entry).
+    pub fn check_network(
+        auth_sig: &AuthSig,
+        session_key: &SessionKeyPair,
+        network_key: &crate::bls::NetworkKey,
+        now: OffsetDateTime,
+    ) -> Result<Self, SignError> {
+        let public_hex = session_key.public_key().to_hex();
+        let verified = auth_sig.verify_lit_bls(network_key, &session_uri(&public_hex), now)?;
+        Ok(Self {
+            auth_sig: auth_sig.clone(),
+            session_key: public_hex,
+            recap: verified.recap,
+        })
+    }
+
     /// Signs one entry per node ([`sign_session_sigs`]) with the AuthSig and session key this
     /// grant was checked for; any other is refused.
     pub fn sign(&self, p: &SessionParams<'_>) -> Result<SessionSigs, SignError> {

@@ -24,5 +24,5 @@ pub use grant_key::{GrantKey, GrantKeyError};
 pub use keychain::{KeychainError, OsKeychain, SecretStore};
 pub use vault::{
     Ask, Grantee, Issuance, LiveSession, Maintenance, Need, NeedReason, NewSession,
-    PreparedSession, Replaced, Revoke, SignRequest, Vault, REUSE_MARGIN,
+    PkpSigned, PreparedSession, Replaced, Revoke, SignRequest, Vault, REUSE_MARGIN,
 };

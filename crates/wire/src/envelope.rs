@@ -278,6 +278,19 @@ pub struct GetSessionSigsParams {
     /// The page's own EIP-1193 wallet, which is to sign (docs/bridge-protocol.md).
     #[serde(default)]
     pub external_wallet: Option<ExternalWalletParam>,
+    /// A PKP of the companion's (`0x04…`): the network signs the session for it (`LIT_BLS`).
+    #[serde(default)]
+    pub pkp_public_key: Option<String>,
+    /// With `pkpPublicKey`: the Lit Action (by IPFS CID) that authorizes the PKP, in place of
+    /// the PKP's wallet (SDK v7 `getLitActionSessionSigs`).
+    #[serde(default)]
+    pub lit_action_ipfs_id: Option<String>,
+    /// With `pkpPublicKey`: the Lit Action's code, base64 (as the SDK takes it).
+    #[serde(default)]
+    pub lit_action_code: Option<String>,
+    /// The Lit Action's parameters (a JSON object).
+    #[serde(default)]
+    pub js_params: Option<Value>,
 }
 
 /// `getSessionSigs.externalWallet`: the page's wallet account and the wallet's name.

@@ -7,16 +7,22 @@ use lit_companion_session::{
     explain::{
         describe_duration, describe_price, describe_recap, describe_requests, not_granted, RiskFlag,
     },
-    message::SessionMessage,
+    message::{SessionMessage, PKP_SESSION_STATEMENT},
     Address, Recap,
 };
 use lit_companion_vault::Ask;
 use lit_companion_wire::{BridgeError, ErrorCode};
 use time::OffsetDateTime;
 
-use super::{params::ValidParams, wallet_step::Signer, Engine};
+use super::{
+    params::ValidParams,
+    wallet_step::{PkpAuth, Signer},
+    Engine,
+};
 use crate::{
-    approver::{ApprovalRequest, BrowserWallet, Decision, LifetimeChoice},
+    approver::{
+        ApprovalRequest, BrowserWallet, Decision, LifetimeChoice, LitActionPrompt, PkpPrompt,
+    },
     caller::{Caller, Road},
 };
 
@@ -143,7 +149,12 @@ impl Engine {
                 let siwe = SessionMessage {
                     domain: &caller.siwe_domain(),
                     address: wallet,
-                    statement: &p.statement,
+                    // A PKP session's message is the one the nodes sign: its statement is fixed.
+                    statement: if p.pkp.is_some() {
+                        PKP_SESSION_STATEMENT
+                    } else {
+                        &p.statement
+                    },
                     session_key: PREVIEW_SESSION_KEY,
                     nonce: PREVIEW_NONCE,
                     issued_at: now,
@@ -174,7 +185,7 @@ impl Engine {
                 None => "Spends nothing of your Lit balance".to_owned(),
             });
         let wallet_label = match signer {
-            Signer::Browser { label, .. } => Some(label.clone()),
+            Signer::Browser { label, .. } | Signer::Pkp { label, .. } => Some(label.clone()),
             _ => self.vault.wallet(&wallet).ok().flatten().map(|w| w.label),
         };
         Ok(ApprovalRequest {
@@ -191,8 +202,9 @@ impl Engine {
                 Signer::Unavailable(e) => Some(e.message.clone()),
                 _ => None,
             },
+            pkp: pkp_prompt(p, signer),
             browser_wallet: match signer {
-                Signer::Local | Signer::Unavailable(_) => None,
+                Signer::Local | Signer::Unavailable(_) | Signer::Pkp { .. } => None,
                 Signer::Browser { label, add } => Some(BrowserWallet {
                     name: label.clone(),
                     new: *add,
@@ -268,4 +280,61 @@ impl Engine {
                 }),
         }
     }
+}
+
+/// What a PKP prompt adds: who speaks for the PKP, and a Lit Action's CID and parameters.
+fn pkp_prompt(p: &ValidParams, signer: &Signer) -> Option<PkpPrompt> {
+    let key = p.pkp.as_ref()?.key;
+    let (auth, browser_sign_in, lit_action) = match signer {
+        Signer::Pkp {
+            auth: PkpAuth::Wallet {
+                address,
+                label,
+                browser,
+            },
+            ..
+        } => (
+            format!("signed in with wallet \"{label}\" ({})", address.short()),
+            *browser,
+            None,
+        ),
+        Signer::Pkp {
+            auth: PkpAuth::LitAction(action),
+            ..
+        } => (
+            format!("authorized by the Lit Action {}", action.ipfs_id),
+            false,
+            Some(LitActionPrompt {
+                ipfs_id: action.ipfs_id.clone(),
+                code_sent: action.code_base64.is_some(),
+                params: describe_params(action.js_params.as_ref()),
+            }),
+        ),
+        _ => ("its auth method".to_owned(), false, None),
+    };
+    Some(PkpPrompt {
+        public_key: key.to_hex(),
+        auth,
+        browser_sign_in,
+        lit_action,
+    })
+}
+
+/// A Lit Action's parameters as `name: value` lines, each value cut at 80 characters.
+fn describe_params(params: Option<&serde_json::Value>) -> Vec<String> {
+    let Some(serde_json::Value::Object(map)) = params else {
+        return Vec::new();
+    };
+    map.iter()
+        .map(|(k, v)| {
+            let text = match v {
+                serde_json::Value::String(s) => format!("\"{s}\""),
+                other => other.to_string(),
+            };
+            let cut: String = text.chars().take(80).collect();
+            let more = if text.chars().count() > 80 { "…" } else { "" };
+            let name: String = k.chars().filter(|c| !c.is_control()).take(40).collect();
+            format!("{name}: {}{more}", cut.replace(|c: char| c.is_control(), " "))
+        })
+        .collect()
 }

@@ -27,7 +27,7 @@ use crate::caller::Caller;
 
 /// What an approval made: a stored session and the nodes that completed the handshake, or the
 /// step a browser wallet is to take.
-enum Created {
+pub(super) enum Created {
     Live(Arc<LiveSession>, Vec<String>),
     WalletStep(Value),
 }
@@ -55,9 +55,10 @@ impl Engine {
         p.nodes = self.member_nodes(&p).await?;
         let capabilities = list_requests(&p.requests);
         let origin = caller.grant_key().to_string();
-        let (wallet, has_wallet) = match p.named_wallet() {
-            Some(w) => (w, true),
-            None => match self.default_wallet()? {
+        let (wallet, has_wallet) = match (&p.pkp, p.named_wallet()) {
+            (Some(pkp), _) => (pkp.key.address(), true),
+            (None, Some(w)) => (w, true),
+            (None, None) => match self.default_wallet()? {
                 Some(w) => (w, true),
                 None => (Address([0; 20]), false),
             },
@@ -112,7 +113,16 @@ impl Engine {
                 (live, ready, true)
             }
             Issuance::Ask(ask) => {
-                let signer = if has_wallet {
+                let signer = if let Some(pkp) = &p.pkp {
+                    let record = self.vault.pkp(&pkp.key).map_err(vault_error)?;
+                    Signer::for_pkp(
+                        caller,
+                        pkp.key,
+                        record,
+                        |a| self.vault.wallet(&a).ok().flatten(),
+                        pkp.lit_action.clone(),
+                    )
+                } else if has_wallet {
                     let record = self.vault.wallet(&wallet).map_err(vault_error)?;
                     Signer::decide(
                         caller,
@@ -213,11 +223,18 @@ impl Engine {
             prepared,
             add_as,
             handout,
+            pkp,
             ..
         } = step;
-        let live = self
-            .blocking(move |v| v.finish_external_session(prepared, &signature, add_as.as_deref()))
-            .await?;
+        let live = match pkp {
+            Some(pkp) => self.finish_pkp_step(pkp, prepared, &signature).await?,
+            None => {
+                self.blocking(move |v| {
+                    v.finish_external_session(prepared, &signature, add_as.as_deref())
+                })
+                .await?
+            }
+        };
         let result = self.hand_out(
             &live,
             &SignRequest {
@@ -287,6 +304,11 @@ impl Engine {
         }
         let approved = time::Duration::try_from(approved).unwrap_or(asked);
         let expiration = now + approved.min(asked);
+        if let Signer::Pkp { key, auth, .. } = signer {
+            return self
+                .create_pkp(caller, p, key, auth, ask.grant, now, expiration)
+                .await;
+        }
         let agreement = self
             .networks
             .agree(&p.network, &p.nodes)
@@ -353,6 +375,7 @@ impl Engine {
                 total: self.settings.max_pending,
                 per_site: self.settings.max_pending_per_caller,
             },
+            None,
         )?;
         Ok(Created::WalletStep(step))
     }

@@ -8,6 +8,7 @@
 //! - [`approval`]: the question for the user, pending limits, one prompt at a time;
 //! - [`wallet_step`]: sessions a browser wallet in the page signs (`signWithWallet`,
 //!   `walletSignature`);
+//! - [`pkp`]: sessions the network signs for a PKP (`pkpPublicKey`, `LIT_BLS`);
 //! - [`errors`]: what the caller is told (detail goes to the log).
 //!
 //! One `tracing` line per request says who asked, by which road, for what, and what was
@@ -17,6 +18,7 @@ mod approval;
 mod errors;
 mod issue;
 mod params;
+mod pkp;
 mod switches;
 mod wallet_step;
 

@@ -4,11 +4,13 @@
 use std::sync::Arc;
 
 use lit_companion_net::{default_lifetime, node_url, NetworkSpec, Networks};
+use base64::Engine as _;
 use lit_companion_session::{
     authsig::AuthSig,
+    ipfs::{cid_v0, cid_v0_bytes},
     message::DELEGATION_URI,
     timefmt::{iso_millis, parse_rfc3339},
-    Address, Generation, ResourceAbilityRequest,
+    Address, Generation, PkpPublicKey, ResourceAbilityRequest,
 };
 use lit_companion_vault::vault::wallets::clean_label;
 use lit_companion_wire::{BridgeError, ErrorCode, GetSessionSigsParams};
@@ -39,7 +41,32 @@ pub(crate) struct ValidParams {
     pub(crate) wallet: Option<Address>,
     /// The page's own wallet, which signs in the page (`externalWallet`).
     pub(crate) external: Option<ExternalWallet>,
+    /// The PKP the network is to sign for (`pkpPublicKey`), and what authorizes it.
+    pub(crate) pkp: Option<PkpParams>,
 }
+
+/// A PKP session's parameters.
+#[derive(Debug, Clone)]
+pub(crate) struct PkpParams {
+    pub(crate) key: PkpPublicKey,
+    /// The Lit Action that authorizes the PKP in place of its wallet, if the request names one.
+    pub(crate) lit_action: Option<LitAction>,
+}
+
+/// A Lit Action named as a PKP's authority: its CID (computed from the code when code is sent,
+/// so the prompt names exactly what will run), its code if sent, its parameters.
+#[derive(Debug, Clone)]
+pub(crate) struct LitAction {
+    pub(crate) ipfs_id: String,
+    /// The code, base64, exactly as the request sent it (the nodes take it so).
+    pub(crate) code_base64: Option<String>,
+    pub(crate) js_params: Option<Value>,
+}
+
+/// A Lit Action's code may be at most this large (decoded).
+const MAX_ACTION_CODE: usize = 32 * 1024;
+/// Its parameters, as JSON.
+const MAX_JS_PARAMS: usize = 8 * 1024;
 
 /// The page's own EIP-1193 wallet: its account and its name.
 #[derive(Debug, Clone)]
@@ -191,6 +218,33 @@ impl ValidParams {
                 Ok(ExternalWallet { address, name })
             })
             .transpose()?;
+        let pkp = match p.pkp_public_key {
+            None => {
+                if p.lit_action_ipfs_id.is_some()
+                    || p.lit_action_code.is_some()
+                    || p.js_params.is_some()
+                {
+                    return Err(bad(
+                        "litActionIpfsId, litActionCode and jsParams authorize a PKP: name its pkpPublicKey"
+                            .into(),
+                    ));
+                }
+                None
+            }
+            Some(text) => {
+                if wallet.is_some() || external.is_some() {
+                    return Err(bad(
+                        "name either a pkpPublicKey or a wallet, not both: the PKP's own wallet signs in for it"
+                            .into(),
+                    ));
+                }
+                let key = PkpPublicKey::parse(&text)
+                    .map_err(|e| bad(format!("pkpPublicKey: {e}")))?;
+                let lit_action = lit_action(p.lit_action_ipfs_id, p.lit_action_code, p.js_params)
+                    .map_err(bad)?;
+                Some(PkpParams { key, lit_action })
+            }
+        };
         let _ = iso_millis(expiration).map_err(|e| bad(e.to_string()))?;
         Ok(Self {
             network,
@@ -202,6 +256,65 @@ impl ValidParams {
             max_price_wei,
             wallet,
             external,
+            pkp,
         })
     }
+}
+
+/// The Lit Action a request names, checked: its CID (from the code when code is sent; equal
+/// to `litActionIpfsId` when both are), its parameters a JSON object.
+fn lit_action(
+    ipfs_id: Option<String>,
+    code: Option<String>,
+    js_params: Option<Value>,
+) -> Result<Option<LitAction>, String> {
+    if ipfs_id.is_none() && code.is_none() {
+        if js_params.is_some() {
+            return Err("jsParams go with a litActionIpfsId or litActionCode".into());
+        }
+        return Ok(None);
+    }
+    if let Some(params) = &js_params {
+        if !params.is_object() {
+            return Err("jsParams must be a JSON object".into());
+        }
+        if params.to_string().len() > MAX_JS_PARAMS {
+            return Err(format!("jsParams: at most {} KiB", MAX_JS_PARAMS / 1024));
+        }
+    }
+    let from_code = match &code {
+        None => None,
+        Some(b64) => {
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(b64.trim())
+                .map_err(|_| "litActionCode must be the action's code in base64".to_owned())?;
+            if bytes.len() > MAX_ACTION_CODE {
+                return Err(format!(
+                    "litActionCode: at most {} KiB of code",
+                    MAX_ACTION_CODE / 1024
+                ));
+            }
+            Some(cid_v0(&bytes))
+        }
+    };
+    let ipfs_id = match (ipfs_id, from_code) {
+        (Some(named), Some(computed)) if named != computed => {
+            return Err(format!(
+                "litActionIpfsId {named} is not the CID of litActionCode ({computed})"
+            ))
+        }
+        (_, Some(computed)) => computed,
+        (Some(named), None) => {
+            if cid_v0_bytes(&named).is_none() {
+                return Err(format!("litActionIpfsId {named:?} is not an IPFS CIDv0 (Qm…)"));
+            }
+            named
+        }
+        (None, None) => return Ok(None),
+    };
+    Ok(Some(LitAction {
+        ipfs_id,
+        code_base64: code.map(|c| c.trim().to_owned()),
+        js_params,
+    }))
 }

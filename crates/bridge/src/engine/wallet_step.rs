@@ -14,7 +14,7 @@ use std::{
 };
 
 use lit_companion_session::{
-    timefmt::iso_millis, Address, AuthSig, Generation, ResourceAbilityRequest,
+    timefmt::iso_millis, Address, AuthSig, Generation, PkpPublicKey, ResourceAbilityRequest,
 };
 use lit_companion_vault::{
     metadata::{WalletKind, WalletRecord},
@@ -25,6 +25,7 @@ use rand_core::{OsRng, RngCore};
 use serde_json::{json, Value};
 use time::OffsetDateTime;
 
+use super::{params::LitAction, pkp::PkpStep};
 use crate::caller::{Caller, Road};
 
 /// Who signs a new session's AuthSig.
@@ -35,6 +36,12 @@ pub(crate) enum Signer {
     /// The page's browser wallet; `add` when the wallet is new to the companion (approving
     /// adds it under `label`).
     Browser { label: String, add: bool },
+    /// A PKP: the network signs its session once `auth` speaks for it.
+    Pkp {
+        key: PkpPublicKey,
+        label: String,
+        auth: PkpAuth,
+    },
     /// Nobody can sign this request (no such wallet, or a browser wallet this road cannot
     /// reach). Which of these it is depends on the vault, so the caller learns it only after
     /// the user has seen the prompt (docs/threat-model.md, "No answer before a prompt tells
@@ -42,7 +49,78 @@ pub(crate) enum Signer {
     Unavailable(BridgeError),
 }
 
+/// What speaks for a PKP to the network.
+#[derive(Debug, Clone)]
+pub(crate) enum PkpAuth {
+    /// One of the companion's wallets signs in (`authMethodType` 1): a local one here, a
+    /// browser one in the page.
+    Wallet {
+        address: Address,
+        label: String,
+        browser: bool,
+    },
+    /// A Lit Action decides, run by the nodes.
+    LitAction(LitAction),
+}
+
 impl Signer {
+    /// Who speaks for the PKP `key`, given its record (if the vault has it) and the record of
+    /// the wallet that signs in for it. What depends on the vault becomes
+    /// [`Signer::Unavailable`], told after the prompt.
+    pub(crate) fn for_pkp(
+        caller: &Caller,
+        key: PkpPublicKey,
+        record: Option<WalletRecord>,
+        auth_record: impl FnOnce(Address) -> Option<WalletRecord>,
+        lit_action: Option<LitAction>,
+    ) -> Self {
+        let Some(record) = record else {
+            return Self::Unavailable(BridgeError::new(
+                ErrorCode::BadRequest,
+                format!(
+                    "no PKP {} in Lit Companion: add it under Wallets first",
+                    key.address().to_checksum()
+                ),
+            ));
+        };
+        let label = record.label.clone();
+        if let Some(action) = lit_action {
+            return Self::Pkp {
+                key,
+                label,
+                auth: PkpAuth::LitAction(action),
+            };
+        }
+        let auth = record
+            .pkp
+            .as_ref()
+            .and_then(|p| Address::parse_any_case(&p.auth).ok());
+        let Some((address, wallet)) = auth.and_then(|a| auth_record(a).map(|w| (a, w))) else {
+            return Self::Unavailable(BridgeError::new(
+                ErrorCode::BadRequest,
+                format!(
+                    "the wallet that signs in for PKP {} is no longer in Lit Companion",
+                    key.address().to_checksum()
+                ),
+            ));
+        };
+        let browser = wallet.kind != WalletKind::Local;
+        if browser {
+            if let Some(e) = unreachable_browser_wallet(caller.road) {
+                return Self::Unavailable(e);
+            }
+        }
+        Self::Pkp {
+            key,
+            label,
+            auth: PkpAuth::Wallet {
+                address,
+                label: wallet.label,
+                browser,
+            },
+        }
+    }
+
     /// Who signs for `wallet`, given its record in the vault (if any) and the request's
     /// `externalWallet` name, if any. What depends on the request alone is refused at once: a
     /// page's wallet named over loopback HTTP or a deep link (4200). What depends on the vault
@@ -134,6 +212,8 @@ pub(crate) struct Step {
     /// The label to add the wallet under, when it is new to the companion.
     pub(crate) add_as: Option<String>,
     pub(crate) handout: Handout,
+    /// A PKP session: the wallet signs in for the PKP, then the network signs.
+    pub(crate) pkp: Option<PkpStep>,
 }
 
 /// The steps waiting, by ticket.
@@ -160,20 +240,36 @@ impl WalletSteps {
         add_as: Option<String>,
         handout: Handout,
         limits: StepLimits,
+        pkp: Option<PkpStep>,
     ) -> Result<Value, BridgeError> {
         let mut bytes = [0u8; 16];
         OsRng.fill_bytes(&mut bytes);
         let ticket = hex::encode(bytes);
         let lapses_at = OffsetDateTime::now_utc()
             + time::Duration::try_from(limits.lifetime).unwrap_or(time::Duration::MINUTE);
-        let step_json = json!({
-            "signWithWallet": {
-                "ticket": ticket,
-                "address": prepared.wallet().to_checksum(),
-                "message": prepared.message(),
-                "expiresAt": iso_millis(lapses_at).unwrap_or_default(),
-            }
-        });
+        let expires_at = iso_millis(lapses_at).unwrap_or_default();
+        // A PKP's wallet signs only the sign-in (it grants nothing by itself); the session's
+        // message is the network's to sign.
+        let step_json = match &pkp {
+            None => json!({
+                "signWithWallet": {
+                    "ticket": ticket,
+                    "address": prepared.wallet().to_checksum(),
+                    "message": prepared.message(),
+                    "expiresAt": expires_at,
+                }
+            }),
+            Some(step) => json!({
+                "signWithWallet": {
+                    "ticket": ticket,
+                    "address": step.auth.to_checksum(),
+                    "message": step.auth_message,
+                    "expiresAt": expires_at,
+                    "purpose": "pkpAuth",
+                    "pkp": prepared.wallet().to_checksum(),
+                }
+            }),
+        };
         let site = caller.site();
         let mut waiting = self.waiting.lock().unwrap_or_else(|p| p.into_inner());
         let now = Instant::now();
@@ -195,6 +291,7 @@ impl WalletSteps {
                 prepared,
                 add_as,
                 handout,
+                pkp,
             },
         );
         Ok(step_json)

@@ -92,8 +92,9 @@ pub struct PkpSigned {
     pub auth_sig: AuthSig,
     /// The network key and the wallet that signed in.
     pub record: PkpSessionRecord,
-    /// The wallet's auth-method AuthSig (a bearer credential for the PKP: keychain only).
-    pub auth_method: AuthSig,
+    /// The wallet's auth-method AuthSig (a bearer credential for the PKP: keychain only);
+    /// `None` when a Lit Action authorized the PKP.
+    pub auth_method: Option<AuthSig>,
 }
 
 impl fmt::Debug for PreparedSession {
@@ -271,7 +272,7 @@ impl Vault {
         prepared: PreparedSession,
         auth_sig: AuthSig,
         add_external: Option<&str>,
-        pkp: Option<(PkpSessionRecord, AuthSig)>,
+        pkp: Option<(PkpSessionRecord, Option<AuthSig>)>,
     ) -> Result<Arc<LiveSession>, VaultError> {
         let PreparedSession {
             origin,
@@ -334,7 +335,7 @@ impl Vault {
         {
             return Err(self.keychain_failed(e));
         }
-        if let Some((_, auth_method)) = &pkp {
+        if let Some((_, Some(auth_method))) = &pkp {
             let json = Zeroizing::new(
                 serde_json::to_vec(auth_method).map_err(|e| VaultError::Internal(e.to_string()))?,
             );

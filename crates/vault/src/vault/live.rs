@@ -44,7 +44,21 @@ impl LiveSession {
     /// Checks the record's AuthSig for `key` once (signature, `uri`, ReCap); every later
     /// signature needs no recovery.
     pub(crate) fn new(record: SessionRecord, key: SessionKeyPair) -> Result<Self, VaultError> {
-        let grant = SessionGrant::check(&record.auth_sig, &key)?;
+        let grant = match &record.pkp {
+            None => SessionGrant::check(&record.auth_sig, &key)?,
+            Some(pkp) => {
+                let network_key = pkp
+                    .network_key
+                    .parse::<lit_companion_session::bls::NetworkKey>()
+                    .map_err(|_| VaultError::KeyDamaged(record.public_key.clone()))?;
+                SessionGrant::check_network(
+                    &record.auth_sig,
+                    &key,
+                    &network_key,
+                    OffsetDateTime::now_utc(),
+                )?
+            }
+        };
         Ok(Self { record, key, grant })
     }
 

@@ -33,7 +33,7 @@ use crate::{
     metadata::{HistoryEntry, Metadata, MetadataFile, RecordState, SessionRecord, WalletRecord},
 };
 
-pub use create::{NewSession, PreparedSession};
+pub use create::{NewSession, PkpSigned, PreparedSession};
 pub use live::{LiveSession, SignRequest};
 pub use recovery::Maintenance;
 pub use sessions::{Ask, Grantee, Issuance, Need, NeedReason, Replaced, Revoke, REUSE_MARGIN};
