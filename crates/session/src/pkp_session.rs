@@ -94,22 +94,11 @@ pub fn network_auth_sig(
         }
     }
     let need = threshold.max(1);
-    let (message, shares) = groups
-        .into_iter()
-        .max_by_key(|(_, shares)| shares.len())
-        .filter(|(_, shares)| shares.len() >= need)
-        .ok_or_else(|| PkpSessionError::TooFewShares {
-            got: 0,
-            need,
-        })
-        .or_else(|e| {
-            let got = answers_agreeing(answers);
-            if got >= need {
-                Err(e)
-            } else {
-                Err(PkpSessionError::TooFewShares { got, need })
-            }
-        })?;
+    let best = groups.into_iter().max_by_key(|(_, shares)| shares.len());
+    let got = best.as_ref().map_or(0, |(_, shares)| shares.len());
+    let Some((message, shares)) = best.filter(|_| got >= need) else {
+        return Err(PkpSessionError::TooFewShares { got, need });
+    };
     let shares = shares
         .into_iter()
         .map(SignatureShare::from_json)
@@ -125,20 +114,6 @@ pub fn network_auth_sig(
         message.to_owned(),
         approved.pkp.to_checksum(),
     ))
-}
-
-/// The size of the largest group of answers over one message.
-fn answers_agreeing(answers: &[NodeShare<'_>]) -> usize {
-    answers
-        .iter()
-        .map(|a| {
-            answers
-                .iter()
-                .filter(|b| b.siwe_message == a.siwe_message)
-                .count()
-        })
-        .max()
-        .unwrap_or(0)
 }
 
 /// Checks the message the nodes signed against what the user approved: the PKP's address,
