@@ -103,6 +103,8 @@
    * nothing else.
    */
   function stepProblem(step, params) {
+    if (step.purpose === 'pkpAuth') return pkpSignInProblem(step, params);
+    if (step.purpose !== undefined) return 'it is a step this page does not know';
     const lines = step.message.split('\n');
     if (lines[0] !== `${window.location.host} wants you to sign in with your Ethereum account:`) {
       return `it is not for this page (${window.location.host})`;
@@ -146,6 +148,37 @@
         if (!asked.has(`${resource} ${ability}`)) return `it grants ${ability} on ${resource}, which this page did not ask for`;
       }
     }
+    return null;
+  }
+
+  /**
+   * Why the step's text is not the sign-in a PKP's wallet gives for exactly this page's PKP
+   * request, or null when it is: the page asked for a PKP session (`pkpPublicKey`), the text is
+   * a plain SIWE for this page's host and origin by the step's wallet, naming the step's PKP,
+   * with no resources (it grants nothing by itself; the network signs the session) and an
+   * expiration within the request's.
+   */
+  function pkpSignInProblem(step, params) {
+    if (typeof params.pkpPublicKey !== 'string') return 'this page did not ask for a PKP session';
+    if (typeof step.pkp !== 'string' || !/^0x[0-9a-fA-F]{40}$/.test(step.pkp)) return 'it names no PKP';
+    const lines = step.message.split('\n');
+    if (lines[0] !== `${window.location.host} wants you to sign in with your Ethereum account:`) {
+      return `it is not for this page (${window.location.host})`;
+    }
+    if (lines[1].toLowerCase() !== step.address.toLowerCase()) return 'it is not for the wallet that signs in';
+    const FIELDS = ['URI', 'Version', 'Chain ID', 'Nonce', 'Issued At', 'Expiration Time'];
+    if (lines.length !== 5 + FIELDS.length || lines[2] !== '' || lines[4] !== '') return 'it is not a sign-in message without resources';
+    if (!lines[3].includes(step.pkp)) return 'it does not name the PKP';
+    const field = {};
+    for (const [i, name] of FIELDS.entries()) {
+      const line = lines[5 + i];
+      if (!line.startsWith(`${name}: `)) return 'it is not a sign-in message';
+      field[name] = line.slice(name.length + 2);
+    }
+    if (field.URI !== window.location.origin || field.Version !== '1') return 'it does not sign in to this page';
+    const expires = Date.parse(field['Expiration Time']);
+    const limit = params.expiration !== undefined ? Date.parse(params.expiration) : Date.now() + MAX_LIFETIME_MS;
+    if (!Number.isFinite(expires) || !(expires <= limit)) return 'it lasts longer than this page asked';
     return null;
   }
 

@@ -63,6 +63,18 @@ export interface SessionSigsParams {
    * sign through the extension and the loopback HTTP road, not through a deep link (4200).
    */
   wallet?: 'browser' | (string & {});
+  /**
+   * A PKP session: the PKP's public key (0x04…, one the user added to Lit Companion). The Lit
+   * network signs the session's AuthSig for it (`LIT_BLS`) once the PKP's wallet signs in (a
+   * browser wallet signs in through the extension only). Not with `wallet`.
+   */
+  pkpPublicKey?: string;
+  /** With `pkpPublicKey`: a Lit Action (IPFS CIDv0) authorizes the PKP instead of its wallet. */
+  litActionIpfsId?: string;
+  /** With `pkpPublicKey`: the Lit Action's code, base64 (its CID is computed from it). */
+  litActionCode?: string;
+  /** The Lit Action's parameters. */
+  jsParams?: Record<string, unknown>;
 }
 
 /**
@@ -77,6 +89,10 @@ export interface SignWithWalletStep {
   address: string;
   message: string;
   expiresAt: string;
+  /** `'pkpAuth'`: the wallet signs in for the PKP `pkp` (a plain SIWE, no resources). */
+  purpose?: 'pkpAuth';
+  /** The PKP (EIP-55 address) a `pkpAuth` sign-in is for. */
+  pkp?: string;
 }
 
 /** The `walletSignature` params: the wallet's signature (0x + 130 hex), or its refusal. */

@@ -106,7 +106,13 @@ const PARAM_KEYS = [
   'statement',
   'maxPrice',
   'wallet',
+  'pkpPublicKey',
+  'litActionIpfsId',
+  'litActionCode',
+  'jsParams',
 ];
+/** A PKP's public key: uncompressed (0x04 + 128 hex) or compressed (0x02/0x03 + 64 hex). */
+const PKP_PUBLIC_KEY = /^(0x)?(04[0-9a-fA-F]{128}|0[23][0-9a-fA-F]{64})$/;
 const ADDRESS = /^0x[0-9a-fA-F]{40}$/;
 /** `wallet: 'browser'`: the page's own EIP-1193 wallet signs (docs/bridge-protocol.md, externalWallet). */
 const BROWSER_WALLET = 'browser';
@@ -239,6 +245,38 @@ function normalizeSessionParams(params) {
       );
     }
     out.wallet = p.wallet;
+  }
+
+  // A PKP session: the network signs for the PKP, on the word of its wallet or a Lit Action.
+  if (p.pkpPublicKey !== undefined) {
+    if (typeof p.pkpPublicKey !== 'string' || !PKP_PUBLIC_KEY.test(p.pkpPublicKey)) {
+      throw badRequest('pkpPublicKey must be a PKP public key: 0x04 followed by 128 hex digits.');
+    }
+    if (p.wallet !== undefined) throw badRequest("name either pkpPublicKey or wallet, not both: the PKP's own wallet signs in for it.");
+    out.pkpPublicKey = p.pkpPublicKey;
+  }
+  const action = ['litActionIpfsId', 'litActionCode', 'jsParams'].filter((k) => p[k] !== undefined);
+  if (action.length && p.pkpPublicKey === undefined) {
+    throw badRequest(`${action.join(', ')} authorize a PKP: name its pkpPublicKey.`);
+  }
+  if (p.litActionIpfsId !== undefined) {
+    if (typeof p.litActionIpfsId !== 'string' || !/^Qm[1-9A-HJ-NP-Za-km-z]{44}$/.test(p.litActionIpfsId)) {
+      throw badRequest('litActionIpfsId must be an IPFS CIDv0 (Qm…).');
+    }
+    out.litActionIpfsId = p.litActionIpfsId;
+  }
+  if (p.litActionCode !== undefined) {
+    if (typeof p.litActionCode !== 'string' || !/^[A-Za-z0-9+/]+={0,2}$/.test(p.litActionCode)) {
+      throw badRequest("litActionCode must be the Lit Action's code in base64, as the Lit SDK takes it.");
+    }
+    out.litActionCode = p.litActionCode;
+  }
+  if (p.jsParams !== undefined) {
+    if (!isObject(p.jsParams)) throw badRequest('jsParams must be an object.');
+    if (p.litActionIpfsId === undefined && p.litActionCode === undefined) {
+      throw badRequest('jsParams go with litActionIpfsId or litActionCode.');
+    }
+    out.jsParams = p.jsParams;
   }
   return out;
 }

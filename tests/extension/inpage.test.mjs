@@ -134,3 +134,66 @@ for (const [what, text, extra] of [
     assert.equal(sent[1].params.rejected, true);
   });
 }
+
+// A PKP session: the page names a PKP, and the wallet that signs in for it signs a plain sign-in
+// (no resources); the network signs the session itself.
+const PKP_ADDRESS = '0x7E5F4552091A69125d5DfCb7b8C2659029395Bdf';
+const PKP_KEY = `0x04${'79be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798'}${'483ada7726a3c4655da4fbfc0e1108a8fd17b448a68554199c47d08ffb10d4b8'}`;
+
+function signIn(change = {}) {
+  const m = {
+    domain: 'app.example.com',
+    address: WALLET,
+    statement: `Sign in to the Lit network as the owner of PKP ${PKP_ADDRESS}; it may then sign a session for that PKP that Lit Companion asked you to approve.`,
+    uri: 'https://app.example.com',
+    expiration: LATER,
+    extra: [],
+    ...change,
+  };
+  return [
+    `${m.domain} wants you to sign in with your Ethereum account:`,
+    m.address,
+    '',
+    m.statement,
+    '',
+    `URI: ${m.uri}`,
+    'Version: 1',
+    'Chain ID: 1',
+    `Nonce: 0x${'ef'.repeat(32)}`,
+    `Issued At: ${new Date().toISOString()}`,
+    `Expiration Time: ${m.expiration}`,
+    ...m.extra,
+  ].join('\n');
+}
+
+async function askPkp(text, { step = {}, extra = {} } = {}) {
+  const p = page({ ticket: 'ab'.repeat(16), address: WALLET, message: text, expiresAt: LATER, purpose: 'pkpAuth', pkp: PKP_ADDRESS, ...step });
+  const { externalWallet, ...rest } = params({ pkpPublicKey: PKP_KEY, ...extra });
+  const answer = await p.provider.request({ v: 1, id: 'r1', method: 'getSessionSigs', params: rest });
+  return { answer, ...p };
+}
+
+test("a PKP's sign-in for this page's PKP request is signed by the wallet and answered", async () => {
+  const { answer, sent, walletCalls } = await askPkp(signIn());
+  assert.ok(answer.result, JSON.stringify(answer));
+  assert.deepEqual(walletCalls.filter((m) => m === 'personal_sign'), ['personal_sign']);
+  assert.equal(sent[1].params.signature, SIGNATURE);
+});
+
+for (const [what, text, options] of [
+  ['no PKP asked for by the page', signIn(), { extra: { pkpPublicKey: undefined } }],
+  ['another site as domain', signIn({ domain: 'evil.example' })],
+  ['another origin as uri', signIn({ uri: 'https://evil.example' })],
+  ['a session key as uri', signIn({ uri: `lit:session:${KEY}` })],
+  ['resources', signIn({ extra: ['Resources:', `- urn:recap:${base64url('{"att":{},"prf":[]}')}`] })],
+  ['another PKP named', signIn({ statement: 'Sign in as the owner of PKP 0x0000000000000000000000000000000000000001' })],
+  ['a later expiry than asked', signIn({ expiration: new Date(Date.now() + 7200_000).toISOString() }), { extra: { expiration: LATER } }],
+  ['an unknown purpose', signIn(), { step: { purpose: 'anything' } }],
+]) {
+  test(`a PKP sign-in with ${what} never reaches the wallet`, async () => {
+    const { answer, walletCalls, sent } = await askPkp(text, options);
+    assert.equal(answer.error?.code, 4100, JSON.stringify(answer));
+    assert.deepEqual(walletCalls, []);
+    assert.equal(sent[1].params.rejected, true);
+  });
+}

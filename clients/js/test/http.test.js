@@ -501,6 +501,23 @@ describe('transport fall-through', () => {
 
 // --- validation ------------------------------------------------------------------------------------
 
+const PKP_KEY = `0x04${'79be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798'}${'483ada7726a3c4655da4fbfc0e1108a8fd17b448a68554199c47d08ffb10d4b8'}`;
+const ACTION_CID = 'QmYwAPJzv5CZsnA625s3Xf2nemtYgPpHdWEz79ojWnPbdG';
+
+test('a PKP request goes on the wire with its PKP and Lit Action fields as given', async () => {
+  const c = await startCompanion((req) => ok(req));
+  try {
+    const extra = { pkpPublicKey: PKP_KEY, litActionIpfsId: ACTION_CID, jsParams: { amount: 1 } };
+    await requestSessionSigs({ ...params(), ...extra }, { ...FAST, port: c.port });
+    const sent = c.requests[0].json.params;
+    assert.equal(sent.pkpPublicKey, PKP_KEY);
+    assert.equal(sent.litActionIpfsId, ACTION_CID);
+    assert.deepEqual(sent.jsParams, { amount: 1 });
+  } finally {
+    c.close();
+  }
+});
+
 describe('client-side validation → 4400 bad_request, nothing sent', () => {
   const future = () => new Date(Date.now() + 3600e3);
   const badParams = [
@@ -533,6 +550,13 @@ describe('client-side validation → 4400 bad_request, nothing sent', () => {
     ['maxPrice unsafe number', { ...params(), maxPrice: 2 ** 60 }],
     ['maxPrice over uint256', { ...params(), maxPrice: (1n << 256n).toString() }],
     ['wallet not an address', { ...params(), wallet: 'alice.eth' }],
+    ['pkpPublicKey not a public key', { ...params(), pkpPublicKey: '0x1234' }],
+    ['pkpPublicKey with a wallet', { ...params(), pkpPublicKey: PKP_KEY, wallet: '0x19E7E376E7C213B7E7e7e46cc70A5dD086DAff2A' }],
+    ['a Lit Action without a PKP', { ...params(), litActionIpfsId: ACTION_CID }],
+    ['litActionIpfsId not a CID', { ...params(), pkpPublicKey: PKP_KEY, litActionIpfsId: 'bafy-not-v0' }],
+    ['litActionCode not base64', { ...params(), pkpPublicKey: PKP_KEY, litActionCode: 'Lit.Actions.setResponse()' }],
+    ['jsParams without an action', { ...params(), pkpPublicKey: PKP_KEY, jsParams: { a: 1 } }],
+    ['jsParams not an object', { ...params(), pkpPublicKey: PKP_KEY, litActionIpfsId: ACTION_CID, jsParams: [1] }],
   ];
   const badOptions = [
     ['options not an object', 'http'],

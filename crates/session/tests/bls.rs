@@ -344,3 +344,73 @@ fn the_authsig_sig_is_exactly_what_the_sdk_stringifies() {
         );
     }
 }
+
+/// `vectors/bls-sdk.json`, made by `tests/sdk/bls-crosscheck.mjs make`: shares dealt by
+/// `@noble/curves` (independently of us) and the published vectors, as the official SDK
+/// (`@lit-protocol/crypto` 7.4.0 and 8.1.0) combines them.
+fn sdk_made() -> Value {
+    serde_json::from_str(include_str!("vectors/bls-sdk.json")).unwrap()
+}
+
+#[test]
+fn we_combine_independently_dealt_shares_as_the_sdk_does() {
+    let sdk = sdk_made();
+    let msg = hex::decode(sdk["messageHex"].as_str().unwrap()).unwrap();
+    for generation in ["naga", "datil"] {
+        let v = &sdk[generation];
+        let shares = shares(&v["shares"]);
+        let threshold = usize::try_from(v["threshold"].as_u64().unwrap()).unwrap();
+        let ours = BlsSignature::combine(&shares, threshold).unwrap();
+        assert_eq!(
+            ours.to_hex(),
+            v["sdkCombined"].as_str().unwrap(),
+            "{generation}"
+        );
+        ours.verify(&key(v), &msg).unwrap();
+        // Our writing of each share is the SDK's input, byte for byte.
+        for (s, given) in shares.iter().zip(v["shares"].as_array().unwrap()) {
+            let written = match generation {
+                "naga" => s.to_v8_json(),
+                _ => s.to_v7_json().unwrap(),
+            };
+            assert_eq!(&written, given);
+        }
+    }
+    // Naga's identifiers are full scalars.
+    assert!(shares(&sdk["naga"]["shares"])
+        .iter()
+        .all(|s| s.identifier().is_none()));
+}
+
+#[test]
+fn we_combine_the_published_vectors_as_the_sdk_does() {
+    let sdk = &sdk_made()["published"];
+    let v = vectors();
+    let combined = |list: &Value, threshold| {
+        BlsSignature::combine(&shares(list), threshold)
+            .unwrap()
+            .to_hex()
+    };
+    assert_eq!(
+        combined(&v["nagaThreeShares"]["shares"], 3),
+        sdk["nagaThreeShares"].as_str().unwrap()
+    );
+    assert_eq!(
+        combined(&v["earlyWasmTwoForms"]["sharesNaga"], 2),
+        sdk["earlyWasmTwoFormsNaga"].as_str().unwrap()
+    );
+    assert_eq!(
+        combined(&v["earlyWasmTwoForms"]["sharesDatil"], 2),
+        sdk["earlyWasmTwoFormsDatil"].as_str().unwrap()
+    );
+    let datil: Vec<SignatureShare> = v["datilThreeSharesAndSignature"]["sharesHex"]
+        .as_array()
+        .unwrap()[..2]
+        .iter()
+        .map(|h| SignatureShare::from_json(&json!({ "ProofOfPossession": h })).unwrap())
+        .collect();
+    assert_eq!(
+        BlsSignature::combine(&datil, 2).unwrap().to_hex(),
+        sdk["datilThreeSharesFirstTwo"].as_str().unwrap()
+    );
+}
