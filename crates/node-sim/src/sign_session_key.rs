@@ -705,3 +705,83 @@ fn rebuild(
     // siwe's Display writes resources as "\nResources:" then "\n- <uri>" each.
     Ok(format!("{message}\nResources:\n- {encoded}"))
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "test")]
+    use super::*;
+    use lit_companion_session::ResourcePrefix;
+
+    /// lit-peer `lit-node/src/models/mod.rs` test `serialize`: a v2 answer from a node, whose
+    /// `siweMessage` is the node's rebuild and whose `dataSigned` is its session hash.
+    const PEER_SIWE: &str = "localhost:3000 wants you to sign in with your Ethereum account:\n0x9ADc989FeDCEE4666816a2630BcF340c6bCD7210\n\nI am delegating to a session key I further authorize the stated URI to perform the following actions on my behalf: (1) '*': '*' for 'lit-litaction://*'. I further authorize the stated URI to perform the following actions on my behalf: (1) '*': '*' for 'lit-litaction://*'. (2) 'Auth': 'Auth' for 'lit-resolvedauthcontext://*'.\n\nURI: lit:session:bc13ae76387c640ea0b02ccaab0a313274df62d6b8d41047723a82a8eeff9b2a\nVersion: 1\nChain ID: 1\nNonce: 0x6f0a76a256deb7f7716ffabf26e6612ae497dc30cb238edbd89df1e78dc429f0\nIssued At: 2025-05-07T16:12:23Z\nExpiration Time: 2025-05-14T16:12:41.068Z\nResources:\n- urn:recap:eyJhdHQiOnsibGl0LWxpdGFjdGlvbjovLyoiOnsiKi8qIjpbe31dfSwibGl0LXJlc29sdmVkYXV0aGNvbnRleHQ6Ly8qIjp7IkF1dGgvQXV0aCI6W3siYXV0aF9jb250ZXh0Ijp7ImFjdGlvbklwZnNJZHMiOltdLCJhdXRoTWV0aG9kQ29udGV4dHMiOlt7ImFwcElkIjoibGl0IiwiYXV0aE1ldGhvZFR5cGUiOjEsInVzZWRGb3JTaWduU2Vzc2lvbktleVJlcXVlc3QiOnRydWUsInVzZXJJZCI6IjB4QTREMTIxRTA4ZjEyNmQyQjdmM2VkMjE4MGZDQTk5MUU0NzkyY2UyNCJ9XSwiYXV0aFNpZ0FkZHJlc3MiOm51bGwsImN1c3RvbUF1dGhSZXNvdXJjZSI6IiIsInJlc291cmNlcyI6W119fV19fSwicHJmIjpbXX0";
+    const PEER_DATA_SIGNED: &str =
+        "c30637f8565daaf59e5c2761cb76d4db6c1aa6790755b5f6f6da0a03631bef01";
+
+    /// The request the SDK would have sent for it: the same fields, its own time, the user's
+    /// ReCap alone.
+    fn user_siwe() -> String {
+        let mut recap = Recap::new();
+        recap.add(
+            &lit_companion_session::LitResource::wildcard(ResourcePrefix::LitAction).key(),
+            RecapAbility::ALL,
+            Map::new(),
+        );
+        format!(
+            "localhost:3000 wants you to sign in with your Ethereum account:\n0x9ADc989FeDCEE4666816a2630BcF340c6bCD7210\n\nI am delegating to a session key {}\n\nURI: lit:session:bc13ae76387c640ea0b02ccaab0a313274df62d6b8d41047723a82a8eeff9b2a\nVersion: 1\nChain ID: 1\nNonce: 0x6f0a76a256deb7f7716ffabf26e6612ae497dc30cb238edbd89df1e78dc429f0\nIssued At: 2025-05-07T16:12:41.068Z\nExpiration Time: 2025-05-14T16:12:41.068Z\nResources:\n- {}",
+            recap.statement(),
+            recap.encode().unwrap()
+        )
+    }
+
+    #[test]
+    fn rebuilds_lit_peers_message_byte_for_byte() {
+        let parsed = siwe::Message::from_str(&user_siwe()).unwrap();
+        let pkp = Address(parsed.address);
+        // That node's AuthContext (an earlier Naga shape, with `actionIpfsIds`).
+        let context = json!({
+            "actionIpfsIds": [],
+            "authMethodContexts": [{
+                "appId": "lit",
+                "authMethodType": 1,
+                "usedForSignSessionKeyRequest": true,
+                "userId": "0xA4D121E08f126d2B7f3ed2180fCA991E4792ce24",
+            }],
+            "authSigAddress": null,
+            "customAuthResource": "",
+            "resources": [],
+        });
+        let block_time = OffsetDateTime::parse("2025-05-07T16:12:23Z", &Rfc3339).unwrap();
+        let text = rebuild(&parsed, pkp, &parsed.nonce, block_time, context).unwrap();
+        assert_eq!(text, PEER_SIWE);
+        assert_eq!(hex::encode(session_hash(&text)), PEER_DATA_SIGNED);
+    }
+
+    #[test]
+    fn a_user_recap_naming_the_auth_context_is_refused() {
+        let mut recap = Recap::new();
+        recap.add(
+            "lit-resolvedauthcontext://*",
+            RecapAbility::AUTH_AUTH,
+            Map::new(),
+        );
+        let text = user_siwe().replace(
+            &user_siwe().lines().last().unwrap()[2..],
+            &recap.encode().unwrap(),
+        );
+        let text = text.replace(
+            "I further authorize the stated URI to perform the following actions on my behalf: (1) '*': '*' for 'lit-litaction://*'.",
+            &recap.statement(),
+        );
+        let parsed = siwe::Message::from_str(&text).unwrap();
+        let e = rebuild(
+            &parsed,
+            Address(parsed.address),
+            &parsed.nonce,
+            OffsetDateTime::now_utc(),
+            json!({}),
+        )
+        .unwrap_err();
+        assert_eq!(e.public()["errorCode"], "NodeInvalidAuthContextResource");
+    }
+}
