@@ -456,10 +456,9 @@ $('pairing-new').onclick = async () => {
   }
 };
 // Which browsers the extension's host is set up for (only browsers installed here get it).
-const BROWSER_NAMES = { chromium: 'Chromium', chrome: 'Google Chrome', brave: 'Brave', edge: 'Microsoft Edge', firefox: 'Firefox' };
 async function renderHostBrowsers() {
   try {
-    const names = (await invoke('browser_hosts')).map((b) => BROWSER_NAMES[b] || b);
+    const names = await invoke('browser_hosts');
     $('host-browsers').textContent = names.length
       ? `Set up for ${names.join(', ')}. Browsers installed later: "Set up for my browsers".`
       : 'Not set up for any browser yet: no supported browser was found when Lit Companion first started.';

@@ -338,7 +338,8 @@ pub(crate) async fn browser_doctor() -> Answer<Value> {
         .collect::<Vec<_>>()))
 }
 
-/// The browsers the browser host is set up for ([`install::is_set_up`], the doctor's rule).
+/// The browsers the browser host is set up for ([`install::is_set_up`], the doctor's rule), by
+/// their names for people.
 #[tauri::command]
 pub(crate) async fn browser_hosts() -> Answer<Vec<String>> {
     let home = home()?;
@@ -346,7 +347,7 @@ pub(crate) async fn browser_hosts() -> Answer<Vec<String>> {
         install::targets_in_home(&home, false)
             .into_iter()
             .filter(install::is_set_up)
-            .map(|t| t.browser.name().to_owned())
+            .map(|t| t.browser.title().to_owned())
             .collect()
     })
     .await

@@ -162,11 +162,14 @@ test('first run: the app asks for a wallet and keeps its key in the keychain', a
   assert.deepEqual(keychainAccounts(), [`wallet:${wallets[0].address}`]);
   await waitForPort(port);
   // The first start registered the browser host for this user, for the browsers installed here
-  // only (Chromium's program is on PATH, though it has no profile yet), pointing at the host
-  // beside the app; no profile folder is made for a browser that is not here.
+  // only (Chromium's and Firefox's programs are on PATH, though they have no profile yet),
+  // pointing at the host beside the app; no profile folder is made for a browser that is not here.
   const manifest = JSON.parse(readFileSync(join(env.HOME, '.config/chromium/NativeMessagingHosts/app.litcompanion.host.json'), 'utf8'));
   assert.equal(manifest.path, join(dirname(APP), 'lit-companion-host'));
   assert.deepEqual(manifest.allowed_origins, ['chrome-extension://ilaebllfbkgdbaeahkmhkdhchcamhekg/']);
+  const firefox = JSON.parse(readFileSync(join(env.HOME, '.mozilla/native-messaging-hosts/app.litcompanion.host.json'), 'utf8'));
+  assert.equal(firefox.path, manifest.path);
+  assert.deepEqual(firefox.allowed_extensions, ['companion@litcompanion.app']);
   for (const dir of ['.config/BraveSoftware', '.config/microsoft-edge']) {
     assert.ok(!existsSync(join(env.HOME, dir)), `${dir} was made for a browser that is not installed`);
   }
@@ -347,11 +350,19 @@ test('the settings list each network with its nodes; a network added there is st
   assert.match(all, /Serve sim-datil \(your Datil network\)/);
   for (const node of datil) assert.ok(all.includes(node), `${node} in ${all}`);
   assert.match(await wd.exec(`return document.querySelector('#network-naga').textContent;`), /Naga \(main network\)/);
-  // The browser host was set up at first start for the browsers installed here (Chromium, which
-  // the suite runs), and only for those; the settings say which.
+  // The browser host was set up at first start for the browsers installed here (Chromium and
+  // Firefox, which the suite runs), and only for those; the settings say which, and the doctor
+  // checks each where it reads its manifest.
   const hosts = await wd.until(`return document.getElementById('host-browsers').textContent || null;`, 'the browsers line');
   assert.match(hosts, /^Set up for (.*, )?Chromium[,.]/);
+  assert.match(hosts, /^Set up for (.*, )?Firefox[,.]/);
   assert.ok(!/Brave/.test(hosts), hosts);
+  await wd.click('#host-check');
+  const findings = await wd.until(`const l = [...document.querySelectorAll('#host-findings li')].map((li) => li.textContent);
+    return l.length ? l : null;`, 'the doctor\'s findings');
+  for (const [browser, folder] of [['chromium', '.config/chromium/NativeMessagingHosts'], ['firefox', '.mozilla/native-messaging-hosts']]) {
+    assert.ok(findings.includes(`✓ ${browser}: host manifest in place (${join(env.HOME, folder, 'app.litcompanion.host.json')}), allowing ${browser === 'firefox' ? 'companion@litcompanion.app' : 'ilaebllfbkgdbaeahkmhkdhchcamhekg'}`), findings.join('\n'));
+  }
   assert.ok(existsSync(join(env.HOME, '.config/chromium/NativeMessagingHosts/app.litcompanion.host.json')), 'the manifest is in place');
   assert.ok(!existsSync(join(env.HOME, '.config/BraveSoftware')), 'no profile folder is made for a browser that is not installed');
   await shot('settings-networks');

@@ -48,6 +48,7 @@ let firefoxPackage;
 function firefoxXpi() {
   if (!firefoxPackage) {
     const out = mkdtempSync(join(tmpdir(), 'lit-companion-xpi-'));
+    process.on('exit', () => rmSync(out, { recursive: true, force: true }));
     const r = spawnSync(join(root, 'scripts/package'), ['--extension', out], { encoding: 'utf8' });
     assert.equal(r.status, 0, `scripts/package --extension: ${r.stderr}`);
     firefoxPackage = r.stdout.split('\n').find((l) => l.endsWith('.xpi'));
