@@ -120,6 +120,28 @@ impl AuthSig {
         }
     }
 
+    /// Checks a sign-in (a PKP's auth method: a plain SIWE with no ReCap,
+    /// [`crate::message::AuthMethodMessage`]): its EIP-191 signature recovers to `signer` over
+    /// exactly its text, which parses as canonical SIWE by that address. Answers when it
+    /// expires (nodes require an expiration).
+    pub fn verify_sign_in(&self, signer: Address) -> Result<OffsetDateTime, AuthSigError> {
+        if self.algo.is_some() || self.derived_via != DERIVED_VIA_WALLET {
+            return Err(AuthSigError::DerivedVia(self.derived_via.clone()));
+        }
+        let (message, address) = self.parse_message()?;
+        if address != signer {
+            return Err(AuthSigError::AddressMismatch);
+        }
+        let sig = parse_signature(&self.sig)?;
+        if recover_personal(self.signed_message.as_bytes(), &sig) != Some(signer) {
+            return Err(AuthSigError::BadSignature(signer.to_checksum()));
+        }
+        message
+            .expiration_time
+            .map(|t| *t.as_ref())
+            .ok_or_else(|| AuthSigError::Siwe("a sign-in needs an expiration".into()))
+    }
+
     /// Whether this is the network's signature for a PKP (`algo` `LIT_BLS`).
     pub fn is_lit_bls(&self) -> bool {
         self.algo.as_deref() == Some(ALGO_LIT_BLS)

@@ -117,6 +117,18 @@ pub(crate) async fn start_with(
     node_count: usize,
     node: NodeConfig,
 ) -> Bridge {
+    start_nodes(name, policy, hold, tune, vec![node; node_count]).await
+}
+
+/// A bridge in front of one simulated node per config (all of the first one's generation).
+pub(crate) async fn start_nodes(
+    name: &str,
+    policy: Option<&str>,
+    hold: Option<Arc<tokio::sync::Notify>>,
+    tune: impl FnOnce(&mut HttpConfig),
+    configs: Vec<NodeConfig>,
+) -> Bridge {
+    let node = configs[0].clone();
     let k = keyring();
     let service = unique_service(name);
     let dir = k.data_dir().join(name);
@@ -138,8 +150,8 @@ pub(crate) async fn start_with(
         withdrawn: Arc::new(AtomicBool::new(false)),
     });
     let mut nodes = Vec::new();
-    for _ in 0..node_count {
-        nodes.push(spawn(node.clone()).await.unwrap());
+    for config in configs {
+        nodes.push(spawn(config).await.unwrap());
     }
     let net = LitNetClient::new(Duration::from_millis(800), 2).unwrap();
     // The simulated nodes are the network `sim`, of the nodes' generation.

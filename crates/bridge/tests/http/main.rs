@@ -32,6 +32,7 @@ use harness::*;
 
 mod callers;
 mod nodes;
+mod pkp;
 mod sessions;
 mod transport;
 mod wallets;

@@ -195,16 +195,10 @@ impl Vault {
         let Ok(auth_sig) = serde_json::from_slice::<AuthSig>(&bytes) else {
             return Ok(None);
         };
-        let Ok(verified) = auth_sig.verify_signature() else {
-            return Ok(None);
-        };
-        let lasts = verified
-            .message
-            .expiration_time
-            .as_ref()
-            .map(|t| t.as_ref() > &until)
-            .unwrap_or(false);
-        Ok((verified.signer == *auth && lasts).then_some(auth_sig))
+        let lasts = auth_sig
+            .verify_sign_in(*auth)
+            .is_ok_and(|expires| expires > until);
+        Ok(lasts.then_some(auth_sig))
     }
 
     /// The first half of a session a browser wallet signs: a fresh key (held in memory only)

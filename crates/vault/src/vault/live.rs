@@ -178,7 +178,7 @@ impl LiveKeys {
                 return Ok(uncovered(&v.recap));
             }
         }
-        let recap = record.auth_sig.verify_signature()?.recap;
+        let recap = stored_recap(record)?;
         let missing = uncovered(&recap);
         self.lock().verified.insert(
             record.public_key.clone(),
@@ -257,4 +257,27 @@ fn add_reuse(
             count: n,
         },
     );
+}
+
+/// The ReCap a stored session's AuthSig grants, its signature checked: the wallet's (EIP-191),
+/// or for a PKP session the network's (`LIT_BLS`, against the network key it was verified
+/// against when stored, at the time of asking).
+fn stored_recap(record: &SessionRecord) -> Result<Recap, lit_companion_session::AuthSigError> {
+    match &record.pkp {
+        None => Ok(record.auth_sig.verify_signature()?.recap),
+        Some(pkp) => {
+            let network_key = pkp
+                .network_key
+                .parse::<lit_companion_session::bls::NetworkKey>()
+                .map_err(lit_companion_session::AuthSigError::Bls)?;
+            Ok(record
+                .auth_sig
+                .verify_lit_bls(
+                    &network_key,
+                    &lit_companion_session::message::session_uri(&record.public_key),
+                    OffsetDateTime::now_utc(),
+                )?
+                .recap)
+        }
+    }
 }
