@@ -312,6 +312,11 @@ async function renderPrompt() {
   if (r.verified) who.append(el('strong', { textContent: name }), ` — ${how || ''}`);
   else who.append(el('span', { className: 'unverified', textContent: whoText }));
   $('prompt-where').textContent = lines('where')[0]?.text ?? '';
+  // A PKP's Lit Action: the CID that runs and the parameters it gets.
+  const action = section('lit_action');
+  $('prompt-action').hidden = !action;
+  $('prompt-action-title').textContent = action ? action.title : '';
+  $('prompt-action-lines').replaceChildren(...lines('lit_action').map(lineItem));
   $('prompt-unavailable').hidden = !section('unavailable');
   $('prompt-unavailable').textContent = lines('unavailable').map((l) => l.text).join(' ');
   $('prompt-flags').replaceChildren(...lines('flags').map((l) => el('li', { className: 'flag', textContent: l.text })));
