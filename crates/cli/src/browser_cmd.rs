@@ -58,7 +58,7 @@ fn targets(args: &BrowserArgs, only_present: bool) -> Result<Vec<Target>, Failur
             .map(|t| vec![t])
             .map_err(|e| match e {
                 TargetError::FirefoxReadsNoProfile { .. } => Failure::input(format!(
-                    "{e}: leave out --user-data-dir (the manifest then goes to {})",
+                    "{e}: leave out --user-data-dir (Firefox reads {})",
                     home()
                         .map(|h| browser.manifest_dir(&h).display().to_string())
                         .unwrap_or_else(|_| "the user's folder".into())

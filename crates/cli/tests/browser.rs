@@ -222,7 +222,7 @@ fn firefox_with_a_profile_folder_is_refused_since_firefox_never_reads_it() {
         );
         assert!(
             err.contains(&format!(
-                "leave out --user-data-dir (the manifest then goes to {})",
+                "leave out --user-data-dir (Firefox reads {})",
                 h.join(".mozilla/native-messaging-hosts").display()
             )),
             "{command}: {err}"

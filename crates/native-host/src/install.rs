@@ -345,7 +345,7 @@ impl fmt::Display for TargetError {
         match self {
             Self::FirefoxReadsNoProfile { profile } => write!(
                 f,
-                "Firefox never reads a host manifest from a profile folder ({}); its manifest goes to the user's folder",
+                "Firefox never reads a host manifest from a profile folder ({})",
                 profile.display()
             ),
         }
