@@ -20,7 +20,7 @@ use axum::{
     extract::State,
     http::StatusCode,
     response::{IntoResponse, Response},
-    routing::post,
+    routing::{get, post},
     Json, Router,
 };
 use lit_companion_net::e2ee::{self, Envelope, IdentitySecret};
@@ -185,7 +185,10 @@ pub fn router(address: SocketAddr, config: NodeConfig) -> Router {
         identity: IdentitySecret::generate(),
     });
     Router::new()
+        // The SDKs (v7 and v8) post to the path with a trailing slash.
         .route("/web/handshake", post(handshake))
+        .route("/web/handshake/", post(handshake))
+        .route("/get_most_recent_valid_block", get(latest_block))
         .route("/web/sign_session_key/v1", post(sign_session_key_v1))
         .route("/web/sign_session_key/v2", post(sign_session_key_v2))
         .route("/web/pkp/sign", post(pkp_sign))
@@ -244,6 +247,21 @@ async fn handshake(State(node): State<Arc<Node>>, Json(body): Json<Value>) -> Re
                 .into_response()
         }
     }
+}
+
+/// `GET /get_most_recent_valid_block`: the block-indexer's answer, `{blockhash, timestamp}`
+/// (Unix seconds), for the block this node reports; the SDKs fetch their SIWE nonce there.
+async fn latest_block(State(node): State<Arc<Node>>) -> Response {
+    tokio::time::sleep(node.config.delay).await;
+    let time = node
+        .config
+        .block_time
+        .unwrap_or_else(time::OffsetDateTime::now_utc);
+    Json(json!({
+        "blockhash": node.config.blockhash,
+        "timestamp": time.unix_timestamp(),
+    }))
+    .into_response()
 }
 
 #[derive(Deserialize)]

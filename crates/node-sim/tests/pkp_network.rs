@@ -823,3 +823,60 @@ async fn pkp_sessions_are_accepted_by_the_signing_endpoints() {
         401
     );
 }
+
+/// What the official SDKs send and read, beyond the companion's own client: v7 and v8 post the
+/// handshake to `/web/handshake/`; both fetch the SIWE nonce from the block indexer's
+/// `get_most_recent_valid_block`; v8 puts the epoch beside the envelope and writes `maxPrice`
+/// as a decimal u128.
+#[tokio::test]
+async fn the_sdks_paths_and_shapes() {
+    let urls = network(Network::NagaDev, 3, 2).await;
+    let url = &urls[0];
+    let http = reqwest::Client::new();
+    let hello = json!({"clientPublicKey": "test", "challenge": "00".repeat(32), "epoch": 5});
+    let slash = http
+        .post(format!("{url}/web/handshake/"))
+        .json(&hello)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(slash.status(), 200);
+    assert_eq!(
+        slash.headers()["content-type"].to_str().unwrap(),
+        "application/json"
+    );
+    let slash: Value = slash.json().await.unwrap();
+    assert_eq!(slash["data"]["networkPublicKey"], key().to_hex());
+    assert_eq!(slash["data"]["epoch"].as_u64(), Some(1));
+
+    let block: Value = http
+        .get(format!("{url}/get_most_recent_valid_block"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(block["blockhash"], DEFAULT_BLOCKHASH);
+    assert_eq!(
+        block["timestamp"].as_i64(),
+        Some(block_time().unix_timestamp())
+    );
+
+    let mut body = body_v2(&good_siwe(), vec![auth_method(&user())], &urls);
+    body["maxPrice"] = json!(u128::MAX.to_string());
+    body["epoch"] = json!(5);
+    let key: IdentityPublic = slash["data"]["nodeIdentityKey"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let channel = ClientChannel::new(key);
+    let mut sealed = serde_json::to_value(channel.seal_request(&body).unwrap()).unwrap();
+    sealed["epoch"] = json!(5);
+    let (status, answer) = post(url, "/web/sign_session_key/v2", &sealed).await;
+    assert_eq!(status, 200, "{answer}");
+    let envelope: Envelope = serde_json::from_value(answer).unwrap();
+    let opened: Value = channel.open_response(&envelope).unwrap();
+    assert_eq!(opened["ok"], true, "{opened}");
+}
