@@ -202,6 +202,56 @@ fn a_browser_wallet_is_an_address_only_and_nothing_secret_is_kept_for_it() {
 }
 
 #[test]
+fn a_pkp_is_its_public_key_and_the_wallet_that_signs_in_for_it() {
+    use lit_companion_session::PkpPublicKey;
+    use lit_companion_vault::metadata::WalletKind;
+    let f = fixture("pkp-wallets");
+    let k = keyring();
+    let main = f.vault.create_wallet("Main", t0()).unwrap();
+    let browser = WalletKey::generate().address();
+    f.vault.add_external_wallet(&browser, "MetaMask", t0()).unwrap();
+    let key = PkpPublicKey::parse(&hex::encode(WalletKey::generate().public_key_uncompressed()))
+        .unwrap();
+    let address = f.vault.add_pkp(&key, &main, "My PKP", t0()).unwrap();
+    assert_eq!(address, key.address());
+    let record = f.vault.pkp(&key).unwrap().unwrap();
+    assert_eq!(record.kind, WalletKind::Pkp);
+    assert_eq!(record.pkp.as_ref().unwrap().public_key, key.to_hex());
+    assert_eq!(record.pkp.as_ref().unwrap().auth, main.to_checksum());
+    // Nothing secret: the keychain holds the local wallet's key only.
+    assert_eq!(k.accounts(&f.service), vec![format!("wallet:{main}")]);
+    assert!(matches!(f.vault.wallet_key(&address), Err(VaultError::PkpWallet(_))));
+    assert!(matches!(
+        f.vault.add_pkp(&key, &browser, "again", t0()),
+        Err(VaultError::DuplicateWallet(_))
+    ));
+    // Its auth method must be one of the vault's local or browser wallets.
+    let other = PkpPublicKey::parse(&hex::encode(WalletKey::generate().public_key_uncompressed()))
+        .unwrap();
+    assert!(matches!(
+        f.vault.add_pkp(&other, &WalletKey::generate().address(), "x", t0()),
+        Err(VaultError::UnknownWallet(_))
+    ));
+    assert!(matches!(
+        f.vault.add_pkp(&other, &address, "x", t0()),
+        Err(VaultError::Invalid(_))
+    ));
+    f.vault.add_pkp(&other, &browser, "Second", t0()).unwrap();
+    // The wallet that signs in for a PKP stays until the PKP goes.
+    match f.vault.remove_wallet(&main, t0()) {
+        Err(VaultError::Invalid(m)) => assert!(m.contains(&address.to_checksum()), "{m}"),
+        other => panic!("{other:?}"),
+    }
+    f.vault.label_wallet(&address, "Renamed").unwrap();
+    assert_eq!(f.vault.pkp(&key).unwrap().unwrap().label, "Renamed");
+    f.vault.remove_wallet(&address, t0()).unwrap();
+    f.vault.remove_wallet(&main, t0()).unwrap();
+    assert_eq!(f.vault.wallets().unwrap().len(), 2);
+    let text = std::fs::read_to_string(f.vault.metadata_path()).unwrap();
+    assert!(text.contains(&other.to_hex()), "the PKP's public key is in the file");
+}
+
+#[test]
 fn a_session_is_reused_until_it_expires_or_is_asked_for_more() {
     let f = fixture("reuse");
     let k = keyring();

@@ -167,6 +167,23 @@ impl Vault {
             record,
             auth_method,
         } = signed;
+        // The session lasts as long as the network's signature says, never longer than
+        // approved: nodes may end it sooner.
+        let network_key = record
+            .network_key
+            .parse::<lit_companion_session::bls::NetworkKey>()
+            .map_err(|e| VaultError::Protocol(SignError::AuthSig(e.into())))?;
+        let verified = auth_sig
+            .verify_lit_bls(
+                &network_key,
+                &lit_companion_session::message::session_uri(&prepared.public_key()),
+                prepared.now,
+            )
+            .map_err(|e| VaultError::Protocol(SignError::AuthSig(e)))?;
+        let mut prepared = prepared;
+        if let Some(ends) = verified.message.expiration_time.as_ref() {
+            prepared.expiration = prepared.expiration.min(*ends.as_ref());
+        }
         self.store_session(prepared, auth_sig, None, Some((record, auth_method)))
     }
 
