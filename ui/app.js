@@ -138,31 +138,61 @@ function tickCountdowns() {
   for (const c of document.querySelectorAll('.countdown')) c.textContent = leftText(c.dataset.expires);
 }
 
+// How each kind of wallet signs, in a line under its address.
+function walletKindText(w) {
+  if (w.kind === 'external') return 'Browser wallet: signs in your browser; only its address is kept here';
+  if (w.kind === 'pkp') {
+    const by = walletLabels[(w.pkp?.auth || '').toLowerCase()];
+    return `PKP: the Lit network signs once ${by ? `"${by}"` : short(w.pkp?.auth)} signs in`;
+  }
+  return 'Key in your system keychain';
+}
+
+function removeQuestion(w) {
+  if (w.kind === 'external') return `Forget the browser wallet ${w.label} (${w.address})? Its sessions are revoked; the wallet itself and its key stay in your browser.`;
+  if (w.kind === 'pkp') return `Forget the PKP ${w.label} (${w.address})? Its sessions are revoked; the PKP itself stays on the Lit network, and so does the wallet that signs in for it.`;
+  return `Remove ${w.label} (${w.address})? Its key leaves the keychain for good and its sessions are revoked. Export it first (lit-companion wallet export) if you need it elsewhere.`;
+}
+
 function renderWallets(wallets) {
   $('wallet-list').replaceChildren(...wallets.map((w) => {
     const label = el('input', { value: w.label, maxLength: 64, className: 'wallet-label' });
-    const save = el('button', { textContent: 'Rename' });
+    const problem = el('p', { className: 'error wallet-problem', hidden: true });
+    problem.setAttribute('role', 'alert');
+    const say = (e) => { problem.hidden = !e; problem.textContent = e ? String(e) : ''; };
+    const save = el('button', { textContent: 'Rename', className: 'wallet-rename' });
     save.onclick = async () => {
-      try { await invoke('label_wallet', { address: w.address, label: label.value }); showError('wallet-error', null); show('wallets'); } catch (e) { showError('wallet-error', e); }
+      try { await invoke('label_wallet', { address: w.address, label: label.value }); say(null); show('wallets'); } catch (e) { say(e); }
     };
-    const browser = w.kind === 'external';
-    const remove = el('button', { className: 'danger-outline', textContent: 'Remove' });
+    const remove = el('button', { className: 'danger-outline wallet-remove', textContent: 'Remove' });
     remove.onclick = async () => {
-      const what = browser
-        ? `Forget the browser wallet ${w.label} (${w.address})? Its sessions are revoked; the wallet itself and its key stay in your browser.`
-        : `Remove ${w.label} (${w.address})? Its key leaves the keychain for good and its sessions are revoked. Export it first (lit-companion wallet export) if you need it elsewhere.`;
-      if (confirm(what)) {
-        try { await invoke('remove_wallet', { address: w.address }); show('wallets'); } catch (e) { showError('wallet-error', e); }
+      if (confirm(removeQuestion(w))) {
+        try { await invoke('remove_wallet', { address: w.address }); show('wallets'); } catch (e) { say(e); }
       }
     };
-    const kind = el('div', {
-      className: `wallet-kind ${browser ? 'external' : 'local'}`,
-      textContent: browser ? 'Browser wallet: signs in your browser; only its address is kept here' : 'Key in your system keychain',
-    });
-    const item = el('li', { className: 'card' }, el('div', { className: 'mono', textContent: w.address }), kind, el('div', { className: 'row' }, label, save, remove));
+    const parts = [el('div', { className: 'mono wallet-address', textContent: w.address }),
+      el('div', { className: `wallet-kind ${w.kind}`, textContent: walletKindText(w) })];
+    if (w.kind === 'pkp' && w.pkp) {
+      const by = walletLabels[w.pkp.auth.toLowerCase()];
+      parts.push(el('div', { className: 'muted pkp-facts' },
+        'Token id ', el('span', { className: 'mono pkp-token', title: w.pkp.tokenId || '', textContent: short(w.pkp.tokenId) || '?' }),
+        ' · signs in with ', el('span', { className: 'pkp-auth', textContent: `${by || 'a wallet no longer here'} (${short(w.pkp.auth)})` })));
+    }
+    const item = el('li', { className: 'card' }, ...parts, el('div', { className: 'row' }, label, save, remove), problem);
     item.dataset.kind = w.kind;
+    item.dataset.address = w.address;
     return item;
   }));
+  // A PKP signs in with one of the local or browser wallets; the choice made stays chosen.
+  const auth = $('pkp-auth');
+  const chosen = auth.value;
+  const signers = wallets.filter((w) => w.kind === 'local' || w.kind === 'external');
+  auth.replaceChildren(...signers.map((w) => el('option', {
+    value: w.address,
+    textContent: `${w.label} (${short(w.address)}) · ${w.kind === 'external' ? 'browser wallet' : 'key in your keychain'}`,
+    selected: w.address === chosen,
+  })));
+  $('add-pkp').disabled = signers.length === 0;
 }
 
 // Activity: one row per event in plain words, grouped by site (newest site first), with the
@@ -437,6 +467,15 @@ $('add-external').onclick = async () => {
     showError('wallet-error', null);
     show('wallets');
   } catch (e) { showError('wallet-error', e); }
+};
+$('add-pkp').onclick = async () => {
+  // On a refusal everything typed stays as it was, with the reason under it.
+  try {
+    await invoke('add_pkp', { publicKey: $('pkp-key').value.trim(), auth: $('pkp-auth').value, label: $('pkp-label').value });
+    $('pkp-key').value = '';
+    showError('pkp-error', null);
+    show('wallets');
+  } catch (e) { showError('pkp-error', e); }
 };
 $('add-wallet').onclick = async () => {
   try { await invoke('create_wallet', { label: $('add-label').value }); showError('wallet-error', null); show('wallets'); } catch (e) { showError('wallet-error', e); }

@@ -6,7 +6,7 @@ use std::{path::PathBuf, time::Duration};
 use lit_companion_bridge::Decision;
 use lit_companion_native_host::install::{self, Browser};
 use lit_companion_runtime::{network_view, AppSettings, CustomNetwork};
-use lit_companion_session::{explain::describe_requests, Address};
+use lit_companion_session::{explain::describe_requests, Address, PkpPublicKey};
 use lit_companion_vault::{history::ActivityLine, Revoke, Vault, VaultError};
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -84,7 +84,13 @@ pub(crate) async fn wallets(s: State<'_, Services>) -> Answer<Value> {
     let list = vault(&s, |v| v.wallets()).await?;
     Ok(json!(list
         .iter()
-        .map(|w| json!({ "address": w.address, "label": w.label, "kind": w.kind, "createdAt": w.created_at }))
+        .map(|w| json!({
+            "address": w.address, "label": w.label, "kind": w.kind, "createdAt": w.created_at,
+            "pkp": w.pkp.as_ref().map(|p| json!({
+                "publicKey": p.public_key, "auth": p.auth,
+                "tokenId": PkpPublicKey::parse(&p.public_key).ok().map(|k| k.token_id()),
+            })),
+        }))
         .collect::<Vec<_>>()))
 }
 
@@ -123,6 +129,24 @@ pub(crate) async fn add_external_wallet(
     vault(&s, move |v| {
         v.add_external_wallet(&address, &label, now())
             .map(|()| address.to_checksum())
+    })
+    .await
+}
+
+/// Adds a PKP by its public key; `auth`, one of the user's local or browser wallets, signs in
+/// for it. Nothing secret is stored: the Lit network holds the key. Answers the PKP's address.
+#[tauri::command]
+pub(crate) async fn add_pkp(
+    s: State<'_, Services>,
+    public_key: String,
+    auth: String,
+    label: String,
+) -> Answer<String> {
+    let key = PkpPublicKey::parse(&public_key).map_err(say)?;
+    let auth = Address::parse_any_case(&auth).map_err(say)?;
+    vault(&s, move |v| {
+        v.add_pkp(&key, &auth, &label, now())
+            .map(|a| a.to_checksum())
     })
     .await
 }

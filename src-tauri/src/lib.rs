@@ -106,6 +106,7 @@ pub fn run() {
             commands::wallets,
             commands::create_wallet,
             commands::add_external_wallet,
+            commands::add_pkp,
             commands::import_wallet,
             commands::label_wallet,
             commands::remove_wallet,

@@ -27,8 +27,10 @@ fn app(keyring: &PrivateKeyring) -> (tauri::App<MockRuntime>, WebviewWindow<Mock
             commands::wallets,
             commands::create_wallet,
             commands::add_external_wallet,
+            commands::add_pkp,
             commands::import_wallet,
             commands::label_wallet,
+            commands::remove_wallet,
             commands::settings,
             commands::save_settings,
             commands::set_paused,
@@ -126,4 +128,99 @@ fn commands_manage_wallets_settings_and_pairings() {
     assert!(!list.to_string().contains(token.as_str().unwrap()));
     call(&w, "revoke_pairing", json!({ "name": "ci" })).unwrap();
     assert!(call(&w, "revoke_pairing", json!({ "name": "ci" })).is_err());
+}
+
+/// A PKP's public key: any secp256k1 public key stands in for the network's.
+fn any_public_key() -> String {
+    let key = lit_companion_session::WalletKey::generate().public_key_uncompressed();
+    format!(
+        "0x{}",
+        key.iter().map(|b| format!("{b:02x}")).collect::<String>()
+    )
+}
+
+#[test]
+fn commands_add_rename_and_remove_a_pkp_with_the_wallet_that_signs_in_for_it() {
+    let keyring = PrivateKeyring::start();
+    let (_app, w) = app(&keyring);
+    let main = call(&w, "create_wallet", json!({ "label": "Main" })).unwrap();
+    let main = main.as_str().unwrap().to_owned();
+    let public_key = any_public_key();
+    let pkp = lit_companion_session::PkpPublicKey::parse(&public_key).unwrap();
+
+    // Bad input: the core's sentence, and nothing is added.
+    let bad = call(
+        &w,
+        "add_pkp",
+        json!({ "publicKey": "0x04abcd", "auth": main, "label": "PKP" }),
+    )
+    .unwrap_err();
+    assert_eq!(
+        bad,
+        "PKP public key is not a secp256k1 public key (0x04 followed by 128 hex digits)"
+    );
+    let stranger = "0x00000000000000000000000000000000000000aa";
+    let unknown = call(
+        &w,
+        "add_pkp",
+        json!({ "publicKey": public_key, "auth": stranger, "label": "PKP" }),
+    )
+    .unwrap_err();
+    assert!(unknown.as_str().unwrap().contains("no wallet"), "{unknown}");
+    assert_eq!(
+        call(&w, "wallets", json!({}))
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+
+    // Added: listed with its key, token id and the wallet that signs in.
+    let address = call(
+        &w,
+        "add_pkp",
+        json!({ "publicKey": public_key, "auth": main, "label": "Vault PKP" }),
+    )
+    .unwrap();
+    assert_eq!(address, pkp.address().to_checksum());
+    let wallets = call(&w, "wallets", json!({})).unwrap();
+    let listed = &wallets[1];
+    assert_eq!(listed["kind"], "pkp");
+    assert_eq!(listed["label"], "Vault PKP");
+    assert_eq!(listed["pkp"]["publicKey"], pkp.to_hex());
+    assert_eq!(listed["pkp"]["tokenId"], pkp.token_id());
+    assert_eq!(listed["pkp"]["auth"], main);
+    assert_eq!(wallets[0]["pkp"], Value::Null);
+    // A PKP cannot sign in for another PKP.
+    let nested = call(
+        &w,
+        "add_pkp",
+        json!({ "publicKey": any_public_key(), "auth": address, "label": "x" }),
+    )
+    .unwrap_err();
+    assert!(nested.as_str().unwrap().contains("is a PKP"), "{nested}");
+
+    call(
+        &w,
+        "label_wallet",
+        json!({ "address": address, "label": "Treasury" }),
+    )
+    .unwrap();
+    // The wallet that signs in stays while the PKP does: the refusal names the PKP.
+    let refused = call(&w, "remove_wallet", json!({ "address": main })).unwrap_err();
+    let refused = refused.as_str().unwrap();
+    assert!(refused.contains(&pkp.address().to_checksum()), "{refused}");
+    assert!(refused.contains("Treasury"), "{refused}");
+    assert_eq!(
+        call(&w, "wallets", json!({}))
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    call(&w, "remove_wallet", json!({ "address": address })).unwrap();
+    call(&w, "remove_wallet", json!({ "address": main })).unwrap();
+    assert_eq!(call(&w, "wallets", json!({})).unwrap(), json!([]));
 }
