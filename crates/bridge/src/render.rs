@@ -155,7 +155,12 @@ impl ApprovalRequest {
                     action.ipfs_id
                 ))
             }];
-            lines.extend(action.params.iter().map(|p| Line::plain(format!("with {p}"))));
+            lines.extend(
+                action
+                    .params
+                    .iter()
+                    .map(|p| Line::plain(format!("with {p}"))),
+            );
             add(
                 SectionKind::LitAction,
                 "A Lit Action speaks for your PKP".into(),

@@ -182,7 +182,9 @@ pub(crate) fn wallet(cmd: WalletCommand, args: &VaultArgs) -> Result<String, Fai
             let key = PkpPublicKey::parse(&public_key)
                 .map_err(|e| Failure::input(format!("public key: {e}")))?;
             let auth = parse_address(&auth)?;
-            let address = vault.add_pkp(&key, &auth, &label, now).map_err(vault_error)?;
+            let address = vault
+                .add_pkp(&key, &auth, &label, now)
+                .map_err(vault_error)?;
             pretty(&json!({
                 "address": address.to_checksum(),
                 "kind": WalletKind::Pkp,

@@ -228,7 +228,9 @@ impl LitNetClient {
             match joined {
                 Ok((node, Ok(h))) => {
                     outcome.answered.push(node.clone());
-                    outcome.hashes.push((node.clone(), h.latest_blockhash.clone()));
+                    outcome
+                        .hashes
+                        .push((node.clone(), h.latest_blockhash.clone()));
                     outcome.handshakes.push((node, h));
                 }
                 Ok((node, Err(e))) => {

@@ -130,7 +130,11 @@ impl LitNetClient {
                     .seal_request(body)
                     .map_err(|e| bad(format!("sealing the request: {e}")))?;
                 let sealed = serde_json::to_value(&sealed).map_err(|e| bad(e.to_string()))?;
-                (format!("{base}/web/sign_session_key/v2"), Some(channel), sealed)
+                (
+                    format!("{base}/web/sign_session_key/v2"),
+                    Some(channel),
+                    sealed,
+                )
             }
         };
         let resp = self
@@ -154,8 +158,8 @@ impl LitNetClient {
                 },
                 BodyError::Transport(e) => bad(crate::client::transport_reason(&e)),
             })?;
-        let value: Value = serde_json::from_slice(&bytes)
-            .map_err(|_| bad(format!("HTTP {status}, not JSON")))?;
+        let value: Value =
+            serde_json::from_slice(&bytes).map_err(|_| bad(format!("HTTP {status}, not JSON")))?;
         let value = match &channel {
             None => value,
             Some(channel) => match serde_json::from_value::<Envelope>(value.clone()) {
@@ -196,7 +200,9 @@ impl LitNetClient {
                 .ok_or_else(|| missing("signatureShare"))?,
             siwe_message: raw.siwe_message.ok_or_else(|| missing("siweMessage"))?,
             data_signed: raw.data_signed.ok_or_else(|| missing("dataSigned"))?,
-            bls_root_pubkey: raw.bls_root_pubkey.ok_or_else(|| missing("blsRootPubkey"))?,
+            bls_root_pubkey: raw
+                .bls_root_pubkey
+                .ok_or_else(|| missing("blsRootPubkey"))?,
         })
     }
 }
@@ -235,7 +241,8 @@ mod tests {
 
     #[test]
     fn node_reasons_are_short_and_on_one_line() {
-        let v = serde_json::json!({"errorKind": "Validation", "message": "PKP 0xAb is not\npermitted"});
+        let v =
+            serde_json::json!({"errorKind": "Validation", "message": "PKP 0xAb is not\npermitted"});
         assert_eq!(node_reason(&v), "PKP 0xAb is not permitted");
         let long = "x".repeat(1000);
         assert_eq!(node_reason(&Value::String(long)).len(), 300);

@@ -108,14 +108,26 @@ mod tests {
         );
         assert_eq!(
             pkp.token_id(),
-            format!("0x{}", hex::encode(Keccak256::digest(hex::decode(&g[2..]).unwrap())))
+            format!(
+                "0x{}",
+                hex::encode(Keccak256::digest(hex::decode(&g[2..]).unwrap()))
+            )
         );
     }
 
     #[test]
     fn refuses_what_is_not_a_point() {
-        for bad in ["", "0x04", &"0".repeat(130), &format!("04{}", "f".repeat(128))] {
-            assert_eq!(PkpPublicKey::parse(bad), Err(KeyError::PkpPublicKey), "{bad}");
+        for bad in [
+            "",
+            "0x04",
+            &"0".repeat(130),
+            &format!("04{}", "f".repeat(128)),
+        ] {
+            assert_eq!(
+                PkpPublicKey::parse(bad),
+                Err(KeyError::PkpPublicKey),
+                "{bad}"
+            );
         }
     }
 }

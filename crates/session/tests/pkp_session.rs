@@ -114,7 +114,10 @@ impl Case {
         }
     }
 
-    fn run(&self, answers: &[(Value, String)]) -> Result<lit_companion_session::AuthSig, PkpSessionError> {
+    fn run(
+        &self,
+        answers: &[(Value, String)],
+    ) -> Result<lit_companion_session::AuthSig, PkpSessionError> {
         let shares: Vec<NodeShare<'_>> = answers
             .iter()
             .map(|(share, text)| NodeShare {
@@ -161,7 +164,9 @@ fn honest_nodes_give_the_sdks_authsig_which_verifies_against_the_network_key() {
     let naga: Vec<(Value, String)> = [2u16, 3]
         .iter()
         .map(|i| {
-            let s = KeyShare::deal(SEED, *i, 3, 2).unwrap().sign(&session_hash(&text));
+            let s = KeyShare::deal(SEED, *i, 3, 2)
+                .unwrap()
+                .sign(&session_hash(&text));
             (s.to_v8_json(), text.clone())
         })
         .collect();

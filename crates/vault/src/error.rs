@@ -43,7 +43,9 @@ pub enum VaultError {
     #[error("wallet {0} is a browser wallet: it signs in the page, and Lit Companion holds no key for it")]
     ExternalWallet(String),
     /// The wallet is a PKP: its network signs, and Lit Companion holds no key for it.
-    #[error("wallet {0} is a PKP: the Lit network signs for it, and Lit Companion holds no key for it")]
+    #[error(
+        "wallet {0} is a PKP: the Lit network signs for it, and Lit Companion holds no key for it"
+    )]
     PkpWallet(String),
     /// A browser wallet's signature is malformed, or not the wallet's over the message it was
     /// asked to sign. Nothing was stored.

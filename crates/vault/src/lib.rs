@@ -23,6 +23,6 @@ pub use error::VaultError;
 pub use grant_key::{GrantKey, GrantKeyError};
 pub use keychain::{KeychainError, OsKeychain, SecretStore};
 pub use vault::{
-    Ask, Grantee, Issuance, LiveSession, Maintenance, Need, NeedReason, NewSession,
-    PkpSigned, PreparedSession, Replaced, Revoke, SignRequest, Vault, REUSE_MARGIN,
+    Ask, Grantee, Issuance, LiveSession, Maintenance, Need, NeedReason, NewSession, PkpSigned,
+    PreparedSession, Replaced, Revoke, SignRequest, Vault, REUSE_MARGIN,
 };

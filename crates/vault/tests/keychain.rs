@@ -209,9 +209,13 @@ fn a_pkp_is_its_public_key_and_the_wallet_that_signs_in_for_it() {
     let k = keyring();
     let main = f.vault.create_wallet("Main", t0()).unwrap();
     let browser = WalletKey::generate().address();
-    f.vault.add_external_wallet(&browser, "MetaMask", t0()).unwrap();
-    let key = PkpPublicKey::parse(&hex::encode(WalletKey::generate().public_key_uncompressed()))
+    f.vault
+        .add_external_wallet(&browser, "MetaMask", t0())
         .unwrap();
+    let key = PkpPublicKey::parse(&hex::encode(
+        WalletKey::generate().public_key_uncompressed(),
+    ))
+    .unwrap();
     let address = f.vault.add_pkp(&key, &main, "My PKP", t0()).unwrap();
     assert_eq!(address, key.address());
     let record = f.vault.pkp(&key).unwrap().unwrap();
@@ -220,16 +224,22 @@ fn a_pkp_is_its_public_key_and_the_wallet_that_signs_in_for_it() {
     assert_eq!(record.pkp.as_ref().unwrap().auth, main.to_checksum());
     // Nothing secret: the keychain holds the local wallet's key only.
     assert_eq!(k.accounts(&f.service), vec![format!("wallet:{main}")]);
-    assert!(matches!(f.vault.wallet_key(&address), Err(VaultError::PkpWallet(_))));
+    assert!(matches!(
+        f.vault.wallet_key(&address),
+        Err(VaultError::PkpWallet(_))
+    ));
     assert!(matches!(
         f.vault.add_pkp(&key, &browser, "again", t0()),
         Err(VaultError::DuplicateWallet(_))
     ));
     // Its auth method must be one of the vault's local or browser wallets.
-    let other = PkpPublicKey::parse(&hex::encode(WalletKey::generate().public_key_uncompressed()))
-        .unwrap();
+    let other = PkpPublicKey::parse(&hex::encode(
+        WalletKey::generate().public_key_uncompressed(),
+    ))
+    .unwrap();
     assert!(matches!(
-        f.vault.add_pkp(&other, &WalletKey::generate().address(), "x", t0()),
+        f.vault
+            .add_pkp(&other, &WalletKey::generate().address(), "x", t0()),
         Err(VaultError::UnknownWallet(_))
     ));
     assert!(matches!(
@@ -248,7 +258,10 @@ fn a_pkp_is_its_public_key_and_the_wallet_that_signs_in_for_it() {
     f.vault.remove_wallet(&main, t0()).unwrap();
     assert_eq!(f.vault.wallets().unwrap().len(), 2);
     let text = std::fs::read_to_string(f.vault.metadata_path()).unwrap();
-    assert!(text.contains(&other.to_hex()), "the PKP's public key is in the file");
+    assert!(
+        text.contains(&other.to_hex()),
+        "the PKP's public key is in the file"
+    );
 }
 
 #[test]

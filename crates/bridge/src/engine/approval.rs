@@ -287,11 +287,12 @@ fn pkp_prompt(p: &ValidParams, signer: &Signer) -> Option<PkpPrompt> {
     let key = p.pkp.as_ref()?.key;
     let (auth, browser_sign_in, lit_action) = match signer {
         Signer::Pkp {
-            auth: PkpAuth::Wallet {
-                address,
-                label,
-                browser,
-            },
+            auth:
+                PkpAuth::Wallet {
+                    address,
+                    label,
+                    browser,
+                },
             ..
         } => (
             format!("signed in with wallet \"{label}\" ({})", address.short()),
@@ -334,7 +335,10 @@ fn describe_params(params: Option<&serde_json::Value>) -> Vec<String> {
             let cut: String = text.chars().take(80).collect();
             let more = if text.chars().count() > 80 { "…" } else { "" };
             let name: String = k.chars().filter(|c| !c.is_control()).take(40).collect();
-            format!("{name}: {}{more}", cut.replace(|c: char| c.is_control(), " "))
+            format!(
+                "{name}: {}{more}",
+                cut.replace(|c: char| c.is_control(), " ")
+            )
         })
         .collect()
 }

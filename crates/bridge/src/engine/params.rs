@@ -3,8 +3,8 @@
 
 use std::sync::Arc;
 
-use lit_companion_net::{default_lifetime, node_url, NetworkSpec, Networks};
 use base64::Engine as _;
+use lit_companion_net::{default_lifetime, node_url, NetworkSpec, Networks};
 use lit_companion_session::{
     authsig::AuthSig,
     ipfs::{cid_v0, cid_v0_bytes},
@@ -238,8 +238,8 @@ impl ValidParams {
                             .into(),
                     ));
                 }
-                let key = PkpPublicKey::parse(&text)
-                    .map_err(|e| bad(format!("pkpPublicKey: {e}")))?;
+                let key =
+                    PkpPublicKey::parse(&text).map_err(|e| bad(format!("pkpPublicKey: {e}")))?;
                 let lit_action = lit_action(p.lit_action_ipfs_id, p.lit_action_code, p.js_params)
                     .map_err(bad)?;
                 Some(PkpParams { key, lit_action })
@@ -306,7 +306,9 @@ fn lit_action(
         (_, Some(computed)) => computed,
         (Some(named), None) => {
             if cid_v0_bytes(&named).is_none() {
-                return Err(format!("litActionIpfsId {named:?} is not an IPFS CIDv0 (Qm…)"));
+                return Err(format!(
+                    "litActionIpfsId {named:?} is not an IPFS CIDv0 (Qm…)"
+                ));
             }
             named
         }

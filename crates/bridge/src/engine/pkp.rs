@@ -78,12 +78,12 @@ impl Engine {
             .networks
             .agree(&p.network, &p.nodes)
             .await
-            .map_err(net_error)?;
+            .map_err(|e| net_error(&p.network, e))?;
         let set = self
             .networks
             .node_set(&p.network)
             .await
-            .map_err(net_error)?;
+            .map_err(|e| net_error(&p.network, e))?;
         let plan = plan(p, key, &agreement, set.min_node_count)?;
         let origin = caller.grant_key().to_string();
         let network = p.network.name.to_string();
@@ -248,8 +248,9 @@ impl Engine {
             expiration: prepared.expiration(),
             grant: prepared.grant(),
         };
-        let network_sig = network_auth_sig(&node_shares, plan.threshold, &plan.network_key, &approved)
-            .map_err(|e| refused(&plan, auth, &e, &refusals))?;
+        let network_sig =
+            network_auth_sig(&node_shares, plan.threshold, &plan.network_key, &approved)
+                .map_err(|e| refused(&plan, auth, &e, &refusals))?;
         let signed = PkpSigned {
             auth_sig: network_sig,
             record: PkpSessionRecord {

@@ -17,7 +17,10 @@ fn main_wallet() -> Address {
 
 /// A PKP: any secp256k1 public key stands in for the network's.
 fn new_pkp() -> PkpPublicKey {
-    PkpPublicKey::parse(&hex::encode(WalletKey::generate().public_key_uncompressed())).unwrap()
+    PkpPublicKey::parse(&hex::encode(
+        WalletKey::generate().public_key_uncompressed(),
+    ))
+    .unwrap()
 }
 
 /// Three nodes of `network` holding shares (threshold 2) of the key dealt from `seeds[i]`,
@@ -68,7 +71,12 @@ fn capability(sigs: &Value, node: &str) -> AuthSig {
 
 async fn a_session_for_a_pkp_is_signed_by_the_network(network: Network, name: &str) {
     let pkp = new_pkp();
-    let b = pkp_bridge(name, nodes(network, [SEED; 3], pkp, main_wallet(), None), pkp).await;
+    let b = pkp_bridge(
+        name,
+        nodes(network, [SEED; 3], pkp, main_wallet(), None),
+        pkp,
+    )
+    .await;
     let id = pkp.token_id();
     let body = b.body(vec![pkp_request(&id)], pkp_params(&pkp));
     let (status, v) = b.post_from(ORIGIN, &body).await;
@@ -80,14 +88,19 @@ async fn a_session_for_a_pkp_is_signed_by_the_network(network: Network, name: &s
     {
         let asked = b.approver.asked.lock().unwrap();
         let prompt = asked.last().unwrap();
-        let p = prompt.pkp.as_ref().expect("a PKP prompt");
+        let p = prompt.pkp.as_ref().unwrap();
         assert_eq!(p.public_key, pkp.to_hex());
         assert!(p.auth.contains("\"Main\""), "{}", p.auth);
         assert_eq!(prompt.wallet, pkp.address().to_checksum());
         let text = prompt.to_text();
         assert!(text.contains("as your PKP"), "{text}");
-        assert!(text.contains("the Lit network signs this session"), "{text}");
-        assert!(prompt.siwe_preview.contains("Lit Protocol PKP session signature"));
+        assert!(
+            text.contains("the Lit network signs this session"),
+            "{text}"
+        );
+        assert!(prompt
+            .siwe_preview
+            .contains("Lit Protocol PKP session signature"));
     }
     // The capability is the network's, for this session key, and verifies against its key.
     let sigs = &result["sessionSigs"];
@@ -108,12 +121,18 @@ async fn a_session_for_a_pkp_is_signed_by_the_network(network: Network, name: &s
     }
     // The sign-in is in the keychain beside the session key; nothing secret is in the file.
     let accounts = keyring().accounts(&b.service);
-    assert!(accounts.iter().any(|a| a == &format!("pkp-auth:{key}")), "{accounts:?}");
+    assert!(
+        accounts.iter().any(|a| a == &format!("pkp-auth:{key}")),
+        "{accounts:?}"
+    );
     let sessions = b.live_sessions();
     assert_eq!(sessions.len(), 1);
     assert_eq!(sessions[0].wallet, pkp.address().to_checksum());
     let record = sessions[0].pkp.as_ref().unwrap();
-    assert_eq!(record.network_key, network_key_from_seed(SEED).unwrap().to_hex());
+    assert_eq!(
+        record.network_key,
+        network_key_from_seed(SEED).unwrap().to_hex()
+    );
     // A second request inside the grant asks nobody.
     let (status, again) = b.post_from(ORIGIN, &body).await;
     assert_eq!(status, 200, "{again}");
@@ -146,7 +165,9 @@ async fn an_escalation_keeps_the_sign_in_and_asks_only_the_user() {
     assert_eq!(status, 200, "{v}");
     let key = v["result"]["sessionKey"].as_str().unwrap().to_owned();
     let sign_in = |k: &str| {
-        let raw = keyring().lookup(&b.service, &format!("pkp-auth:{k}")).unwrap();
+        let raw = keyring()
+            .lookup(&b.service, &format!("pkp-auth:{k}"))
+            .unwrap();
         String::from_utf8(raw).unwrap()
     };
     let before = sign_in(&key);
@@ -160,7 +181,11 @@ async fn an_escalation_keeps_the_sign_in_and_asks_only_the_user() {
     assert_eq!(b.asked().await, 2);
     let new_key = v["result"]["sessionKey"].as_str().unwrap();
     assert_ne!(new_key, key);
-    assert_eq!(sign_in(new_key), before, "the wallet was not asked to sign in again");
+    assert_eq!(
+        sign_in(new_key),
+        before,
+        "the wallet was not asked to sign in again"
+    );
 }
 
 #[tokio::test]
@@ -174,7 +199,10 @@ async fn a_wallet_the_pkp_does_not_permit_gets_the_nodes_refusal_naming_both() {
     )
     .await;
     let (status, v) = b
-        .post_from(ORIGIN, &b.body(vec![pkp_request(&pkp.token_id())], pkp_params(&pkp)))
+        .post_from(
+            ORIGIN,
+            &b.body(vec![pkp_request(&pkp.token_id())], pkp_params(&pkp)),
+        )
         .await;
     assert_eq!(code(&v), 4100, "{status} {v}");
     let message = v["error"]["message"].as_str().unwrap();
@@ -199,11 +227,17 @@ async fn one_node_signing_with_another_key_breaks_the_signature_and_nothing_is_s
     )
     .await;
     let (status, v) = b
-        .post_from(ORIGIN, &b.body(vec![pkp_request(&pkp.token_id())], pkp_params(&pkp)))
+        .post_from(
+            ORIGIN,
+            &b.body(vec![pkp_request(&pkp.token_id())], pkp_params(&pkp)),
+        )
         .await;
     assert_eq!((status, code(&v)), (502, 4504), "{v}");
     assert!(
-        v["error"]["message"].as_str().unwrap().contains("nothing was stored"),
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("nothing was stored"),
         "{v}"
     );
     b.nothing_stored();
@@ -217,10 +251,16 @@ async fn a_network_without_keys_cannot_sign_pkp_sessions() {
         .add_pkp(&pkp, &main_wallet(), "My PKP", OffsetDateTime::now_utc())
         .unwrap();
     let (status, v) = b
-        .post_from(ORIGIN, &b.body(vec![pkp_request(&pkp.token_id())], pkp_params(&pkp)))
+        .post_from(
+            ORIGIN,
+            &b.body(vec![pkp_request(&pkp.token_id())], pkp_params(&pkp)),
+        )
         .await;
     assert_eq!((status, code(&v)), (502, 4504), "{v}");
-    assert!(v["error"]["message"].as_str().unwrap().contains("no BLS network key"));
+    assert!(v["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("no BLS network key"));
     b.nothing_stored();
 }
 
@@ -236,11 +276,14 @@ async fn a_pkp_the_companion_does_not_hold_is_a_prompt_with_only_reject() {
     )
     .await;
     let (_, v) = b
-        .post_from(ORIGIN, &b.body(vec![pkp_request(&pkp.token_id())], pkp_params(&pkp)))
+        .post_from(
+            ORIGIN,
+            &b.body(vec![pkp_request(&pkp.token_id())], pkp_params(&pkp)),
+        )
         .await;
     assert_eq!(code(&v), 4400, "{v}");
-    let asked = b.approver.asked.lock().unwrap();
-    assert!(asked[0].unavailable.as_deref().unwrap().contains("no PKP"));
+    let unavailable = b.approver.asked.lock().unwrap()[0].unavailable.clone();
+    assert!(unavailable.unwrap().contains("no PKP"));
 }
 
 #[tokio::test]
@@ -270,12 +313,16 @@ async fn a_lit_action_speaks_for_the_pkp_and_the_prompt_names_it() {
         .post_from(ORIGIN, &b.body(vec![pkp_request(&pkp.token_id())], params))
         .await;
     assert_eq!(status, 200, "{v}");
-    let asked = b.approver.asked.lock().unwrap();
-    let action = asked[0].pkp.as_ref().unwrap().lit_action.as_ref().unwrap();
+    let prompt = b.approver.asked.lock().unwrap()[0].clone();
+    let action = prompt.pkp.as_ref().unwrap().lit_action.as_ref().unwrap();
     assert_eq!(action.ipfs_id, cid);
     assert!(action.code_sent);
-    assert!(action.params.iter().any(|p| p == "amount: 5"), "{:?}", action.params);
-    let text = asked[0].to_text();
+    assert!(
+        action.params.iter().any(|p| p == "amount: 5"),
+        "{:?}",
+        action.params
+    );
+    let text = prompt.to_text();
     assert!(text.contains(&cid), "{text}");
     let sigs = &v["result"]["sessionSigs"];
     let (status, answer) = b.node_accepts(&b.nodes[0], sigs, &pkp.to_hex()).await;

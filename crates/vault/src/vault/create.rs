@@ -11,8 +11,8 @@ use lit_companion_session::{
     session_sigs::MAX_SESSION_LIFETIME,
     Address, AuthSig, PkpPublicKey, ResourceAbilityRequest, SessionKeyPair, SignError,
 };
-use zeroize::Zeroizing;
 use time::OffsetDateTime;
+use zeroize::Zeroizing;
 
 use super::{
     iso, live::LiveSession, matches_key, pkp_auth_account, session_account, sessions::Grantee,

@@ -125,7 +125,11 @@ impl Vault {
                     "Added PKP {} ({label}); wallet \"{auth_label}\" signs in for it",
                     address.short()
                 ),
-                format!("pkp {} ({label}) auth {}", address.to_checksum(), auth.to_checksum()),
+                format!(
+                    "pkp {} ({label}) auth {}",
+                    address.to_checksum(),
+                    auth.to_checksum()
+                ),
             ));
             Ok(())
         })?;
