@@ -13,12 +13,18 @@
 //! checks and the rebuilt message are those of lit-peer `web_client.rs` `sign_session_key`
 //! ([`sign_session_key`] module docs).
 
-use std::{net::SocketAddr, sync::Arc, time::Duration};
+use std::{
+    collections::BTreeMap,
+    net::SocketAddr,
+    sync::{Arc, Mutex, PoisonError},
+    time::Duration,
+};
 
 use axum::{
     body::Bytes,
-    extract::State,
+    extract::{Request, State},
     http::StatusCode,
+    middleware::{self, Next},
     response::{IntoResponse, Response},
     routing::{get, post},
     Json, Router,
@@ -41,6 +47,10 @@ pub mod sign_session_key;
 
 use errors::{Kind, NodeError};
 use sign_session_key::{RequestV1, RequestV2, Version};
+
+/// `GET` this path for the requests a node has received so far, by path: `{"/web/handshake/":
+/// 3, …}` (not a Lit route: for tests that count a client's calls).
+pub const CALLS_PATH: &str = "/sim/calls";
 
 /// The default block hash a simulated node reports.
 pub const DEFAULT_BLOCKHASH: &str =
@@ -175,6 +185,8 @@ struct Node {
     /// Naga's X25519 identity key (`nodeIdentityKey`), new for every process; it never rotates
     /// here.
     identity: IdentitySecret,
+    /// Requests received, by path (every path, known or not; not `CALLS_PATH` itself).
+    calls: Mutex<BTreeMap<String, u64>>,
 }
 
 /// The node's routes, for a node listening at `address` (`host:port`).
@@ -183,6 +195,7 @@ pub fn router(address: SocketAddr, config: NodeConfig) -> Router {
         address: address.to_string(),
         config,
         identity: IdentitySecret::generate(),
+        calls: Mutex::new(BTreeMap::new()),
     });
     Router::new()
         // The SDKs (v7 and v8) post to the path with a trailing slash.
@@ -194,7 +207,32 @@ pub fn router(address: SocketAddr, config: NodeConfig) -> Router {
         .route("/web/pkp/sign", post(pkp_sign))
         .route("/web/execute", post(execute))
         .route("/web/encryption/sign", post(decrypt))
+        .route(CALLS_PATH, get(calls))
+        .fallback(not_found)
+        .layer(middleware::from_fn_with_state(node.clone(), count))
         .with_state(node)
+}
+
+async fn count(State(node): State<Arc<Node>>, request: Request, next: Next) -> Response {
+    let path = request.uri().path();
+    if path != CALLS_PATH {
+        let mut calls = node.calls.lock().unwrap_or_else(PoisonError::into_inner);
+        *calls.entry(path.to_owned()).or_default() += 1;
+    }
+    next.run(request).await
+}
+
+async fn calls(State(node): State<Arc<Node>>) -> Response {
+    let calls = node
+        .calls
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clone();
+    Json(calls).into_response()
+}
+
+async fn not_found() -> Response {
+    StatusCode::NOT_FOUND.into_response()
 }
 
 /// Starts a node on a free loopback port; returns its URL.

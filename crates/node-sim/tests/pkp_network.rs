@@ -12,7 +12,7 @@ use lit_companion_net::{
     e2ee::{ClientChannel, Envelope, IdentityPublic},
     LitNetClient,
 };
-use lit_companion_node_sim::{spawn, NodeBls, NodeConfig, DEFAULT_BLOCKHASH};
+use lit_companion_node_sim::{spawn, NodeBls, NodeConfig, CALLS_PATH, DEFAULT_BLOCKHASH};
 use lit_companion_session::{
     bls::{
         network_key_from_seed, session_hash, BlsSignature, KeyShare, NetworkKey, SignatureShare,
@@ -879,4 +879,24 @@ async fn the_sdks_paths_and_shapes() {
     let envelope: Envelope = serde_json::from_value(answer).unwrap();
     let opened: Value = channel.open_response(&envelope).unwrap();
     assert_eq!(opened["ok"], true, "{opened}");
+
+    // Every request is counted by its path, unknown paths too.
+    let _ = http.get(format!("{url}/nowhere")).send().await.unwrap();
+    let calls: Value = http
+        .get(format!("{url}{CALLS_PATH}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        calls,
+        json!({
+            "/get_most_recent_valid_block": 1,
+            "/nowhere": 1,
+            "/web/handshake/": 1,
+            "/web/sign_session_key/v2": 1,
+        })
+    );
 }
