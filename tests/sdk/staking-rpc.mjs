@@ -7,11 +7,14 @@
 // (1 in the SDK's envs). Our Rust tests run this server as a child process and point
 // the discovery code at it. They control the answer through a state file.
 //
+// The v8 SDK (Naga) then asks `PriceFeed.getNodesForRequest(realmId, productIds)` which of those nodes to
+// pay and what each charges per product; this server answers that too, with the same validators.
+//
 // The ABI is not written by hand here. It is the `Staking` entry of the pinned `@lit-protocol/contracts`
 // 0.9.1 package: node_modules/@lit-protocol/contracts/dist/prod/datil.json (Datil, no argument, 5-field Epoch,
-// 7-field Validator) and dist/prod/naga.json (Naga, `uint256 realmId`, 9-field Epoch, 18-field Validator).
-// ethers 5.7.2 `utils.Interface` encodes every answer with `encodeFunctionResult`. The same Interface
-// decodes and checks the call data.
+// 7-field Validator) and dist/prod/naga.json (Naga, `uint256 realmId`, 9-field Epoch, 18-field Validator), and
+// naga.json's `PriceFeed` entry. ethers 5.7.2 `utils.Interface` encodes every answer with
+// `encodeFunctionResult`. The same Interface decodes and checks the call data.
 //
 // Usage:
 //   node staking-rpc.mjs --generation datil|naga --state FILE [--port 0] [--exit-on-stdin-eof]
@@ -25,7 +28,8 @@
 // The state file is read again on every request. To change the answer between two calls, a test rewrites
 // it atomically (write a temp file, then rename). Every field is optional:
 //   {
-//     "staking": "0x…",        the only `to` that eth_call answers for (default: the package's address)
+//     "staking": "0x…",        the Staking address eth_call answers for (default: the package's address)
+//     "priceFeed": "0x…",      Naga: the PriceFeed address eth_call answers for (default: the package's address)
 //     "chainId": 175188,       eth_chainId / net_version (default: the package's config.chainId)
 //     "realm": 1,              Naga: the realmId that the call must pass (default 1). Datil ignores it.
 //     "epoch": 7,              Epoch.number (default 1). The other Epoch fields are derived from it.
@@ -33,11 +37,13 @@
 //     "validators": [{"ip": "127.0.0.1", "port": 7470}, …],   (default []). Any other Validator field of the
 //                              ABI can be set by name; unset fields get deterministic values (derived from the index).
 //     "epochInfo": {"endTime": 1767225900},   optional: sets Epoch fields by their ABI names
+//     "prices": ["10000000000000000", …],    Naga: every node's price in wei of product id 0, 1, 2, 3…
+//                              (decimal strings or integers); ids not listed cost 10^16 (the default)
 //     "mode": "ok"             ok | empty | malformed | revert | http500 | hang
 //   }
 // Modes:
-//   - `empty`, `malformed` and `revert` change only the answer to a valid Staking eth_call:
-//     - `empty`: a valid answer with no validators.
+//   - `empty`, `malformed` and `revert` change only the answer to a valid eth_call (Staking or PriceFeed):
+//     - `empty`: a valid answer with no validators (no nodes and prices).
 //     - `malformed`: a truncated hex result that is not valid ABI for the outputs.
 //     - `revert`: the error {code: 3, message: "execution reverted", data: "0x"}, as geth sends it.
 //   - `http500` and `hang` take the whole endpoint down; GET /calls still answers.
@@ -47,8 +53,8 @@
 //   - Methods: `eth_call`, `eth_chainId` and `net_version`. Any other method gets -32601.
 //   - Batches are accepted.
 //   - An eth_call that does not call getActiveUnkickedValidatorStructsAndCounts on the configured Staking
-//     address gets -32602 with the reason. This covers a wrong `to`, a wrong selector, a wrong realm and
-//     non-canonical call data.
+//     address (or, on Naga, getNodesForRequest on the PriceFeed address) gets -32602 with the reason. This
+//     covers a wrong `to`, a wrong selector, a wrong realm and non-canonical call data.
 //   - A state file that cannot be read gets -32603 with the reason.
 // GET /calls answers {"eth_call": N, "total": M}: the JSON-RPC calls received so far. Each call in a batch
 // counts once, whatever the mode.
@@ -66,7 +72,9 @@ const { ethers } = require('ethers');
 
 const FUNCTION = 'getActiveUnkickedValidatorStructsAndCounts';
 const MODES = ['ok', 'empty', 'malformed', 'revert', 'http500', 'hang'];
-const STATE_KEYS = ['staking', 'chainId', 'realm', 'epoch', 'minNodeCount', 'validators', 'epochInfo', 'mode'];
+const STATE_KEYS = ['staking', 'priceFeed', 'chainId', 'realm', 'epoch', 'minNodeCount', 'validators', 'epochInfo', 'prices', 'mode'];
+const PRICE_FUNCTION = 'getNodesForRequest';
+const DEFAULT_PRICE = 10n ** 16n; // wei, per product
 const EPOCH_LENGTH = 300; // seconds; Lit's main nets use 300 s epochs
 const EPOCH_ZERO_END = 1_767_225_600; // 2026-01-01T00:00:00Z: a fixed base, so endTime is deterministic
 const MAX_BODY = 1 << 20;
@@ -107,7 +115,20 @@ function loadStaking(generation) {
     realmArg: gen.realmArg,
     address: ethers.utils.getAddress(staking.address_hash),
     chainId: Number(net.config.chainId),
+    priceFeed: gen.realmArg ? loadPriceFeed(net, file) : null,
   };
+}
+
+/** Naga's PriceFeed: its address and `getNodesForRequest(uint256 realmId, uint256[] productIds)`. */
+function loadPriceFeed(net, file) {
+  const feed = net.data.find((d) => d.name === 'PriceFeed')?.contracts?.[0];
+  if (!feed) throw new Error(`${file}: no PriceFeed contract`);
+  const iface = new ethers.utils.Interface(feed.ABI);
+  const fn = iface.getFunction(PRICE_FUNCTION);
+  if (fn.inputs.map((p) => p.type).join() !== 'uint256,uint256[]') {
+    throw new Error(`${file}: ${PRICE_FUNCTION}(${fn.inputs.map((p) => p.type)}) is not (uint256,uint256[])`);
+  }
+  return { abi: feed.ABI, iface, fn, address: ethers.utils.getAddress(feed.address_hash) };
 }
 
 // ---------------------------------------------------------------- the state file
@@ -119,19 +140,39 @@ function readState(statePath, staking) {
   for (const key of Object.keys(raw)) {
     if (!STATE_KEYS.includes(key)) throw new Error(`unknown field ${JSON.stringify(key)}`);
   }
+  if (!staking.priceFeed) {
+    for (const key of ['priceFeed', 'prices']) {
+      if (key in raw) throw new Error(`${key}: ${staking.generation} has no PriceFeed`);
+    }
+  }
   const state = {
     staking: staking.address,
+    priceFeed: staking.priceFeed?.address,
     chainId: staking.chainId,
     realm: 1,
     epoch: 1,
     minNodeCount: 2,
     validators: [],
     epochInfo: {},
+    prices: [],
     mode: 'ok',
     ...raw,
   };
   if (!ethers.utils.isAddress(state.staking)) throw new Error(`staking: not an address: ${state.staking}`);
   state.staking = ethers.utils.getAddress(state.staking);
+  if (staking.priceFeed) {
+    if (!ethers.utils.isAddress(state.priceFeed)) throw new Error(`priceFeed: not an address: ${state.priceFeed}`);
+    state.priceFeed = ethers.utils.getAddress(state.priceFeed);
+    if (state.priceFeed === state.staking) throw new Error('priceFeed: the same address as staking');
+  }
+  if (!Array.isArray(state.prices)) throw new Error('prices: not an array');
+  state.prices = state.prices.map((p, i) => {
+    const ok = (Number.isSafeInteger(p) && p >= 0) || (typeof p === 'string' && /^\d+$/.test(p));
+    if (!ok) throw new Error(`prices[${i}]: not a non-negative integer (or decimal string)`);
+    const wei = BigInt(p);
+    if (wei >= 2n ** 256n) throw new Error(`prices[${i}]: over uint256`);
+    return wei;
+  });
   for (const key of ['chainId', 'realm', 'epoch', 'minNodeCount']) {
     if (!Number.isSafeInteger(state[key]) || state[key] < 0) throw new Error(`${key}: not a non-negative integer`);
   }
@@ -236,14 +277,28 @@ function asTuple(components, values, what) {
   });
 }
 
-/** The eth_call result as ethers encodes it from the package's ABI. `empty` drops the validators. */
-function encodeAnswer(staking, state) {
-  const epoch = asTuple(tupleComponents(staking, 0), { ...epochDefaults(state), ...state.epochInfo }, 'Epoch');
+/** The listed validators as ABI tuples (`empty`: none). */
+function validatorTuples(staking, state) {
   const listed = state.mode === 'empty' ? [] : state.validators;
-  const validators = listed.map((v, i) => {
+  return listed.map((v, i) => {
     const { ip: _ip, port: _port, ...overrides } = v;
     return asTuple(tupleComponents(staking, 2), { ...validatorDefaults(state, v, i), ...overrides }, 'Validator');
   });
+}
+
+/**
+ * The eth_call result as ethers encodes it from the package's ABI, for `call` (what `checkCall` returns).
+ * Staking: (Epoch, minNodeCount, Validator[]). PriceFeed: (epochId, minNodeCount, (Validator, prices)[]), each
+ * node's `prices` one per asked product id, in the order asked. `empty` drops the validators.
+ */
+function encodeAnswer(staking, state, call) {
+  const validators = validatorTuples(staking, state);
+  if (call.contract === 'priceFeed') {
+    const prices = call.productIds.map((id) => (id.lt(state.prices.length) ? state.prices[id.toNumber()] : DEFAULT_PRICE));
+    const nodes = validators.map((validator) => [validator, prices]);
+    return staking.priceFeed.iface.encodeFunctionResult(staking.priceFeed.fn, [state.epoch, state.minNodeCount, nodes]);
+  }
+  const epoch = asTuple(tupleComponents(staking, 0), { ...epochDefaults(state), ...state.epochInfo }, 'Epoch');
   return staking.iface.encodeFunctionResult(staking.fn, [epoch, state.minNodeCount, validators]);
 }
 
@@ -251,12 +306,15 @@ function encodeAnswer(staking, state) {
  * A well-formed answer cut before the validator array's offset word. Every decoder needs that word, so it
  * cannot decode the result. This function checks that with ethers before it returns the result.
  */
-function malformedAnswer(staking, state) {
-  const full = encodeAnswer(staking, { ...state, mode: 'ok' });
-  const headWords = tupleComponents(staking, 0).length + 1; // the static Epoch tuple, then minNodeCount
+function malformedAnswer(staking, state, call) {
+  const full = encodeAnswer(staking, { ...state, mode: 'ok' }, call);
+  const [iface, fn, headWords] =
+    call.contract === 'priceFeed'
+      ? [staking.priceFeed.iface, staking.priceFeed.fn, 2] // epochId, minNodeCount
+      : [staking.iface, staking.fn, tupleComponents(staking, 0).length + 1]; // the static Epoch tuple, minNodeCount
   const cut = ethers.utils.hexDataSlice(full, 0, headWords * 32 - 7); // also not a whole number of words
   try {
-    staking.iface.decodeFunctionResult(staking.fn, cut);
+    iface.decodeFunctionResult(fn, cut);
   } catch {
     return cut;
   }
@@ -275,8 +333,10 @@ class RpcError extends Error {
 }
 
 /**
- * Checks that `params` call `FUNCTION` on the configured Staking address with canonical call data (and on
- * Naga the configured realm). Throws RpcError -32602 with the reason otherwise.
+ * Checks that `params` call `FUNCTION` on the configured Staking address, or on Naga `PRICE_FUNCTION` on the
+ * configured PriceFeed address, with canonical call data and the configured realm. Returns
+ * `{contract: 'staking'}` or `{contract: 'priceFeed', productIds}`. Throws RpcError -32602 with the reason
+ * otherwise.
  */
 function checkCall(staking, state, params) {
   const invalid = (why) => new RpcError(-32602, `staking-rpc: ${why}`);
@@ -295,23 +355,32 @@ function checkCall(staking, state, params) {
   const data = tx.input ?? tx.data;
   if (typeof tx.to !== 'string' || !ethers.utils.isAddress(tx.to))
     throw invalid(`\`to\` is not an address: ${JSON.stringify(tx.to)}`);
-  if (ethers.utils.getAddress(tx.to) !== state.staking)
-    throw invalid(`eth_call to ${tx.to}, but Staking is ${state.staking}`);
+  const to = ethers.utils.getAddress(tx.to);
+  const contract = to === state.staking ? 'staking' : staking.priceFeed && to === state.priceFeed ? 'priceFeed' : null;
+  if (!contract) {
+    throw invalid(
+      `eth_call to ${tx.to}, but Staking is ${state.staking}` + (staking.priceFeed ? ` and PriceFeed is ${state.priceFeed}` : ''),
+    );
+  }
+  const [iface, fn, name] =
+    contract === 'staking' ? [staking.iface, staking.fn, FUNCTION] : [staking.priceFeed.iface, staking.priceFeed.fn, PRICE_FUNCTION];
   if (typeof data !== 'string' || !ethers.utils.isHexString(data) || data.length % 2 !== 0)
     throw invalid('call data is not hex bytes');
-  const selector = staking.iface.getSighash(staking.fn);
+  const selector = iface.getSighash(fn);
   if (data.slice(0, 10).toLowerCase() !== selector) {
-    throw invalid(`selector ${data.slice(0, 10)} is not ${FUNCTION} (${selector})`);
+    throw invalid(`selector ${data.slice(0, 10)} is not ${name} (${selector})`);
   }
   let args;
   try {
-    args = staking.iface.decodeFunctionData(staking.fn, data);
+    args = iface.decodeFunctionData(fn, data);
   } catch (e) {
     throw invalid(`call data does not decode: ${e.reason ?? e.message}`);
   }
-  if (staking.iface.encodeFunctionData(staking.fn, args) !== data.toLowerCase())
-    throw invalid('call data is not canonical');
+  if (iface.encodeFunctionData(fn, args) !== data.toLowerCase()) throw invalid('call data is not canonical');
   if (staking.realmArg && !args[0].eq(state.realm)) throw invalid(`realmId ${args[0]} is not ${state.realm}`);
+  if (contract === 'staking') return { contract };
+  if (args[1].some((id) => id.gte(2n ** 32n))) throw invalid('a product id over 2^32');
+  return { contract, productIds: args[1] };
 }
 
 /** Answers one JSON-RPC request object; returns the response object. */
@@ -335,11 +404,12 @@ function answerOne(staking, state, request) {
       case 'net_version':
         result = String(state.chainId);
         break;
-      case 'eth_call':
-        checkCall(staking, state, request.params);
+      case 'eth_call': {
+        const call = checkCall(staking, state, request.params);
         if (state.mode === 'revert') throw new RpcError(3, 'execution reverted', '0x');
-        result = state.mode === 'malformed' ? malformedAnswer(staking, state) : encodeAnswer(staking, state);
+        result = state.mode === 'malformed' ? malformedAnswer(staking, state, call) : encodeAnswer(staking, state, call);
         break;
+      }
       default:
         throw new RpcError(-32601, `method ${request.method} not found`);
     }
@@ -636,6 +706,56 @@ export async function selftest() {
             JSON.stringify(parsed.validatorURLs.map((u) => 'https://' + u)) === JSON.stringify(expectedUrls),
             JSON.stringify(parsed.validatorURLs),
           );
+        }
+
+        // Naga's PriceFeed: the same validators, a price per asked product id (the v8 SDK asks for 0..3)
+        if (pkg.priceFeed) {
+          const client = createPublicClient({ transport: http(server.url, { retryCount: 0 }) });
+          const ask = (productIds, realmId = realm) =>
+            client.readContract({
+              address: pkg.priceFeed.address,
+              abi: pkg.priceFeed.abi,
+              functionName: PRICE_FUNCTION,
+              args: [BigInt(realmId), productIds],
+            });
+          const [epochId, minNodes, nodes] = await ask([0n, 1n, 2n, 3n]);
+          check(g('PriceFeed: epoch and minNodeCount'), epochId === 7n && minNodes === 2n);
+          check(
+            g('PriceFeed: the Staking validators, as the SDK makes their URLs'),
+            JSON.stringify(sdkUrls(nodes.map((n) => n.validator))) === JSON.stringify(expectedUrls),
+            nodes.map((n) => `${n.validator.ip}:${n.validator.port}`).join(' '),
+          );
+          check(
+            g('PriceFeed: default price per product'),
+            nodes.every((n) => n.prices.length === 4 && n.prices.every((p) => p === DEFAULT_PRICE)),
+          );
+          writeState({ ...base, prices: ['1', 2, '3', '340282366920938463463374607431768211455'] });
+          const [, , priced] = await ask([3n, 1n, 9n]);
+          check(
+            g('PriceFeed: prices by product id, in the order asked; unlisted ids at the default'),
+            priced.every((n) => n.prices.join() === [2n ** 128n - 1n, 2n, DEFAULT_PRICE].join()),
+            JSON.stringify(priced[0].prices.map(String)),
+          );
+          writeState(base);
+          check(g('PriceFeed: wrong realm refused'), (await rejects(ask([3n], realm + 1))) !== null);
+          const feedCall = pkg.priceFeed.iface.encodeFunctionData(pkg.priceFeed.fn, [realm, [3]]);
+          const raw = await rpc(server.url, {
+            jsonrpc: '2.0',
+            id: 1,
+            method: 'eth_call',
+            params: [{ to: server.staking, data: feedCall }],
+          });
+          check(g('PriceFeed call at the Staking address refused'), raw.json?.error?.code === -32602);
+          writeState({ ...base, mode: 'empty' });
+          check(g('PriceFeed empty: no nodes'), (await ask([3n]))[2].length === 0);
+          writeState({ ...base, mode: 'malformed' });
+          check(g('PriceFeed malformed: does not decode'), (await rejects(ask([3n]))) !== null);
+          writeState(base);
+        } else {
+          fs.writeFileSync(statePath, JSON.stringify({ ...base, prices: [1] }));
+          const noFeed = await rpc(server.url, { jsonrpc: '2.0', id: 1, method: 'eth_call', params: [{ to: server.staking, data: '0x' }] });
+          check(g('no PriceFeed: prices in the state file is an error'), noFeed.json?.error?.code === -32603, noFeed.text);
+          writeState(base);
         }
 
         // the state file is read on every request
