@@ -5,10 +5,13 @@
 //! - Unix: the real user id ([`current_uid`]), through rustix (no `unsafe` here).
 //! - Linux ([`linux`]): the user owning one loopback TCP socket, asked of the kernel by the
 //!   socket's addresses (netlink `sock_diag`; no `unsafe` here either).
+//! - Starting the desktop app at login ([`autostart`]): an XDG autostart file, a LaunchAgent, or
+//!   the `Run` value of the user's registry.
 //! - Windows ([`windows`]): users are SIDs. The current user, the user a process runs as, the
 //!   processes at either end of a named pipe, the process that owns a loopback TCP connection,
 //!   and (feature `tokio`) a named-pipe server whose ACL admits only the current user.
 
+pub mod autostart;
 pub mod endpoint;
 
 /// The real user id of this process.

@@ -8,9 +8,10 @@ use std::{io, ptr::null_mut};
 use windows_sys::Win32::{
     Foundation::{ERROR_FILE_NOT_FOUND, ERROR_SUCCESS, WIN32_ERROR},
     System::Registry::{
-        RegCloseKey, RegCreateKeyExW, RegDeleteTreeW, RegGetValueW, RegOpenKeyExW, RegSetValueExW,
-        HKEY, HKEY_CURRENT_USER, HKEY_LOCAL_MACHINE, KEY_READ, KEY_WOW64_64KEY, KEY_WRITE,
-        REG_OPTION_NON_VOLATILE, REG_SZ, RRF_RT_REG_SZ, RRF_SUBKEY_WOW6464KEY,
+        RegCloseKey, RegCreateKeyExW, RegDeleteKeyValueW, RegDeleteTreeW, RegGetValueW,
+        RegOpenKeyExW, RegSetValueExW, HKEY, HKEY_CURRENT_USER, HKEY_LOCAL_MACHINE, KEY_READ,
+        KEY_WOW64_64KEY, KEY_WRITE, REG_OPTION_NON_VOLATILE, REG_SZ, REG_VALUE_TYPE,
+        RRF_RT_REG_BINARY, RRF_RT_REG_SZ, RRF_SUBKEY_WOW6464KEY,
     },
 };
 
@@ -96,10 +97,33 @@ pub fn set_user_string(key: &str, name: Option<&str>, value: &str) -> io::Result
 /// The string value `name` (`None`: the default value) of `<hive>\<key>`; `None` when the key or
 /// the value does not exist.
 pub fn string(hive: Hive, key: &str, name: Option<&str>) -> io::Result<Option<String>> {
+    let Some(buf) = value(hive, key, name, RRF_RT_REG_SZ)? else {
+        return Ok(None);
+    };
+    let wide: Vec<u16> = buf
+        .chunks_exact(2)
+        .map(|c| u16::from_ne_bytes([c[0], c[1]]))
+        .collect();
+    let len = wide.iter().position(|&c| c == 0).unwrap_or(wide.len());
+    Ok(Some(String::from_utf16_lossy(&wide[..len])))
+}
+
+/// The binary value `name` of `<hive>\<key>`; `None` when the key or the value does not exist.
+pub fn binary(hive: Hive, key: &str, name: Option<&str>) -> io::Result<Option<Vec<u8>>> {
+    value(hive, key, name, RRF_RT_REG_BINARY)
+}
+
+/// The bytes of a value of the type `kind` allows.
+fn value(
+    hive: Hive,
+    key: &str,
+    name: Option<&str>,
+    kind: REG_VALUE_TYPE,
+) -> io::Result<Option<Vec<u8>>> {
     let key_w = wide(key);
     let name_w = name.map(wide);
     let name_ptr = name_w.as_ref().map_or(std::ptr::null(), |n| n.as_ptr());
-    let flags = RRF_RT_REG_SZ | RRF_SUBKEY_WOW6464KEY;
+    let flags = kind | RRF_SUBKEY_WOW6464KEY;
     let get = |data: *mut std::ffi::c_void, size: &mut u32| {
         // SAFETY: the key and name are NUL-terminated and outlive the call; `data` is null (a
         // size query) or holds `*size` bytes, which on success receive the NUL-terminated value.
@@ -121,11 +145,27 @@ pub fn string(hive: Hive, key: &str, name: Option<&str>) -> io::Result<Option<St
         return Ok(None);
     }
     check(rc)?;
+    // Whole UTF-16 units, with room for a string's terminating NUL, which RegGetValueW may add.
     let mut buf = vec![0u16; (size as usize).div_ceil(2) + 1];
     let mut size = u32::try_from(buf.len() * 2).map_err(|_| io::Error::other("value too long"))?;
     check(get(buf.as_mut_ptr().cast(), &mut size))?;
-    let len = buf.iter().position(|&c| c == 0).unwrap_or(buf.len());
-    Ok(Some(String::from_utf16_lossy(&buf[..len])))
+    Ok(Some(
+        buf.iter()
+            .flat_map(|u| u.to_ne_bytes())
+            .take(size as usize)
+            .collect(),
+    ))
+}
+
+/// Deletes the value `name` of `HKCU\<key>`. Returns whether it existed.
+pub fn delete_user_value(key: &str, name: &str) -> io::Result<bool> {
+    let key_w = wide(key);
+    let name_w = wide(name);
+    // SAFETY: both strings are NUL-terminated and outlive the call.
+    match unsafe { RegDeleteKeyValueW(HKEY_CURRENT_USER, key_w.as_ptr(), name_w.as_ptr()) } {
+        ERROR_FILE_NOT_FOUND => Ok(false),
+        rc => check(rc).map(|()| true),
+    }
 }
 
 /// Whether `<hive>\<key>` exists (and we may read it).
