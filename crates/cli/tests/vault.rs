@@ -456,3 +456,83 @@ fn no_dbus_is_a_typed_error_within_a_second() {
         "no wallet may be recorded without its key:\n{text}"
     );
 }
+
+#[test]
+fn a_pkp_is_added_listed_and_never_signed_for_here() {
+    let keyring = PrivateKeyring::start();
+    let cli = Cli::new(&keyring, "pkp");
+    let wallet = cli.ok(&["wallet", "import", "--label", "Main"], WALLET_KEY)["address"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // The generator point: its address is well known.
+    let key = "0x0479be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798\
+               483ada7726a3c4655da4fbfc0e1108a8fd17b448a68554199c47d08ffb10d4b8";
+    let added = cli.ok(
+        &[
+            "wallet",
+            "add-pkp",
+            key,
+            "--auth",
+            &wallet,
+            "--label",
+            "Vault PKP",
+        ],
+        "",
+    );
+    assert_eq!(
+        added["address"],
+        "0x7E5F4552091A69125d5DfCb7b8C2659029395Bdf"
+    );
+    assert_eq!(added["kind"], "pkp");
+    assert_eq!(added["auth"], wallet.as_str());
+    assert!(added["tokenId"].as_str().unwrap().starts_with("0x"));
+    let list = cli.ok(&["wallet", "list"], "");
+    let listed = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| w["kind"] == "pkp")
+        .unwrap();
+    assert_eq!(listed["publicKey"], key);
+    assert_eq!(listed["label"], "Vault PKP");
+    // Nothing secret was stored for it.
+    assert_eq!(cli.accounts(), vec![format!("wallet:{wallet}")]);
+    // The companion never signs as a PKP itself: the network does.
+    let (out, entry) = cli.sign(
+        "0x7E5F4552091A69125d5DfCb7b8C2659029395Bdf",
+        "https://app.example.com",
+        &format!("[{}]", pkp("0x01")),
+    );
+    assert!(entry.is_none());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("the Lit network signs for it"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Bad input: one clear line, nothing added.
+    for (args, says) in [
+        (
+            vec!["wallet", "add-pkp", "0x04abcd", "--auth", &wallet],
+            "public key",
+        ),
+        (
+            vec![
+                "wallet",
+                "add-pkp",
+                key,
+                "--auth",
+                "0x0000000000000000000000000000000000000001",
+            ],
+            "no wallet",
+        ),
+    ] {
+        let out = cli.run(&args, "");
+        assert!(!out.status.success());
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains(says),
+            "{args:?}"
+        );
+    }
+    assert_eq!(cli.ok(&["wallet", "list"], "").as_array().unwrap().len(), 2);
+}
