@@ -2,10 +2,11 @@
 //! which roads are open ([`Companion::builder`]), the maintenance tick (reuse counts written
 //! about once a second, expired sessions swept every minute, the keychain watched so that
 //! locking it drops the keys held in memory), an orderly shutdown, and the user's settings
-//! ([`settings`]) put into force on the engine.
+//! ([`settings`]) put into force on the engine; and starting the desktop app at login ([`login`]).
 
 pub mod assemble;
 pub mod executor;
+pub mod login;
 pub mod network_view;
 pub mod settings;
 

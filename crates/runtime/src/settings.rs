@@ -150,6 +150,10 @@ pub struct AppSettings {
     /// when absent.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub price_caps: BTreeMap<String, Wei>,
+    /// Whether the app starts, hidden in the tray, when the user logs in: the user's last
+    /// choice. Absent until the desktop app first ran, which turns it on ([`crate::login`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_at_login: Option<bool>,
 }
 
 impl Default for AppSettings {
@@ -166,6 +170,7 @@ impl Default for AppSettings {
             paused: false,
             custom_networks: Vec::new(),
             price_caps: BTreeMap::new(),
+            start_at_login: None,
         }
     }
 }
