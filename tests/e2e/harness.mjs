@@ -191,6 +191,12 @@ export function pkp(n) {
   return { pubkey, id: ethers.utils.keccak256(pubkey).slice(2) };
 }
 
+/** A PKP with a real secp256k1 public key (the companion and PKP nodes refuse any other): `{ pubkey, id, address }`. */
+export function realPkp() {
+  const pubkey = ethers.Wallet.createRandom().publicKey;
+  return { pubkey, id: ethers.utils.keccak256(pubkey).slice(2), address: ethers.utils.computeAddress(pubkey) };
+}
+
 export const pkpRequest = (id) => ({ resource: { resource: id, resourcePrefix: 'lit-pkp' }, ability: 'pkp-signing' });
 
 /**
@@ -285,6 +291,22 @@ export class Stack {
     this.datil = await Promise.all([1, 2, 3].map(() => this.startListening(SIM, ['--network', 'datil-dev'])));
     this.naga = await Promise.all([1, 2].map(() => this.startListening(SIM, ['--network', 'naga-dev'])));
     if (networks) this.addNetworks();
+  }
+
+  /**
+   * A PKP network: three simulated Datil nodes holding shares (2 of 3) of one BLS key, each
+   * letting the wallets `pkps` names (`{ '0x04…': ['0xWALLET', …] }`) sign in for each PKP,
+   * added to the companion as the network `name`. Resolves their URLs.
+   */
+  async startPkpNodes(pkps, name = 'sim-pkp') {
+    const seed = Buffer.from(`${name}: a test network key`).toString('hex');
+    // One block time for all, or nodes answering across a second sign different messages.
+    const blockTime = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+    const permits = Object.entries(pkps).flatMap(([pubkey, wallets]) => ['--pkp', `${pubkey}=${wallets.join(',')}`]);
+    const nodes = await Promise.all([1, 2, 3].map((i) => this.startListening(SIM, ['--network', 'datil-dev', '--bls-seed', seed,
+      '--share', String(i), '--of', '3', '--threshold', '2', '--block-time', blockTime, ...permits])));
+    this.cli(['network', 'add', name, '--generation', 'datil', ...nodes.flatMap((n) => ['--node', n])]);
+    return nodes;
   }
 
   /** `lit-companion network add` for the simulated nodes (a running companion picks it up). */
