@@ -31,7 +31,9 @@ pub(crate) enum NetworkCommand {
         /// The network's name.
         name: String,
     },
-    /// Read a network's nodes now and print them (from the chain, or the fixed list).
+    /// Read a network's nodes now (from the chain, or the fixed list), ask each for a
+    /// handshake, and print them with how many answered; a network that does not answer is
+    /// an error saying so.
     Refresh {
         /// The network's name.
         name: String,
@@ -155,7 +157,7 @@ fn line(n: &NetworkSpec, s: &AppSettings) -> String {
     } else {
         ", not served"
     };
-    format!("{}\t{}\t{}{served}", n.name, n.label, source)
+    format!("{}\t{}\t{}{served}", n.name, n.title(), source)
 }
 
 fn refresh(s: &AppSettings, name: &str) -> Result<String, Failure> {
@@ -171,11 +173,12 @@ fn refresh(s: &AppSettings, name: &str) -> Result<String, Failure> {
         .enable_all()
         .build()
         .map_err(|e| Failure::input(format!("cannot start: {e}")))?;
-    let set = runtime
-        .block_on(networks.refresh(&spec))
-        .map_err(|e| Failure::of(e.kind(), format!("{name}: {e}")))?;
-    let mut view = network_view(&spec, s, Some(&set));
-    view["minNodeCount"] = json!(set.min_node_count);
+    let reach = runtime
+        .block_on(networks.check(&spec))
+        .map_err(|e| Failure::of(e.kind(), spec.unanswered(&e)))?;
+    let mut view = network_view(&spec, s, Some(&reach.set));
+    view["minNodeCount"] = json!(reach.set.min_node_count);
+    view["answered"] = json!(reach.answered.len());
     Ok(view.to_string())
 }
 

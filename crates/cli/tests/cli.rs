@@ -392,3 +392,64 @@ fn sixteen_processes_adding_networks_at_once_keep_every_one() {
     assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Lit retired its public networks: `network list` shows them labelled so and not served
+/// without settings; a network that does not answer says so when refreshed.
+#[test]
+fn lit_s_public_networks_are_listed_as_retired_and_off_and_a_silent_network_says_so() {
+    let dir =
+        std::env::temp_dir().join(format!("lit-companion-cli-retired-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let data = dir.to_string_lossy().into_owned();
+    let out = run(&["--data-dir", &data, "network", "list"], "");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let datil = text.lines().find(|l| l.starts_with("datil\t")).unwrap();
+    assert!(
+        datil.starts_with("datil\tDatil (main network) — retired by Lit after 31 Mar 2026\t"),
+        "{datil}"
+    );
+    assert!(datil.ends_with(", not served"), "{datil}");
+    assert_eq!(
+        text.lines()
+            .filter(|l| l.contains("— retired by Lit after 31 Mar 2026\t"))
+            .count(),
+        6,
+        "{text}"
+    );
+    assert_eq!(
+        text.lines().filter(|l| l.ends_with(", not served")).count(),
+        6,
+        "{text}"
+    );
+    let out = run(&["--data-dir", &data, "network", "list", "--json"], "");
+    let listed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    for n in listed.as_array().unwrap() {
+        assert_eq!(n["served"], false, "{n}");
+        assert_eq!(n["retired"], "retired by Lit after 31 Mar 2026", "{n}");
+    }
+
+    // A network whose nodes are all gone: the refresh fails (network kind, exit 5) in words.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let node = format!("http://127.0.0.1:{}", silent.local_addr().unwrap().port());
+    drop(silent);
+    let add = [
+        "--data-dir",
+        &data,
+        "network",
+        "add",
+        "gone",
+        "--generation",
+        "datil",
+        "--node",
+        &node,
+    ];
+    assert!(run(&add, "").status.success());
+    let out = run(&["--data-dir", &data, "network", "refresh", "gone"], "");
+    assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out).trim(),
+        "error: No node of gone (your Datil network) answered"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -27,9 +27,10 @@ pub mod staking;
 pub use client::{
     Handshake, LitNetClient, NetError, Outcome, HANDSHAKE_BODY_CAP, HANDSHAKE_CONCURRENCY,
 };
+pub use networks::{Agreement, Networks, NodeSet, Reach, NODE_SET_TTL};
 pub use session_key::{ShareAnswer, SIGN_SESSION_KEY_BODY_CAP};
-pub use networks::{Agreement, Networks, NodeSet, NODE_SET_TTL};
 pub use spec::{
     default_lifetime, node_url, presets, NetworkError, NetworkName, NetworkSpec, NodeSource,
+    PRESETS_RETIRED_AFTER,
 };
 pub use staking::{ChainError, StakingSource, ETH_CALL_BODY_CAP, MAX_VALIDATORS, RPC_BODY_CAP};

@@ -36,6 +36,15 @@ pub struct NodeSet {
     pub read_at: OffsetDateTime,
 }
 
+/// What [`Networks::check`] found: the node set read now, and which of its nodes answered.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Reach {
+    /// The node set.
+    pub set: Arc<NodeSet>,
+    /// Its nodes that completed a handshake.
+    pub answered: Vec<String>,
+}
+
 struct Entry {
     set: Arc<NodeSet>,
     fetched: Instant,
@@ -207,6 +216,31 @@ impl Networks {
     pub async fn refresh(&self, spec: &NetworkSpec) -> Result<Arc<NodeSet>, NetError> {
         let _one = self.reading.lock().await;
         self.read_set(spec).await
+    }
+
+    /// Reads the node set again now and asks each of its nodes for a handshake: whether the
+    /// network answers, for the user who asked (`lit-companion network refresh`, the app's
+    /// Check). Fails when the set cannot be read, or with [`NetError::TooFewNodes`] when fewer
+    /// nodes answer than the network needs ([`NetworkSpec::unanswered`] says it in words).
+    pub async fn check(&self, spec: &NetworkSpec) -> Result<Reach, NetError> {
+        let set = self.refresh(spec).await?;
+        let outcome = self.client.agree(&set.nodes).await;
+        for failed in &outcome.failed {
+            self.node_failed(&spec.name, failed);
+        }
+        self.mark_handshaken(&spec.name, &outcome.answered);
+        let needed = set.min_node_count.max(1);
+        if outcome.answered.len() < needed {
+            return Err(NetError::TooFewNodes {
+                asked: set.nodes.len(),
+                answered: outcome.answered.len(),
+                needed,
+            });
+        }
+        Ok(Reach {
+            set,
+            answered: outcome.answered,
+        })
     }
 
     fn fresh(&self, name: &NetworkName) -> Option<Arc<NodeSet>> {

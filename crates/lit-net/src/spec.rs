@@ -9,9 +9,19 @@
 use std::{collections::HashSet, fmt, net::IpAddr, str::FromStr, time::Duration};
 
 use lit_companion_session::{Generation, Network, Wei};
+use time::{macros::date, Date};
 use url::Url;
 
-use crate::staking::StakingSource;
+use crate::{
+    client::NetError,
+    staking::{ChainError, StakingSource},
+};
+
+/// The day of Lit's announcement that retires its public Datil and Naga networks: its new
+/// network reached general availability on 31 March 2026, and the public Datil and Naga
+/// networks sunset after it. Their presets stay (a user may still switch one on) but are off
+/// unless switched on, and are labelled as retired wherever they are listed.
+pub const PRESETS_RETIRED_AFTER: Date = date!(2026 - 03 - 31);
 
 /// The SDK's default session lifetime for a generation: v7 (Datil) 24 hours, v8 (Naga) 15
 /// minutes.
@@ -121,6 +131,8 @@ pub struct NetworkSpec {
     pub preset: bool,
     /// Naga: the most a request may pay (wei).
     pub price_cap_wei: u128,
+    /// The day after which Lit retired this network (Lit's public networks), if it did.
+    pub retired_after: Option<Date>,
 }
 
 impl NetworkSpec {
@@ -171,7 +183,63 @@ impl NetworkSpec {
             source,
             preset: false,
             price_cap_wei: Wei::DEFAULT_CAP.0,
+            retired_after: None,
         })
+    }
+
+    /// "retired by Lit after 31 Mar 2026" for a network Lit retired.
+    pub fn retirement(&self) -> Option<String> {
+        let day = self.retired_after?;
+        Some(format!(
+            "retired by Lit after {} {} {}",
+            day.day(),
+            &day.month().to_string()[..3],
+            day.year()
+        ))
+    }
+
+    /// Its label as a list shows it: "Datil (main network) — retired by Lit after 31 Mar 2026",
+    /// or just the label.
+    pub fn title(&self) -> String {
+        match self.retirement() {
+            Some(retired) => format!("{} — {retired}", self.label),
+            None => self.label.clone(),
+        }
+    }
+
+    /// What a person reads when the network did not answer as `e` says: which part was
+    /// silent, in plain words, and that Lit has retired the network when it has. Names no
+    /// node (the count at most).
+    pub fn unanswered(&self, e: &NetError) -> String {
+        let label = &self.label;
+        let what = match e {
+            NetError::NoNodes | NetError::Unreachable { .. } => {
+                format!("No node of {label} answered")
+            }
+            NetError::TooFewNodes { answered: 0, .. } => format!("No node of {label} answered"),
+            NetError::TooFewNodes {
+                asked,
+                answered,
+                needed,
+            } => format!(
+                "Only {answered} of the {asked} nodes of {label} answered; it needs {needed}"
+            ),
+            NetError::Chain(ChainError::Rpc { url, .. }) => {
+                format!("The chain that lists the nodes of {label} did not answer at {url}")
+            }
+            NetError::Chain(ChainError::NoValidators) => {
+                format!("The chain of {label} lists no node that runs")
+            }
+            NetError::Chain(other) => {
+                format!("The nodes of {label} could not be read from its chain: {other}")
+            }
+            other => format!("{label} did not answer as a Lit network does: {other}"),
+        };
+        if self.retired_after.is_some() {
+            format!("{what} (Lit has retired this network)")
+        } else {
+            what
+        }
     }
 }
 
@@ -312,6 +380,7 @@ pub fn presets() -> Vec<NetworkSpec> {
                 }),
                 preset: true,
                 price_cap_wei: Wei::DEFAULT_CAP.0,
+                retired_after: Some(PRESETS_RETIRED_AFTER),
             })
         })
         .collect()
@@ -401,6 +470,65 @@ mod tests {
         assert!(p
             .iter()
             .all(|s| matches!(&s.source, NodeSource::Chain(c) if c.chain_id.is_some())));
+    }
+
+    #[test]
+    fn lit_s_public_networks_are_labelled_retired_and_the_user_s_are_not() {
+        for p in presets() {
+            assert_eq!(
+                p.retirement().as_deref(),
+                Some("retired by Lit after 31 Mar 2026"),
+                "{}",
+                p.name
+            );
+        }
+        let datil = presets().into_iter().find(|p| p.name.as_str() == "datil");
+        assert_eq!(
+            datil.unwrap().title(),
+            "Datil (main network) — retired by Lit after 31 Mar 2026"
+        );
+        let nodes = vec!["http://127.0.0.1:1".to_owned()];
+        let mine = NetworkSpec::custom("mine", Generation::Datil, &nodes, None).unwrap();
+        assert_eq!(mine.retirement(), None);
+        assert_eq!(mine.title(), "mine (your Datil network)");
+    }
+
+    #[test]
+    fn a_network_that_does_not_answer_says_so_in_plain_words() {
+        let naga = presets()
+            .into_iter()
+            .find(|p| p.name.as_str() == "naga")
+            .unwrap();
+        let silent = NetError::TooFewNodes {
+            asked: 3,
+            answered: 0,
+            needed: 2,
+        };
+        assert_eq!(
+            naga.unanswered(&silent),
+            "No node of Naga (main network) answered (Lit has retired this network)"
+        );
+        let rpc = NetError::Chain(ChainError::Rpc {
+            method: "eth_chainId".into(),
+            url: "https://lit-chain-rpc.litprotocol.com/".into(),
+            reason: "connection refused".into(),
+        });
+        assert_eq!(
+            naga.unanswered(&rpc),
+            "The chain that lists the nodes of Naga (main network) did not answer at \
+             https://lit-chain-rpc.litprotocol.com/ (Lit has retired this network)"
+        );
+        let nodes = vec!["http://127.0.0.1:1".to_owned()];
+        let mine = NetworkSpec::custom("mine", Generation::Datil, &nodes, None).unwrap();
+        let some = NetError::TooFewNodes {
+            asked: 3,
+            answered: 1,
+            needed: 2,
+        };
+        assert_eq!(
+            mine.unanswered(&some),
+            "Only 1 of the 3 nodes of mine (your Datil network) answered; it needs 2"
+        );
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! A network as the CLI's `network list --json` and the app's Settings show it: its name and
-//! label, generation, where its nodes come from, whether it is served, its price cap, and the
-//! nodes last read (with when and which epoch).
+//! label, whether Lit retired it, generation, where its nodes come from, whether it is served,
+//! its price cap, and the nodes last read (with when and which epoch).
 
 use lit_companion_net::{NetworkSpec, NodeSet, NodeSource};
 use lit_companion_session::{timefmt::iso_millis, Generation};
@@ -21,6 +21,9 @@ pub fn network_view(spec: &NetworkSpec, settings: &AppSettings, set: Option<&Nod
         "builtIn": spec.preset,
         "served": settings.serves(name),
     });
+    if let Some(retired) = spec.retirement() {
+        v["retired"] = json!(retired);
+    }
     if spec.generation == Generation::Naga {
         v["maxPriceWei"] = json!(settings.cap(name).to_string());
     }

@@ -138,6 +138,9 @@ pub struct AppSettings {
     /// The lifetime the prompt preselects when a dapp asks for longer (seconds).
     pub default_lifetime_secs: u64,
     /// The networks the companion serves (by the SDK's names); requests for others get 4200.
+    /// Stored in full, so a stored file keeps what its user had on: Lit's public networks,
+    /// once served by default, stay served for a user whose file lists them, and are off in
+    /// the defaults (no file yet: a new install, or `serve` never given settings).
     pub networks: Vec<String>,
     /// Which roads are on.
     pub roads: Roads,
@@ -161,7 +164,9 @@ impl Default for AppSettings {
         Self {
             version: 1,
             default_lifetime_secs: 24 * 3600,
-            networks: presets().iter().map(|n| n.name.to_string()).collect(),
+            // Lit retired its public networks (`PRESETS_RETIRED_AFTER`): none is served until
+            // the user adds their own network or switches a preset on.
+            networks: Vec::new(),
             roads: Roads {
                 http: true,
                 extension: true,
@@ -404,9 +409,9 @@ mod tests {
         assert_eq!(file.load().unwrap(), AppSettings::default());
         let mut s = AppSettings {
             default_lifetime_secs: 3600,
+            networks: vec!["naga-dev".into(), "naga".into()],
             ..Default::default()
         };
-        s.networks.retain(|n| n.starts_with("naga"));
         s.roads.deep_link = false;
         file.store(&s).unwrap();
         assert_eq!(file.load().unwrap(), s);
@@ -418,6 +423,52 @@ mod tests {
             let mode = fs::metadata(file.path()).unwrap().permissions().mode();
             assert_eq!(mode & 0o777, 0o600);
         }
+        let _ = fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn lit_s_retired_networks_are_off_by_default() {
+        let s = AppSettings::default();
+        for p in presets() {
+            assert!(!s.serves(p.name.as_str()), "{} is served", p.name);
+        }
+        assert!(s.networks.is_empty(), "{:?}", s.networks);
+    }
+
+    /// A settings file as stored before Lit retired its public networks, when the presets
+    /// were served by default and a first start wrote them all down.
+    const STORED_WITH_EVERY_PRESET_ON: &str = r#"{
+  "version": 1,
+  "defaultLifetimeSecs": 86400,
+  "networks": ["datil-dev", "datil-test", "datil", "naga-dev", "naga-test", "naga"],
+  "roads": { "http": true, "extension": true, "deepLink": true },
+  "paused": false
+}"#;
+
+    #[test]
+    fn a_user_who_had_the_public_networks_on_keeps_them_on() {
+        let d = dir("kept-on");
+        let file = SettingsFile::new(&d);
+        fs::write(file.path(), STORED_WITH_EVERY_PRESET_ON).unwrap();
+        let s = file.load().unwrap();
+        for p in presets() {
+            assert!(s.serves(p.name.as_str()), "{} was switched off", p.name);
+        }
+        // A change elsewhere (a network added) keeps them on, and so does the file it writes.
+        let (s, _) = file
+            .update(|s| s.add_network(sim("mine".into())).map(drop))
+            .unwrap();
+        assert!(s.serves("datil") && s.serves("naga") && s.serves("mine"));
+        let again = file.load().unwrap();
+        assert_eq!(again, s);
+        // One switched off by hand stays off; the others stay on.
+        file.update(|s| {
+            s.networks.retain(|n| n != "datil-dev");
+            Ok(())
+        })
+        .unwrap();
+        let s = file.load().unwrap();
+        assert!(!s.serves("datil-dev") && s.serves("datil-test"));
         let _ = fs::remove_dir_all(&d);
     }
 

@@ -53,11 +53,11 @@ fn the_app_and_serve_reach_the_same_state_from_one_settings_file() {
     let file = SettingsFile::new(&dir);
     let mut s = AppSettings {
         paused: true,
+        networks: vec!["naga-dev".into(), "naga-test".into(), "naga".into()],
         ..AppSettings::default()
     };
     s.roads.http = false;
     s.roads.deep_link = false;
-    s.networks.retain(|n| n.starts_with("naga"));
     file.store(&s).unwrap();
 
     // The app answers through its prompt queue, serve through a policy: the rest is the same.
@@ -97,20 +97,27 @@ async fn a_change_to_the_file_is_put_into_force_in_whole_while_running() {
     let a = Companion::assemble(setup(&dir, Arc::new(policy))).unwrap();
     assert!(a.first_run);
     assert!(!a.engine.is_paused());
+    for preset in lit_companion_net::presets() {
+        assert!(
+            !a.engine.network_on(preset.name.as_str()),
+            "{} (retired by Lit) is served without settings",
+            preset.name
+        );
+    }
     let engine = a.engine.clone();
     let running = a.builder.start().await;
     a.settings_file
         .update(|s| {
             s.paused = true;
             s.roads.extension = false;
-            s.networks.retain(|n| n != "datil");
+            s.networks.push("naga".into());
             Ok(())
         })
         .unwrap();
     let mut applied = false;
     for _ in 0..50 {
         tokio::time::sleep(Duration::from_millis(100)).await;
-        if engine.is_paused() && !engine.road_on(Road::Extension) && !engine.network_on("datil") {
+        if engine.is_paused() && !engine.road_on(Road::Extension) && engine.network_on("naga") {
             applied = true;
             break;
         }

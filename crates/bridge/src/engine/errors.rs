@@ -1,7 +1,7 @@
 //! From internal failures to what the caller is told. Bad input gets its reason; everything
 //! else gets a stable code and a generic message, while the detail goes to the log.
 
-use lit_companion_net::NetError;
+use lit_companion_net::{NetError, NetworkSpec};
 use lit_companion_session::AuthSigError;
 use lit_companion_vault::{KeychainError, VaultError};
 use lit_companion_wire::{BridgeError, ErrorCode};
@@ -47,13 +47,19 @@ pub(crate) fn vault_error(e: VaultError) -> BridgeError {
     }
 }
 
-/// A network failure: which node failed and how is logged, never sent.
-pub(crate) fn net_error(e: NetError) -> BridgeError {
-    tracing::warn!(error = %e, "the Lit network could not be reached");
-    BridgeError::new(
-        ErrorCode::NetworkUnavailable,
-        "the Lit network could not be reached",
-    )
+/// A failure of the network `spec`: what was silent, in words, and which node failed and how
+/// are logged, never sent. The caller learns only that the network it named could not be
+/// reached, and that Lit retired it when Lit did.
+pub(crate) fn net_error(spec: &NetworkSpec, e: NetError) -> BridgeError {
+    tracing::warn!(network = %spec.name, error = %e, "{}", spec.unanswered(&e));
+    let message = match spec.retired_after {
+        Some(_) => format!(
+            "the Lit network could not be reached: Lit has retired {}",
+            spec.label
+        ),
+        None => "the Lit network could not be reached".to_owned(),
+    };
+    BridgeError::new(ErrorCode::NetworkUnavailable, message)
 }
 
 /// A bug or an environment failure: logged with its detail, answered generically.

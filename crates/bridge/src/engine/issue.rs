@@ -109,7 +109,7 @@ impl Engine {
                     .networks
                     .reachable(&p.network, &p.nodes)
                     .await
-                    .map_err(net_error)?;
+                    .map_err(|e| net_error(&p.network, e))?;
                 (live, ready, true)
             }
             Issuance::Ask(ask) => {
@@ -263,7 +263,7 @@ impl Engine {
             .networks
             .node_set(&p.network)
             .await
-            .map_err(net_error)?;
+            .map_err(|e| net_error(&p.network, e))?;
         if p.nodes.is_empty() {
             return Ok(set.nodes.clone());
         }
@@ -313,7 +313,7 @@ impl Engine {
             .networks
             .agree(&p.network, &p.nodes)
             .await
-            .map_err(net_error)?;
+            .map_err(|e| net_error(&p.network, e))?;
         let (origin, domain, statement, network, price) = (
             caller.grant_key().to_string(),
             caller.siwe_domain(),

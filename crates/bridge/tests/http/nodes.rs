@@ -28,6 +28,31 @@ async fn unreachable_or_disagreeing_nodes_are_a_network_error() {
 }
 
 #[tokio::test]
+async fn a_network_lit_retired_is_named_as_retired_when_it_does_not_answer() {
+    let b = start("retired", None, |_| {}).await;
+    let (_, id) = pkp(2);
+    let dead = vec!["http://127.0.0.1:9".to_owned()];
+    let mut gone = NetworkSpec::custom("gone", Generation::Datil, &dead, None).unwrap();
+    gone.retired_after = Some(lit_companion_net::PRESETS_RETIRED_AFTER);
+    let sim = NetworkSpec::custom("sim", Generation::Datil, &b.nodes, None).unwrap();
+    b.engine
+        .networks()
+        .configure(vec![sim, gone], &std::collections::BTreeMap::new());
+    let body = b.body(
+        vec![pkp_request(&id)],
+        json!({"network": "gone", "nodeUrls": []}),
+    );
+    let (status, v) = b.post_from(ORIGIN, &body).await;
+    assert_eq!((status, code(&v)), (502, 4504), "{v}");
+    assert_eq!(
+        v["error"]["message"],
+        "the Lit network could not be reached: Lit has retired gone (your Datil network)"
+    );
+    assert!(!v.to_string().contains("127.0.0.1:9"), "{v}");
+    b.nothing_stored();
+}
+
+#[tokio::test]
 async fn naga_sessions_carry_max_price_and_pass_naga_nodes() {
     let b = start_naga("naga", None).await;
     let (pubkey, id) = pkp(5);
