@@ -1,9 +1,12 @@
-//! `install-browser-host`, `uninstall-browser-host` and `doctor`.
+//! `install-browser-host`, `uninstall-browser-host` and `doctor` (the browser host, the running
+//! companion, and whether the app starts at login).
 
 use std::path::PathBuf;
 
 use clap::Args;
-use lit_companion_native_host::install::{self, Browser, Target, TargetError};
+use lit_companion_native_host::install::{self, Browser, Finding, Target, TargetError};
+use lit_companion_platform::autostart::LoginItem;
+use lit_companion_runtime::login;
 use serde_json::json;
 
 use crate::cmd::Failure;
@@ -134,7 +137,8 @@ pub(crate) fn uninstall_host(args: &BrowserArgs) -> Result<String, Failure> {
 
 pub(crate) fn doctor(args: &BrowserArgs) -> Result<String, Failure> {
     let targets = targets(args, false)?;
-    let findings = install::doctor(&targets, &|b| extension_ids(args, b));
+    let mut findings = install::doctor(&targets, &|b| extension_ids(args, b));
+    findings.push(login_finding());
     let text: Vec<String> = findings
         .iter()
         .map(|f| format!("{} {}", if f.ok { "ok:     " } else { "problem:" }, f.line))
@@ -147,4 +151,43 @@ pub(crate) fn doctor(args: &BrowserArgs) -> Result<String, Failure> {
             exit_code: 1,
         })
     }
+}
+
+/// Whether the desktop app starts at login, from its entry as the OS holds it. Off is a choice;
+/// an entry that cannot start the app is a problem.
+fn login_finding() -> Finding {
+    let item = match LoginItem::for_user() {
+        Ok(item) => item,
+        Err(e) => {
+            return Finding {
+                ok: false,
+                line: format!("starting at login: {e}"),
+            }
+        }
+    };
+    let state = login::state(&item);
+    let stale = item.read().ok().flatten().is_some_and(|e| e.is_stale());
+    let (ok, line) = match (&state.command, &state.problem) {
+        (Some(command), None) => (
+            true,
+            format!("the app starts at login, in the tray: {} runs {command}", state.place),
+        ),
+        (None, None) => (
+            true,
+            "the app does not start at login (Settings in the app: \"Start Lit Companion when you log in\")".to_owned(),
+        ),
+        (_, Some(problem)) if stale => (
+            false,
+            format!(
+                "starting at login: {problem} ({}) — fix: start the app once (it repairs the entry), or remove the entry",
+                state.place
+            ),
+        ),
+        (Some(_), Some(problem)) => (
+            true,
+            format!("the app does not start at login: {problem} ({})", state.place),
+        ),
+        (None, Some(problem)) => (false, format!("starting at login: {problem}")),
+    };
+    Finding { ok, line }
 }

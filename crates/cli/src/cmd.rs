@@ -129,7 +129,8 @@ enum Command {
     InstallBrowserHost(BrowserArgs),
     /// Remove the native-messaging host registrations.
     UninstallBrowserHost(BrowserArgs),
-    /// Check the browser host manifests, the host binary, the socket and the running companion.
+    /// Check the browser host manifests, the host binary, the socket, the running companion, and
+    /// whether the app starts at login.
     Doctor(BrowserArgs),
     /// Hand a lit-companion:// link to the running companion (what the OS runs for such links).
     OpenUrl {

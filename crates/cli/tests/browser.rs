@@ -322,3 +322,58 @@ fn a_test_profile_and_a_broken_manifest() {
         2
     );
 }
+
+#[test]
+fn the_doctor_says_whether_the_app_starts_at_login_and_flags_an_entry_whose_program_is_gone() {
+    let h = home("login");
+    let entry = h.join(".config/autostart/lit-companion.desktop");
+    let login_line = |err: &str| -> String {
+        err.lines()
+            .find(|l| l.contains("at login"))
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let doctor = || {
+        let out = Command::new(BIN)
+            .arg("doctor")
+            .env("HOME", &h)
+            .env_remove("XDG_CONFIG_HOME")
+            .env("XDG_RUNTIME_DIR", h.join("run"))
+            .env("PATH", h.join("bin"))
+            .env_remove("LIT_COMPANION_SOCKET")
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let err = doctor();
+    assert!(
+        login_line(&err).starts_with("ok:      the app does not start at login"),
+        "{err}"
+    );
+    std::fs::create_dir_all(entry.parent().unwrap()).unwrap();
+    let write = |program: &str| {
+        std::fs::write(
+            &entry,
+            format!("[Desktop Entry]\nType=Application\nExec={program} --hidden\n"),
+        )
+        .unwrap()
+    };
+    write(BIN);
+    let err = doctor();
+    assert_eq!(
+        login_line(&err),
+        format!(
+            "ok:      the app starts at login, in the tray: {} runs {BIN} --hidden",
+            entry.display()
+        ),
+        "{err}"
+    );
+    write("/nowhere/lit-companion-app");
+    let err = doctor();
+    assert!(
+        login_line(&err).starts_with(
+            "problem: starting at login: the entry starts /nowhere/lit-companion-app, which is no longer there"
+        ),
+        "{err}"
+    );
+}
