@@ -5,7 +5,11 @@ use std::{path::PathBuf, time::Duration};
 
 use lit_companion_bridge::Decision;
 use lit_companion_native_host::install::{self, Browser};
-use lit_companion_runtime::{network_view, AppSettings, CustomNetwork};
+use lit_companion_platform::autostart::LoginItem;
+use lit_companion_runtime::{
+    login::{self, LoginState},
+    network_view, AppSettings, CustomNetwork,
+};
 use lit_companion_session::{explain::describe_requests, Address, PkpPublicKey};
 use lit_companion_vault::{history::ActivityLine, Revoke, Vault, VaultError};
 use serde::Serialize;
@@ -260,6 +264,32 @@ pub(crate) async fn save_settings<R: Runtime>(
     services(&app, move |s| s.save_settings(settings)).await?;
     crate::tray::state_changed(&app);
     Ok(())
+}
+
+/// Whether the app starts at login, as the OS's entry says (the Settings switch).
+#[tauri::command]
+pub(crate) async fn start_at_login() -> Answer<LoginState> {
+    tauri::async_runtime::spawn_blocking(|| {
+        LoginItem::for_user()
+            .map(|item| login::state(&item))
+            .map_err(say)
+    })
+    .await
+    .map_err(say)?
+}
+
+/// Turns starting at login on or off; answers the entry as it is then.
+#[tauri::command]
+pub(crate) async fn set_start_at_login<R: Runtime>(
+    app: AppHandle<R>,
+    on: bool,
+) -> Answer<LoginState> {
+    services(&app, move |s| {
+        let item = LoginItem::for_user().map_err(say)?;
+        let program = crate::services::login_program()?;
+        login::set(&s.settings_file, &item, &program, on).map_err(say)
+    })
+    .await
 }
 
 /// Pauses or resumes the bridge (the header's and the tray's switch).

@@ -58,6 +58,10 @@ pub fn run() {
             })?;
             let (services, companion) = services;
             let (engine, links) = (services.engine.clone(), services.links.clone());
+            // Starting at login, hidden in the tray: turned on by the first run, an entry left
+            // by a moved app repaired (crates/runtime/src/login.rs decides).
+            let settings_file = services.settings_file.clone();
+            tauri::async_runtime::spawn_blocking(move || services::login_at_start(&settings_file));
             app.manage(services);
 
             let handle = app.handle().clone();
@@ -130,6 +134,8 @@ pub fn run() {
             commands::browser_hosts,
             commands::check_update,
             commands::install_update,
+            commands::start_at_login,
+            commands::set_start_at_login,
         ])
         .build(tauri::generate_context!("../tauri.conf.json"))
         .map(|app| {

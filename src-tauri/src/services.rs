@@ -10,8 +10,11 @@ use std::{
 use lit_companion_bridge::{
     ratelimit::RateLimit, socket::DeepLinks, Engine, EngineSettings, PromptQueue,
 };
+use lit_companion_platform::autostart::LoginItem;
 use lit_companion_runtime::{
-    apply, AppSettings, Companion, CompanionBuilder, SettingsError, SettingsFile, Setup,
+    apply,
+    login::{self, AtStart},
+    AppSettings, Companion, CompanionBuilder, SettingsError, SettingsFile, Setup,
 };
 use lit_companion_vault::{paths::default_data_dir, OsKeychain, Vault};
 use time::OffsetDateTime;
@@ -78,8 +81,12 @@ impl Services {
         Ok((services, builder))
     }
 
-    /// Validates, stores and applies new settings (the Settings screen's whole form).
-    pub(crate) fn save_settings(&self, settings: AppSettings) -> Result<(), String> {
+    /// Validates, stores and applies new settings (the Settings screen's whole form). Starting
+    /// at login has its own switch: the stored choice stands over the form's copy.
+    pub(crate) fn save_settings(&self, mut settings: AppSettings) -> Result<(), String> {
+        if let Ok(stored) = self.settings_file.load() {
+            settings.start_at_login = stored.start_at_login;
+        }
         self.settings_file
             .store(&settings)
             .map_err(|e| e.to_string())?;
@@ -152,6 +159,47 @@ fn first_run_setup(file: &SettingsFile, settings: &AppSettings) {
     }
     if let Err(e) = file.store(settings) {
         eprintln!("first run: settings not saved: {e}");
+    }
+}
+
+/// The program a login entry starts: this one, or, run from an AppImage (which mounts the
+/// program in a temporary folder while it runs), the AppImage itself.
+pub(crate) fn login_program() -> Result<PathBuf, String> {
+    let exe =
+        std::env::current_exe().map_err(|e| format!("this program's path is not known: {e}"))?;
+    #[cfg(target_os = "linux")]
+    if exe.starts_with(std::env::temp_dir()) && exe.to_string_lossy().contains("/.mount_") {
+        if let Some(image) = std::env::var_os("APPIMAGE")
+            .map(PathBuf::from)
+            .filter(|p| p.is_absolute() && p.is_file())
+        {
+            return Ok(image);
+        }
+    }
+    Ok(exe)
+}
+
+/// What the app does about starting at login as it starts ([`login::at_start`]), said in the log.
+pub(crate) fn login_at_start(file: &SettingsFile) {
+    let done = LoginItem::for_user()
+        .map_err(|e| e.to_string())
+        .and_then(|item| {
+            let program = login_program()?;
+            let done = login::at_start(file, &item, &program).map_err(|e| e.to_string())?;
+            Ok((done, item.place()))
+        });
+    match done {
+        Ok((AtStart::TurnedOn, place)) => {
+            eprintln!("first run: Lit Companion starts in the tray at login ({place})")
+        }
+        Ok((AtStart::Repointed, place)) => {
+            eprintln!("starting at login: {place} ran a program that is gone; it runs this one now")
+        }
+        Ok((AtStart::RemovedStale, place)) => {
+            eprintln!("starting at login: removed {place}, which ran a program that is gone")
+        }
+        Ok(_) => {}
+        Err(e) => eprintln!("starting at login: {e}"),
     }
 }
 

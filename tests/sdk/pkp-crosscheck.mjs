@@ -602,26 +602,40 @@ async function bench(args) {
       await companionRun();
       await sdkRun();
     }
-    const before = await nodeCalls(nodes);
     const ours = [];
     const sdk = [];
+    // What each session asked of each node, by path, summed over the nodes and the runs.
+    const asked = { companion: {}, sdk: {} };
+    const tally = async (who, run) => {
+      const before = await nodeCalls(nodes);
+      const ms = await run();
+      const after = await nodeCalls(nodes);
+      for (const p of new Set(after.flatMap(Object.keys))) {
+        const n = signCallsSince(before, after, p).reduce((a, b) => a + b, 0);
+        if (n) asked[who][p] = (asked[who][p] ?? 0) + n;
+      }
+      return ms;
+    };
     for (let i = 0; i < runs; i++) {
       // Alternating, so that the machine's other load falls on both alike.
-      ours.push(await companionRun());
-      sdk.push(await sdkRun());
+      ours.push(await tally('companion', companionRun));
+      sdk.push(await tally('sdk', sdkRun));
     }
-    const after = await nodeCalls(nodes);
-    const rounds = signCallsSince(before, after, '/web/sign_session_key/v1');
-    if (!rounds.every((c) => c === 2 * runs)) fail(`not one sign_session_key round per session: ${rounds}`);
+    const perNodePerSession = (who) => Object.fromEntries(Object.entries(asked[who]).map(([p, n]) => [p, n / (runs * N)]));
+    for (const who of ['companion', 'sdk']) {
+      if (perNodePerSession(who)['/web/sign_session_key/v1'] !== 1) fail(`${who}: not one sign_session_key round per session: ${JSON.stringify(asked[who])}`);
+    }
     return {
       ok: true,
       what: `a fresh PKP session (Datil, sign_session_key/v1) on ${N} simulated nodes, shares ${T} of ${N}; ${runs} runs each, after 2 warm-up runs, alternating`,
       companion: {
         ...stats(ours),
+        requestsPerNodePerSession: perNodePerSession('companion'),
         path: 'POST /v1/request getSessionSigs {pkpPublicKey} to lit-companion serve over loopback (pairing token, policy approves): handshakes, the wallet signs in, every node signs, shares combined and verified, the session stored in the keychain; the session revoked (untimed) between runs',
       },
       sdk: {
         ...stats(sdk),
+        requestsPerNodePerSession: perNodePerSession('sdk'),
         path: 'LitNodeClientNodeJs 7.4.0 getPkpSessionSigs, connect() done before, the auth method signed before each run (untimed); it resolves once minNodeCount nodes answered',
       },
       binaries: { lit_companion: bin, lit_node_sim: sim },
