@@ -94,12 +94,30 @@ export class WebDriver {
     }
   }
 
-  /** The window as PNG bytes. */
+  /** The text of the open `alert`/`confirm` dialog, waiting for it to open. */
+  async alertText(timeoutMs = 5000) {
+    const end = Date.now() + timeoutMs;
+    for (;;) {
+      try {
+        return await this.call('GET', this.s('/alert/text'));
+      } catch (e) {
+        if (Date.now() > end) throw e;
+        await sleep(40);
+      }
+    }
+  }
+
+  /** Answers the open dialog as a person clicking OK would. */
+  async acceptAlert() {
+    await this.call('POST', this.s('/alert/accept'), {});
+  }
+
   /** Resizes the window (WebDriver "Set Window Rect"). */
   async resize(width, height) {
     return this.call('POST', this.s('/window/rect'), { width, height });
   }
 
+  /** The window as PNG bytes. */
   async screenshot() {
     return Buffer.from(await this.call('GET', this.s('/screenshot')), 'base64');
   }
