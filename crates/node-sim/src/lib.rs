@@ -12,6 +12,11 @@
 //! combined signatures make (`LIT_BLS` capabilities, checked against the network key). The
 //! checks and the rebuilt message are those of lit-peer `web_client.rs` `sign_session_key`
 //! ([`sign_session_key`] module docs).
+//!
+//! For the official SDKs it also answers where they look: the handshake at `/web/handshake/`
+//! (the path v7 and v8 post to) as well as `/web/handshake`, and the block indexer's
+//! `GET /get_most_recent_valid_block` (`{blockhash, timestamp}`) for their SIWE nonce. A test
+//! counts what a client asked of it with `GET /sim/calls` ([`CALLS_PATH`]).
 
 use std::{
     collections::BTreeMap,
