@@ -141,3 +141,14 @@ put("settings_load", json.dumps(dict(settings, customNetworks=[
 # this adds the empty index).
 put("metadata_load", json.dumps({"version": 1}))
 print("seeds written under", out, file=sys.stderr)
+
+# PKP sessions: the published BLS shares and a node's whole answer, the AuthSig sig form.
+bls = json.loads(load("crates/session/tests/vectors/bls.json"))
+for share in bls["nagaThreeShares"]["shares"]:
+    put("pkp_decode", share)
+for share in bls["datilThreeSharesAndSignature"]["sharesHex"]:
+    put("pkp_decode", json.dumps({"ProofOfPossession": share}))
+answer = bls["litPeerSignSessionKeyV2"]["response"]
+put("pkp_decode", json.dumps(answer["data"]["signatureShare"]))
+put("pkp_decode", answer["data"]["siweMessage"])
+put("pkp_decode", json.dumps({"ProofOfPossession": "a" * 192}))
