@@ -6,6 +6,9 @@ let screen = 'sessions';
 let shownPrompt = null;
 let walletLabels = {};
 let defaultLifetime = 86400;
+// The first-run steps: 'wallet' until there is one, then 'network' until one is added or the
+// step is skipped; null once set up.
+let setupStep = null;
 
 function el(tag, props = {}, ...children) {
   const n = document.createElement(tag);
@@ -86,10 +89,17 @@ async function show(name) {
     failed = e;
   }
   walletLabels = Object.fromEntries(wallets.map((w) => [w.address.toLowerCase(), w.label]));
-  const firstRun = wallets.length === 0 && !failed;
+  if (!failed && wallets.length === 0) setupStep = 'wallet';
+  else if (!failed && setupStep === 'wallet') setupStep = 'network';
+  const firstRun = !failed && setupStep !== null;
   $('first-run').hidden = !firstRun;
+  $('first-run-wallet').hidden = setupStep !== 'wallet';
+  $('first-run-network').hidden = setupStep !== 'network';
   for (const s of document.querySelectorAll('.screen')) s.hidden = firstRun || s.id !== name;
-  if (firstRun) return;
+  if (firstRun) {
+    if (setupStep === 'network') await renderNetworkStep();
+    return;
+  }
   try {
     if (name === 'sessions') await renderSessions();
     if (name === 'wallets') renderWallets(wallets);
@@ -219,25 +229,50 @@ async function renderHistory() {
 // The settings as last loaded: saving changes only what the screen edits.
 let loadedSettings = null;
 
-function networkRow(n) {
-  const box = el('input', { type: 'checkbox', checked: n.served, id: `set-net-${n.name}` });
-  box.dataset.network = n.name;
-  box.onchange = saveSettings;
+// What the last Check of each network found, by name: kept across redraws of the list.
+const checked = {};
+
+function networkWhere(n) {
   const count = (n.nodes || []).length;
   const where = n.readAt
     ? `${count} node${count === 1 ? '' : 's'}, read ${new Date(n.readAt).toLocaleString()}${n.epoch !== undefined ? ` (epoch ${n.epoch})` : ''}`
     : n.rpc ? 'Nodes are read from its chain when first needed' : `${count} node${count === 1 ? '' : 's'} you listed`;
   const price = n.maxPriceWei ? ` · pays at most ${formatUnits(n.maxPriceWei)} per request` : '';
+  return where + price;
+}
+
+function networkRow(n) {
+  const box = el('input', { type: 'checkbox', checked: n.served, id: `set-net-${n.name}` });
+  box.dataset.network = n.name;
+  box.onchange = saveSettings;
+  const count = (n.nodes || []).length;
   const parts = [
-    el('label', { className: 'check' }, box, ` Serve ${n.label}`),
-    el('div', { className: 'muted network-where', textContent: where + price }),
+    el('label', { className: 'check' }, box, ` Serve ${n.label}${n.retired ? ` — ${n.retired}` : ''}`),
+    el('div', { className: 'muted network-where', textContent: networkWhere(n) }),
   ];
+  const last = checked[n.name];
+  if (last) parts.push(el('div', { className: `network-result ${last.ok ? 'ok' : 'error'}`, textContent: last.text }));
   if (count > 0) {
     parts.push(el('details', { className: 'technical' }, el('summary', { textContent: 'Nodes' }),
       el('ul', { className: 'plain mono' }, ...n.nodes.map((u) => el('li', { textContent: u })))));
   }
+  // Check: reads its nodes now and asks each one; a network that does not answer says so.
+  const check = el('button', { className: 'network-check', textContent: 'Check' });
+  check.onclick = async () => {
+    check.disabled = true;
+    check.textContent = 'Asking its nodes…';
+    try {
+      const view = await invoke('refresh_network', { name: n.name });
+      const asked = view.nodes.length;
+      checked[n.name] = { ok: true, text: `${view.answered} of ${asked} node${asked === 1 ? '' : 's'} answered` };
+    } catch (e) {
+      checked[n.name] = { ok: false, text: String(e) };
+    }
+    renderSettings();
+  };
+  parts.push(check);
   if (!n.builtIn) {
-    const remove = el('button', { className: 'danger-outline', textContent: 'Remove' });
+    const remove = el('button', { className: 'danger-outline network-remove', textContent: 'Remove' });
     remove.onclick = async () => {
       try { await invoke('remove_network', { name: n.name }); } catch (e) { showError('settings-problem', e); }
       renderSettings();
@@ -264,10 +299,25 @@ async function addNetwork() {
     await invoke('add_network', { network });
     showError('net-problem', null);
     for (const id of ['net-name', 'net-nodes', 'net-rpc', 'net-staking']) $(id).value = '';
-    renderSettings();
+    if (setupStep === 'network') finishSetup();
+    else renderSettings();
   } catch (e) {
     showError('net-problem', e);
   }
+}
+
+// The first run's network step: the networks already served, and the Settings' own form for
+// adding one (moved here while the step shows).
+async function renderNetworkStep() {
+  $('first-run-network-form').append($('network-form'));
+  const served = (await invoke('networks')).filter((n) => n.served);
+  $('first-run-served').replaceChildren(...served.map((n) => el('li', { className: 'ok', textContent: `✓ Served: ${n.label}` })));
+}
+
+function finishSetup() {
+  setupStep = null;
+  $('network-add').append($('network-form'));
+  show('sessions');
 }
 
 async function renderSettings() {
@@ -278,7 +328,9 @@ async function renderSettings() {
   defaultLifetime = settings.defaultLifetimeSecs;
   $('set-paused').checked = settings.paused;
   for (const r of ['http', 'extension', 'deepLink']) $(`set-road-${r}`).checked = settings.roads[r];
-  $('set-networks').replaceChildren(...(await invoke('networks')).map(networkRow));
+  // The user's own networks first; Lit's retired public ones after them.
+  const networks = (await invoke('networks')).sort((a, b) => Number(a.builtIn) - Number(b.builtIn));
+  $('set-networks').replaceChildren(...networks.map(networkRow));
   renderHostBrowsers();
   $('set-lifetime').value = String(settings.defaultLifetimeSecs);
   const pairings = await invoke('pairings');
@@ -458,6 +510,8 @@ async function firstRunAction(fn) {
   }
 }
 
+$('first-external').onclick = () => firstRunAction(() => invoke('add_external_wallet', { address: $('first-external-address').value.trim(), label: $('first-external-label').value }));
+$('first-run-skip').onclick = finishSetup;
 $('create-wallet').onclick = () => firstRunAction(() => invoke('create_wallet', { label: $('new-label').value }));
 $('import-wallet').onclick = () => firstRunAction(() => importFrom($('import-key'), $('import-file'), $('import-label').value));
 $('add-external').onclick = async () => {

@@ -336,14 +336,22 @@ pub(crate) async fn remove_network<R: Runtime>(app: AppHandle<R>, name: String) 
     .await
 }
 
-/// Reads a network's nodes now (from its chain, or its fixed list).
+/// Reads a network's nodes now (from its chain, or its fixed list) and asks each for a
+/// handshake: the network as the list shows it, with how many nodes answered. A network that
+/// does not answer is an error saying so in plain words (and that Lit retired it, if so).
 #[tauri::command]
-pub(crate) async fn refresh_network(s: State<'_, Services>, name: String) -> Answer<()> {
+pub(crate) async fn refresh_network(s: State<'_, Services>, name: String) -> Answer<Value> {
     let registry = s.engine.networks().clone();
     let spec = registry
         .get(&name)
         .ok_or_else(|| format!("unknown network {name}"))?;
-    registry.refresh(&spec).await.map(|_| ()).map_err(say)
+    let reach = registry
+        .check(&spec)
+        .await
+        .map_err(|e| spec.unanswered(&e))?;
+    let mut view = network_view(&spec, &s.settings(), Some(&reach.set));
+    view["answered"] = json!(reach.answered.len());
+    Ok(view)
 }
 
 #[tauri::command]

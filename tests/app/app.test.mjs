@@ -13,9 +13,11 @@ import { mkdirSync, writeFileSync, chmodSync, readFileSync, existsSync } from 'n
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { join, dirname } from 'node:path';
+import { tmpdir } from 'node:os';
 import { requestSessionSigs, openSealedAnswer, CompanionError } from '../../clients/js/index.js';
-import { Stack, root, HOST, pkp, realPkp, pkpRequest, deepLink, assertSealedOnly } from '../e2e/harness.mjs';
+import { Stack, root, HOST, pkp, pkpRequest, deepLink, assertSealedOnly } from '../e2e/harness.mjs';
 import { WebDriver } from './webdriver.mjs';
+import { captureScript, writeRecord } from './screenshots.mjs';
 
 const { ethers } = createRequire(join(root, 'tests/sdk/package.json'))('ethers');
 const APP = process.env.LIT_COMPANION_APP_BIN || join(root, 'target/debug/lit-companion-app');
@@ -63,13 +65,13 @@ function keychainAccounts() {
 }
 
 /** A request from a web page at `origin`, as a browser would send it (Origin, Fetch Metadata). */
-function ask(requests, { origin = ORIGIN, network = 'sim-datil', nodeUrls = datil, ...params } = {}) {
+function ask(requests, { origin = ORIGIN, network = 'sim-datil' } = {}) {
   const browserFetch = (url, init) => fetch(url, {
     ...init,
     headers: { ...init.headers, origin, 'sec-fetch-site': 'cross-site', 'sec-fetch-mode': 'cors' },
   });
   return requestSessionSigs(
-    { network, resourceAbilityRequests: requests, nodeUrls, ...params },
+    { network, resourceAbilityRequests: requests, nodeUrls: datil },
     { transports: ['http'], port, fetch: browserFetch, timeoutMs: 60000 },
   );
 }
@@ -87,10 +89,27 @@ const promptState = `const p = document.getElementById('prompt');
     approveDisabled: document.getElementById('prompt-approve').disabled,
     rejectDisabled: document.getElementById('prompt-reject').disabled };`;
 
+/** A screenshot, and beside it the record of what it shows (tests/app/screenshots.mjs). */
 async function shot(name) {
   mkdirSync(SHOTS, { recursive: true });
-  await sleep(200); // the last change painted
+  // The last change painted: two animation frames (a busy machine paints late), then a pause.
+  await wd.execAsync(`const done = arguments[arguments.length - 1];
+    setTimeout(done, 2000); requestAnimationFrame(() => requestAnimationFrame(() => done()));`);
+  await sleep(200);
   writeFileSync(join(SHOTS, `${name}.png`), await wd.screenshot());
+  const dirs = [stack.work, env.HOME, process.env.XDG_RUNTIME_DIR, process.env.HOME, tmpdir()];
+  writeRecord(SHOTS, name, await wd.exec(captureScript), dirs);
+}
+
+/** Waits until the app serves the network `name` (it applies `network add` within a second). */
+async function served(name) {
+  for (let i = 0; i < 100; i++) {
+    const on = await wd.execAsync(`const done = arguments[arguments.length - 1];
+      window.__TAURI__.core.invoke('networks').then((l) => done(l.some((n) => n.name === arguments[0] && n.served)), () => done(false));`, name);
+    if (on) return;
+    await sleep(100);
+  }
+  assert.fail(`the app does not serve ${name}`);
 }
 
 /** Waits for the prompt, checks the buttons start disabled, and returns what it shows. */
@@ -150,12 +169,50 @@ after(async () => {
   stack.stop();
 });
 
-test('first run: the app asks for a wallet and keeps its key in the keychain', async () => {
-  await wd.until(visible('#create-wallet'), 'the first-run screen');
+test('first run: a wallet (the browser wallet first), then the network or skip; the key goes to the keychain, Lit\'s retired networks stay off', async () => {
+  await wd.until(visible('#first-external'), 'the first-run screen');
+  // The networks `network add` gave the running app (listed in the network step).
+  await served('sim-datil');
+  await served('sim-naga');
+  const cards = await wd.exec(`return [...document.querySelectorAll('#first-run-wallet .card')].map((c) => ({
+    title: c.querySelector('h3').textContent, says: c.querySelector('p') ? c.querySelector('p').textContent : null }));`);
+  assert.deepEqual(cards.map((c) => c.title), ['Use my browser wallet', 'Create a new wallet', 'Import a private key'], 'the browser wallet first');
+  assert.match(cards[0].says, /keeps its key and signs in the page: Lit Companion keeps only its address/);
+  assert.equal(await wd.exec(`return document.getElementById('first-external').className;`), 'primary');
+  assert.equal(await wd.exec(visible('#first-run-network')), false, 'the network comes second');
   await shot('first-run');
+  // A browser wallet is added by its address only: one that is not an address is refused here.
+  await wd.type('#first-external-address', '0x1234');
+  await wd.click('#first-external');
+  await wd.until(visible('#first-run-error'), 'the refusal');
+  assert.equal(JSON.parse(stack.cli(['wallet', 'list'])).length, 0, 'nothing was added');
   await wd.type('#new-label', 'Main');
   await wd.click('#create-wallet');
+  // Step two: which network, with the Settings' own form (by chain RPC and Staking contract, or
+  // by a node list), or skip.
+  await wd.until(visible('#first-run-network #net-rpc'), 'the network step');
+  assert.equal(await wd.exec(visible('#first-run-wallet')), false, 'the wallet step is done');
+  assert.equal(await wd.exec(`return document.querySelectorAll('#network-form').length;`), 1, 'one form, the Settings\' own');
+  assert.deepEqual(await wd.exec(`return [...document.querySelectorAll('#first-run-served li')].map((l) => l.textContent);`),
+    ['✓ Served: sim-datil (your Datil network)', '✓ Served: sim-naga (your Naga network)']);
+  await shot('first-run-network');
+  const rpc = `http://127.0.0.1:${await freePort()}`;
+  await wd.type('#net-name', 'my-chain');
+  await wd.click('#net-generation option[value="naga"]');
+  await wd.type('#net-rpc', rpc);
+  await wd.type('#net-staking', '0x21d6');
+  await wd.click('#net-add');
+  await wd.until(visible('#first-run-network #net-problem'), 'the refusal');
+  assert.match(await wd.exec(`return document.getElementById('net-problem').textContent;`), /staking contract "0x21d6" is not a 0x-prefixed 20-byte address/);
+  await wd.type('#net-staking', '0x21d636d95eE71150c0c3Ffa79268c989a329d1CE');
+  await wd.click('#net-add');
   await wd.until(visible('#sessions h2'), 'the sessions screen');
+  assert.equal(await wd.exec(visible('#first-run')), false);
+  assert.equal(await wd.exec(`return document.querySelector('#network-add #network-form') !== null;`), true, 'the form is back in Settings');
+  const saved = JSON.parse(readFileSync(join(stack.env.LIT_COMPANION_DATA_DIR, 'settings.json'), 'utf8'));
+  assert.deepEqual(saved.customNetworks.find((n) => n.name === 'my-chain'),
+    { name: 'my-chain', generation: 'naga', rpc, staking: '0x21d636d95eE71150c0c3Ffa79268c989a329d1CE' });
+  assert.deepEqual([...saved.networks].sort(), ['my-chain', 'sim-datil', 'sim-naga'], 'served: the user\'s networks, none of Lit\'s retired ones');
   const wallets = JSON.parse(stack.cli(['wallet', 'list']));
   assert.equal(wallets.length, 1);
   assert.equal(wallets[0].label, 'Main');
@@ -349,7 +406,25 @@ test('the settings list each network with its nodes; a network added there is st
   const all = await wd.exec(`return document.querySelector('#network-sim-datil').textContent;`);
   assert.match(all, /Serve sim-datil \(your Datil network\)/);
   for (const node of datil) assert.ok(all.includes(node), `${node} in ${all}`);
-  assert.match(await wd.exec(`return document.querySelector('#network-naga').textContent;`), /Naga \(main network\)/);
+  // Lit's public networks: after the user's, each labelled with its retirement, off unless switched on.
+  const rows = await wd.exec(`return [...document.querySelectorAll('#set-networks li.network')].map((li) => ({
+    name: li.id.replace(/^network-/, ''), label: li.querySelector('label').textContent.trim(), on: li.querySelector('input').checked }));`);
+  const presets = ['datil-dev', 'datil-test', 'datil', 'naga-dev', 'naga-test', 'naga'];
+  assert.deepEqual(rows.slice(-6).map((r) => r.name).sort(), [...presets].sort(), rows.map((r) => r.name).join(' '));
+  assert.deepEqual(rows.find((r) => r.name === 'naga'), { name: 'naga', label: 'Serve Naga (main network) — retired by Lit after 31 Mar 2026', on: false });
+  for (const r of rows.slice(-6)) {
+    assert.ok(r.label.endsWith(' — retired by Lit after 31 Mar 2026') && !r.on, JSON.stringify(r));
+  }
+  assert.ok(rows.slice(0, -6).every((r) => r.on && !r.label.includes('retired')), JSON.stringify(rows));
+  // Check asks each node now: a network that answers says how many did; one that does not
+  // answer says so in plain words.
+  const checked = (name) => wd.until(`const r = document.querySelector('#network-${name} .network-result'); return r && { ok: r.classList.contains('ok'), text: r.textContent };`, `${name} checked`, 30000);
+  await wd.click('#network-sim-datil .network-check');
+  assert.deepEqual(await checked('sim-datil'), { ok: true, text: '3 of 3 nodes answered' });
+  await wd.click('#network-my-chain .network-check');
+  const silent = await checked('my-chain');
+  assert.equal(silent.ok, false);
+  assert.match(silent.text, /^The chain that lists the nodes of my-chain \(your Naga network\) did not answer at http:\/\/127\.0\.0\.1:\d+\/$/);
   // The browser host was set up at first start for the browsers installed here (Chromium and
   // Firefox, which the suite runs), and only for those; the settings say which, and the doctor
   // checks each where it reads its manifest.
@@ -365,6 +440,7 @@ test('the settings list each network with its nodes; a network added there is st
   }
   assert.ok(existsSync(join(env.HOME, '.config/chromium/NativeMessagingHosts/app.litcompanion.host.json')), 'the manifest is in place');
   assert.ok(!existsSync(join(env.HOME, '.config/BraveSoftware')), 'no profile folder is made for a browser that is not installed');
+  await wd.exec(`document.getElementById('network-add').closest('.card').scrollIntoView();`);
   await shot('settings-networks');
 
   await wd.click('#network-add summary');
@@ -380,7 +456,7 @@ test('the settings list each network with its nodes; a network added there is st
   assert.deepEqual(saved.customNetworks.find((n) => n.name === 'typed-net').nodes, ['https://203.0.113.5:7470']);
   assert.ok(saved.networks.includes('typed-net'));
   assert.ok(saved.customNetworks.some((n) => n.name === 'sim-datil'), 'the networks added elsewhere are kept');
-  await wd.click('#network-typed-net button');
+  await wd.click('#network-typed-net .network-remove');
   await wd.until(`return !document.getElementById('network-typed-net');`, 'the network to go');
 });
 
@@ -464,139 +540,6 @@ test('a browser wallet: added by address and listed by kind; its prompt says the
   const items = keychainAccounts();
   assert.ok(items.includes(`session:${got.result.sessionKey}`), 'the session key is in the keychain');
   assert.ok(!items.some((i) => i.toLowerCase().includes(page.address.toLowerCase().slice(2))), 'nothing is kept for the browser wallet');
-});
-
-// A PKP whose key the Lit network holds: the simulated PKP network's nodes let "Main" sign in for it.
-const appPkp = realPkp();
-let pkpNodes, pkpSessionKey;
-
-/** The Wallets screen's list, as a person reads it. */
-const walletItems = `return [...document.querySelectorAll('#wallet-list li')].map((li) => ({
-  kind: li.dataset.kind, address: li.querySelector('.wallet-address').textContent, says: li.querySelector('.wallet-kind').textContent,
-  facts: li.querySelector('.pkp-facts') ? li.querySelector('.pkp-facts').innerText : null,
-  problem: li.querySelector('.wallet-problem').hidden ? null : li.querySelector('.wallet-problem').textContent }));`;
-/** Clicks `css` and waits until the Wallets screen's list is drawn anew (not the one left from before). */
-async function walletsRedrawnBy(css) {
-  await wd.exec(`for (const li of document.querySelectorAll('#wallet-list li')) li.dataset.old = '1';`);
-  await wd.click(css);
-  await wd.until(`return !document.getElementById('wallets').hidden && document.querySelector('#wallet-list li')
-    && !document.querySelector('#wallet-list li[data-old]');`, 'the wallets screen');
-}
-const openWallets = () => walletsRedrawnBy('.tab[data-screen="wallets"]');
-const mainWallet = () => JSON.parse(stack.cli(['wallet', 'list'])).find((w) => w.label === 'Main');
-
-test('a PKP: added on the Wallets screen with the wallet that signs in for it, beside a local and a browser wallet; a bad key is refused beside what was typed', async () => {
-  const main = mainWallet();
-  await openWallets();
-  // Only local and browser wallets can sign in for a PKP.
-  const choices = await wd.exec(`return [...document.querySelectorAll('#pkp-auth option')].map((o) => o.textContent);`);
-  assert.equal(choices.length, 2, choices.join(' | '));
-  assert.ok(choices.some((c) => c.startsWith('Main (') && c.endsWith('key in your keychain')), choices.join(' | '));
-  assert.ok(choices.some((c) => c.startsWith('Rabby (') && c.endsWith('browser wallet')), choices.join(' | '));
-  await wd.type('#pkp-label', 'Vault PKP');
-  await wd.type('#pkp-key', appPkp.pubkey.slice(0, 100));
-  await wd.click(`#pkp-auth option[value="${main.address}"]`);
-  await wd.click('#add-pkp');
-  await wd.until(visible('#pkp-error'), 'the refusal');
-  const refused = await wd.exec(`return { error: document.getElementById('pkp-error').textContent, label: document.getElementById('pkp-label').value,
-    key: document.getElementById('pkp-key').value, auth: document.getElementById('pkp-auth').value };`);
-  assert.deepEqual(refused, { error: 'PKP public key is not a secp256k1 public key (0x04 followed by 128 hex digits)',
-    label: 'Vault PKP', key: appPkp.pubkey.slice(0, 100), auth: main.address }, 'the reason, and everything typed is still there');
-  assert.ok(!JSON.parse(stack.cli(['wallet', 'list'])).some((w) => w.kind === 'pkp'), 'nothing was added');
-
-  await wd.type('#pkp-key', appPkp.pubkey);
-  await walletsRedrawnBy('#add-pkp');
-  const items = await wd.exec(walletItems);
-  assert.deepEqual(items.map((i) => i.kind), ['local', 'external', 'pkp'], 'the three kinds, each saying how it signs');
-  const [local, browser, added] = items;
-  assert.match(local.says, /^Key in your system keychain$/);
-  assert.match(browser.says, /^Browser wallet: signs in your browser; only its address is kept here$/);
-  assert.equal(added.address, appPkp.address, 'the PKP is shown by its address (EIP-55)');
-  assert.equal(added.says, 'PKP: the Lit network signs once "Main" signs in');
-  const tokenShort = `0x${appPkp.id.slice(0, 4)}…${appPkp.id.slice(-4)}`;
-  assert.equal(added.facts, `Token id ${tokenShort} · signs in with Main (${main.address.slice(0, 6)}…${main.address.slice(-4)})`);
-  assert.equal(await wd.exec(`return document.getElementById('pkp-key').value;`), '', 'the form is ready for the next');
-  assert.equal(await wd.exec(`return document.getElementById('pkp-error').hidden;`), true);
-  const stored = JSON.parse(stack.cli(['wallet', 'list'])).find((w) => w.kind === 'pkp');
-  assert.deepEqual({ address: stored.address, label: stored.label, publicKey: stored.publicKey, auth: stored.auth, tokenId: stored.tokenId },
-    { address: appPkp.address, label: 'Vault PKP', publicKey: appPkp.pubkey, auth: main.address, tokenId: `0x${appPkp.id}` });
-  await wd.exec(`document.getElementById('wallets').scrollIntoView();`);
-  await shot('wallets');
-
-  // Renamed in place.
-  await wd.type('#wallet-list li[data-kind="pkp"] .wallet-label', 'Treasury');
-  await walletsRedrawnBy('#wallet-list li[data-kind="pkp"] .wallet-rename');
-  assert.equal(await wd.exec(`return document.querySelector('#wallet-list li[data-kind="pkp"] .wallet-label').value;`), 'Treasury');
-  assert.equal(JSON.parse(stack.cli(['wallet', 'list'])).find((w) => w.kind === 'pkp').label, 'Treasury');
-
-  // The wallet that signs in for it cannot go while the PKP stays: the core's refusal names the PKP.
-  await wd.click('#wallet-list li[data-kind="local"] .wallet-remove');
-  const question = await wd.alertText();
-  assert.match(question, /^Remove Main \(0x[0-9a-fA-F]{40}\)\? Its key leaves the keychain for good/);
-  await wd.acceptAlert();
-  const problem = await wd.until(`const p = document.querySelector('#wallet-list li[data-kind="local"] .wallet-problem');
-    return p && !p.hidden && p.textContent;`, 'the refusal');
-  assert.equal(problem, `wallet ${main.address} signs in for PKP ${appPkp.address} (Treasury); remove the PKP first`);
-  assert.ok(JSON.parse(stack.cli(['wallet', 'list'])).some((w) => w.address === main.address), 'Main is still there');
-  assert.ok(keychainAccounts().includes(`wallet:${main.address}`), 'and so is its key');
-});
-
-test('a PKP prompt says the Lit network signs for your PKP once "Main" signs in; approving gives sessionSigs the network signed (LIT_BLS)', async () => {
-  const main = mainWallet();
-  pkpNodes = await stack.startPkpNodes({ [appPkp.pubkey]: [main.address] });
-  // The app applies `network add` within half a second.
-  let served = false;
-  for (let i = 0; i < 100 && !served; i++) {
-    served = await wd.execAsync(`const done = arguments[arguments.length - 1];
-      window.__TAURI__.core.invoke('networks').then((l) => done(l.some((n) => n.name === 'sim-pkp' && n.served)), () => done(false));`);
-    if (!served) await sleep(100);
-  }
-  assert.ok(served, 'the app serves sim-pkp');
-  const pending = ask([pkpRequest(appPkp.id)], { network: 'sim-pkp', nodeUrls: pkpNodes, pkpPublicKey: appPkp.pubkey });
-  const p = await waitForPrompt();
-  assert.equal(p.who, 'app.example.com — verified by your browser');
-  assert.ok(p.where.includes(`as your PKP ${appPkp.address.slice(0, 6)}…${appPkp.address.slice(-4)} (Treasury)`), p.where);
-  assert.ok(p.where.includes('signed in with wallet "Main"'), p.where);
-  assert.ok(p.where.includes("the Lit network signs this session on your PKP's behalf"), p.where);
-  assert.ok(p.where.endsWith('via loopback HTTP'), p.where);
-  assert.match(p.will[0].text, /^Sign messages and transactions with your PKP/);
-  assert.match(p.raw, /Lit Protocol PKP session signature/);
-  await shot('prompt-pkp');
-  await wd.click('#prompt-approve');
-  const got = await pending;
-  assert.equal(got.reused, false);
-  assert.equal(got.wallet, appPkp.address, 'the session speaks for the PKP');
-  pkpSessionKey = got.sessionKey;
-  assert.deepEqual(Object.keys(got.sessionSigs).sort(), [...pkpNodes].sort());
-  for (const node of pkpNodes) {
-    const capability = JSON.parse(got.sessionSigs[node].signedMessage).capabilities.at(-1);
-    assert.equal(capability.algo, 'LIT_BLS');
-    assert.equal(capability.derivedVia, 'lit.bls');
-    assert.equal(capability.address, appPkp.address);
-    assert.ok(capability.signedMessage.includes(`URI: lit:session:${got.sessionKey}`), capability.signedMessage);
-    const signs = await stack.nodeSigns(node, got.sessionSigs, appPkp.pubkey);
-    assert.equal(signs.status, 200, JSON.stringify(signs.body));
-  }
-  const items = keychainAccounts();
-  assert.ok(items.includes(`session:${got.sessionKey}`), 'the session key is in the keychain');
-  assert.ok(items.includes(`pkp-auth:${got.sessionKey}`), 'and Main\'s sign-in beside it');
-  // Inside the grant: no prompt.
-  const again = await ask([pkpRequest(appPkp.id)], { network: 'sim-pkp', nodeUrls: pkpNodes, pkpPublicKey: appPkp.pubkey });
-  assert.equal(again.reused, true);
-  assert.equal(again.sessionKey, got.sessionKey);
-  assert.equal(await pendingPrompts(), 0);
-});
-
-test('a PKP removed on the Wallets screen goes with its session; the PKP itself stays on the network', async () => {
-  await openWallets();
-  await wd.click('#wallet-list li[data-kind="pkp"] .wallet-remove');
-  assert.match(await wd.alertText(), /^Forget the PKP Treasury \(0x[0-9a-fA-F]{40}\)\? Its sessions are revoked; the PKP itself stays on the Lit network/);
-  await wd.acceptAlert();
-  await wd.until(`return !document.querySelector('#wallet-list li[data-kind="pkp"]');`, 'the PKP to go');
-  const wallets = JSON.parse(stack.cli(['wallet', 'list']));
-  assert.deepEqual(wallets.map((w) => w.kind), ['local', 'external']);
-  assert.ok(!keychainAccounts().includes(`session:${pkpSessionKey}`), 'its session key left the keychain');
-  assert.equal(await wd.exec(`return document.querySelectorAll('#pkp-auth option').length;`), 2, 'Main and Rabby can sign in for the next one');
 });
 
 test('a deep link opened through the OS reaches the running app as an unverified prompt', async () => {
