@@ -15,7 +15,7 @@ import { createServer } from 'node:net';
 import { join, dirname } from 'node:path';
 import { tmpdir } from 'node:os';
 import { requestSessionSigs, openSealedAnswer, CompanionError } from '../../clients/js/index.js';
-import { Stack, root, HOST, pkp, pkpRequest, deepLink, assertSealedOnly } from '../e2e/harness.mjs';
+import { Stack, root, HOST, pkp, realPkp, pkpRequest, deepLink, assertSealedOnly } from '../e2e/harness.mjs';
 import { WebDriver } from './webdriver.mjs';
 import { captureScript, writeRecord } from './screenshots.mjs';
 
@@ -65,13 +65,13 @@ function keychainAccounts() {
 }
 
 /** A request from a web page at `origin`, as a browser would send it (Origin, Fetch Metadata). */
-function ask(requests, { origin = ORIGIN, network = 'sim-datil' } = {}) {
+function ask(requests, { origin = ORIGIN, network = 'sim-datil', nodeUrls = datil, ...params } = {}) {
   const browserFetch = (url, init) => fetch(url, {
     ...init,
     headers: { ...init.headers, origin, 'sec-fetch-site': 'cross-site', 'sec-fetch-mode': 'cors' },
   });
   return requestSessionSigs(
-    { network, resourceAbilityRequests: requests, nodeUrls: datil },
+    { network, resourceAbilityRequests: requests, nodeUrls, ...params },
     { transports: ['http'], port, fetch: browserFetch, timeoutMs: 60000 },
   );
 }
@@ -540,6 +540,139 @@ test('a browser wallet: added by address and listed by kind; its prompt says the
   const items = keychainAccounts();
   assert.ok(items.includes(`session:${got.result.sessionKey}`), 'the session key is in the keychain');
   assert.ok(!items.some((i) => i.toLowerCase().includes(page.address.toLowerCase().slice(2))), 'nothing is kept for the browser wallet');
+});
+
+// A PKP whose key the Lit network holds: the simulated PKP network's nodes let "Main" sign in for it.
+const appPkp = realPkp();
+let pkpNodes, pkpSessionKey;
+
+/** The Wallets screen's list, as a person reads it. */
+const walletItems = `return [...document.querySelectorAll('#wallet-list li')].map((li) => ({
+  kind: li.dataset.kind, address: li.querySelector('.wallet-address').textContent, says: li.querySelector('.wallet-kind').textContent,
+  facts: li.querySelector('.pkp-facts') ? li.querySelector('.pkp-facts').innerText : null,
+  problem: li.querySelector('.wallet-problem').hidden ? null : li.querySelector('.wallet-problem').textContent }));`;
+/** Clicks `css` and waits until the Wallets screen's list is drawn anew (not the one left from before). */
+async function walletsRedrawnBy(css) {
+  await wd.exec(`for (const li of document.querySelectorAll('#wallet-list li')) li.dataset.old = '1';`);
+  await wd.click(css);
+  await wd.until(`return !document.getElementById('wallets').hidden && document.querySelector('#wallet-list li')
+    && !document.querySelector('#wallet-list li[data-old]');`, 'the wallets screen');
+}
+const openWallets = () => walletsRedrawnBy('.tab[data-screen="wallets"]');
+const mainWallet = () => JSON.parse(stack.cli(['wallet', 'list'])).find((w) => w.label === 'Main');
+
+test('a PKP: added on the Wallets screen with the wallet that signs in for it, beside a local and a browser wallet; a bad key is refused beside what was typed', async () => {
+  const main = mainWallet();
+  await openWallets();
+  // Only local and browser wallets can sign in for a PKP.
+  const choices = await wd.exec(`return [...document.querySelectorAll('#pkp-auth option')].map((o) => o.textContent);`);
+  assert.equal(choices.length, 2, choices.join(' | '));
+  assert.ok(choices.some((c) => c.startsWith('Main (') && c.endsWith('key in your keychain')), choices.join(' | '));
+  assert.ok(choices.some((c) => c.startsWith('Rabby (') && c.endsWith('browser wallet')), choices.join(' | '));
+  await wd.type('#pkp-label', 'Vault PKP');
+  await wd.type('#pkp-key', appPkp.pubkey.slice(0, 100));
+  await wd.click(`#pkp-auth option[value="${main.address}"]`);
+  await wd.click('#add-pkp');
+  await wd.until(visible('#pkp-error'), 'the refusal');
+  const refused = await wd.exec(`return { error: document.getElementById('pkp-error').textContent, label: document.getElementById('pkp-label').value,
+    key: document.getElementById('pkp-key').value, auth: document.getElementById('pkp-auth').value };`);
+  assert.deepEqual(refused, { error: 'PKP public key is not a secp256k1 public key (0x04 followed by 128 hex digits)',
+    label: 'Vault PKP', key: appPkp.pubkey.slice(0, 100), auth: main.address }, 'the reason, and everything typed is still there');
+  assert.ok(!JSON.parse(stack.cli(['wallet', 'list'])).some((w) => w.kind === 'pkp'), 'nothing was added');
+
+  await wd.type('#pkp-key', appPkp.pubkey);
+  await walletsRedrawnBy('#add-pkp');
+  const items = await wd.exec(walletItems);
+  assert.deepEqual(items.map((i) => i.kind), ['local', 'external', 'pkp'], 'the three kinds, each saying how it signs');
+  const [local, browser, added] = items;
+  assert.match(local.says, /^Key in your system keychain$/);
+  assert.match(browser.says, /^Browser wallet: signs in your browser; only its address is kept here$/);
+  assert.equal(added.address, appPkp.address, 'the PKP is shown by its address (EIP-55)');
+  assert.equal(added.says, 'PKP: the Lit network signs once "Main" signs in');
+  const tokenShort = `0x${appPkp.id.slice(0, 4)}…${appPkp.id.slice(-4)}`;
+  assert.equal(added.facts, `Token id ${tokenShort} · signs in with Main (${main.address.slice(0, 6)}…${main.address.slice(-4)})`);
+  assert.equal(await wd.exec(`return document.getElementById('pkp-key').value;`), '', 'the form is ready for the next');
+  assert.equal(await wd.exec(`return document.getElementById('pkp-error').hidden;`), true);
+  const stored = JSON.parse(stack.cli(['wallet', 'list'])).find((w) => w.kind === 'pkp');
+  assert.deepEqual({ address: stored.address, label: stored.label, publicKey: stored.publicKey, auth: stored.auth, tokenId: stored.tokenId },
+    { address: appPkp.address, label: 'Vault PKP', publicKey: appPkp.pubkey, auth: main.address, tokenId: `0x${appPkp.id}` });
+  await wd.exec(`document.getElementById('wallets').scrollIntoView();`);
+  await shot('wallets');
+
+  // Renamed in place.
+  await wd.type('#wallet-list li[data-kind="pkp"] .wallet-label', 'Treasury');
+  await walletsRedrawnBy('#wallet-list li[data-kind="pkp"] .wallet-rename');
+  assert.equal(await wd.exec(`return document.querySelector('#wallet-list li[data-kind="pkp"] .wallet-label').value;`), 'Treasury');
+  assert.equal(JSON.parse(stack.cli(['wallet', 'list'])).find((w) => w.kind === 'pkp').label, 'Treasury');
+
+  // The wallet that signs in for it cannot go while the PKP stays: the core's refusal names the PKP.
+  await wd.click('#wallet-list li[data-kind="local"] .wallet-remove');
+  const question = await wd.alertText();
+  assert.match(question, /^Remove Main \(0x[0-9a-fA-F]{40}\)\? Its key leaves the keychain for good/);
+  await wd.acceptAlert();
+  const problem = await wd.until(`const p = document.querySelector('#wallet-list li[data-kind="local"] .wallet-problem');
+    return p && !p.hidden && p.textContent;`, 'the refusal');
+  assert.equal(problem, `wallet ${main.address} signs in for PKP ${appPkp.address} (Treasury); remove the PKP first`);
+  assert.ok(JSON.parse(stack.cli(['wallet', 'list'])).some((w) => w.address === main.address), 'Main is still there');
+  assert.ok(keychainAccounts().includes(`wallet:${main.address}`), 'and so is its key');
+});
+
+test('a PKP prompt says the Lit network signs for your PKP once "Main" signs in; approving gives sessionSigs the network signed (LIT_BLS)', async () => {
+  const main = mainWallet();
+  pkpNodes = await stack.startPkpNodes({ [appPkp.pubkey]: [main.address] });
+  // The app applies `network add` within half a second.
+  let served = false;
+  for (let i = 0; i < 100 && !served; i++) {
+    served = await wd.execAsync(`const done = arguments[arguments.length - 1];
+      window.__TAURI__.core.invoke('networks').then((l) => done(l.some((n) => n.name === 'sim-pkp' && n.served)), () => done(false));`);
+    if (!served) await sleep(100);
+  }
+  assert.ok(served, 'the app serves sim-pkp');
+  const pending = ask([pkpRequest(appPkp.id)], { network: 'sim-pkp', nodeUrls: pkpNodes, pkpPublicKey: appPkp.pubkey });
+  const p = await waitForPrompt();
+  assert.equal(p.who, 'app.example.com — verified by your browser');
+  assert.ok(p.where.includes(`as your PKP ${appPkp.address.slice(0, 6)}…${appPkp.address.slice(-4)} (Treasury)`), p.where);
+  assert.ok(p.where.includes('signed in with wallet "Main"'), p.where);
+  assert.ok(p.where.includes("the Lit network signs this session on your PKP's behalf"), p.where);
+  assert.ok(p.where.endsWith('via loopback HTTP'), p.where);
+  assert.match(p.will[0].text, /^Sign messages and transactions with your PKP/);
+  assert.match(p.raw, /Lit Protocol PKP session signature/);
+  await shot('prompt-pkp');
+  await wd.click('#prompt-approve');
+  const got = await pending;
+  assert.equal(got.reused, false);
+  assert.equal(got.wallet, appPkp.address, 'the session speaks for the PKP');
+  pkpSessionKey = got.sessionKey;
+  assert.deepEqual(Object.keys(got.sessionSigs).sort(), [...pkpNodes].sort());
+  for (const node of pkpNodes) {
+    const capability = JSON.parse(got.sessionSigs[node].signedMessage).capabilities.at(-1);
+    assert.equal(capability.algo, 'LIT_BLS');
+    assert.equal(capability.derivedVia, 'lit.bls');
+    assert.equal(capability.address, appPkp.address);
+    assert.ok(capability.signedMessage.includes(`URI: lit:session:${got.sessionKey}`), capability.signedMessage);
+    const signs = await stack.nodeSigns(node, got.sessionSigs, appPkp.pubkey);
+    assert.equal(signs.status, 200, JSON.stringify(signs.body));
+  }
+  const items = keychainAccounts();
+  assert.ok(items.includes(`session:${got.sessionKey}`), 'the session key is in the keychain');
+  assert.ok(items.includes(`pkp-auth:${got.sessionKey}`), 'and Main\'s sign-in beside it');
+  // Inside the grant: no prompt.
+  const again = await ask([pkpRequest(appPkp.id)], { network: 'sim-pkp', nodeUrls: pkpNodes, pkpPublicKey: appPkp.pubkey });
+  assert.equal(again.reused, true);
+  assert.equal(again.sessionKey, got.sessionKey);
+  assert.equal(await pendingPrompts(), 0);
+});
+
+test('a PKP removed on the Wallets screen goes with its session; the PKP itself stays on the network', async () => {
+  await openWallets();
+  await wd.click('#wallet-list li[data-kind="pkp"] .wallet-remove');
+  assert.match(await wd.alertText(), /^Forget the PKP Treasury \(0x[0-9a-fA-F]{40}\)\? Its sessions are revoked; the PKP itself stays on the Lit network/);
+  await wd.acceptAlert();
+  await wd.until(`return !document.querySelector('#wallet-list li[data-kind="pkp"]');`, 'the PKP to go');
+  const wallets = JSON.parse(stack.cli(['wallet', 'list']));
+  assert.deepEqual(wallets.map((w) => w.kind), ['local', 'external']);
+  assert.ok(!keychainAccounts().includes(`session:${pkpSessionKey}`), 'its session key left the keychain');
+  assert.equal(await wd.exec(`return document.querySelectorAll('#pkp-auth option').length;`), 2, 'Main and Rabby can sign in for the next one');
 });
 
 test('a deep link opened through the OS reaches the running app as an unverified prompt', async () => {
