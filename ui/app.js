@@ -333,12 +333,36 @@ async function renderSettings() {
   $('set-networks').replaceChildren(...networks.map(networkRow));
   renderHostBrowsers();
   $('set-lifetime').value = String(settings.defaultLifetimeSecs);
+  await renderLogin();
   const pairings = await invoke('pairings');
   $('pairing-list').replaceChildren(...pairings.map((p) => {
     const revoke = el('button', { className: 'danger-outline', textContent: 'Revoke' });
     revoke.onclick = async () => { await invoke('revoke_pairing', { name: p.name }); renderSettings(); };
     return el('li', { className: 'row' }, el('span', { textContent: `${p.name} · created ${new Date(p.createdAt).toLocaleDateString()}` }), revoke);
   }));
+}
+
+// Starting at login: the switch shows the OS's entry as it is (the desktop's own settings may
+// have removed it or switched it off), not only what was chosen here.
+function showLogin(state) {
+  $('set-login').checked = state.on;
+  $('login-state').textContent = state.on ? `It starts hidden in the tray (${state.place}).` : '';
+  showError('login-problem', state.problem && `It will not start at login: ${state.problem}.`);
+}
+
+async function renderLogin() {
+  try { showLogin(await invoke('start_at_login')); } catch (e) { showError('login-problem', `Could not tell whether it starts at login: ${e}`); }
+}
+
+async function setLogin() {
+  const on = $('set-login').checked;
+  try {
+    showLogin(await invoke('set_start_at_login', { on }));
+  } catch (e) {
+    const now = await invoke('start_at_login').catch(() => null);
+    if (now) showLogin(now);
+    showError('login-problem', `Could not turn starting at login ${on ? 'on' : 'off'}: ${e}`);
+  }
 }
 
 async function saveSettings() {
@@ -541,6 +565,7 @@ $('revoke-all').onclick = async () => {
   if (confirm('Revoke every session of every site?')) { await invoke('revoke', {}); renderSessions(); }
 };
 for (const id of ['set-paused', 'set-road-http', 'set-road-extension', 'set-road-deepLink', 'set-lifetime']) $(id).onchange = saveSettings;
+$('set-login').onchange = setLogin;
 $('net-add').onclick = addNetwork;
 $('pairing-new').onclick = async () => {
   try {

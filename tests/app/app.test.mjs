@@ -9,7 +9,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync, chmodSync, readFileSync, existsSync } from 'node:fs';
+import { mkdirSync, writeFileSync, chmodSync, readFileSync, existsSync, realpathSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { join, dirname } from 'node:path';
@@ -396,6 +396,34 @@ test('pausing in the settings turns requests away with 4900 until resumed', asyn
   assert.equal(saved.paused, true, 'the pause is remembered');
   await wd.click('#set-paused');
   await wd.until(`return document.getElementById('paused-badge').hidden;`, 'the badge to go');
+});
+
+test('starting at login: the first run turned it on; the Settings switch removes the entry and writes it back, hidden', async () => {
+  const entry = join(env.XDG_CONFIG_HOME, 'autostart', 'lit-companion.desktop');
+  const exec = () => readFileSync(entry, 'utf8').split('\n').find((l) => l.startsWith('Exec='));
+  const choice = () => JSON.parse(readFileSync(join(stack.env.LIT_COMPANION_DATA_DIR, 'settings.json'), 'utf8')).startAtLogin;
+  const eventually = async (ok, what) => {
+    for (let i = 0; !ok(); i++) { assert.ok(i < 100, `timed out waiting for ${what}`); await sleep(50); }
+  };
+  // The app was started without --hidden; the entry it wrote starts it in the tray.
+  assert.equal(exec(), `Exec=${realpathSync(APP)} --hidden`);
+  assert.equal(choice(), true);
+  await wd.click('.tab[data-screen="settings"]');
+  await wd.until(`return document.getElementById('set-login').checked;`, 'the switch to show the entry');
+  await wd.click('#set-login');
+  // The entry changes first, then the choice is stored.
+  await eventually(() => !existsSync(entry) && choice() === false, 'the entry to go, and the choice to be stored');
+  await wd.click('#set-login');
+  await eventually(() => existsSync(entry) && choice() === true, 'the entry to come back');
+  assert.equal(exec(), `Exec=${realpathSync(APP)} --hidden`);
+  // The switch shows the entry, not the choice: switched off by the desktop, it reads off.
+  writeFileSync(entry, readFileSync(entry, 'utf8').replace('X-GNOME-Autostart-enabled=true', 'Hidden=true'));
+  await wd.click('.tab[data-screen="sessions"]');
+  await wd.click('.tab[data-screen="settings"]');
+  await wd.until(`return !document.getElementById('set-login').checked && document.getElementById('login-problem').innerText.includes('switched off');`, 'the switch to read off');
+  await wd.click('#set-login');
+  await wd.until(`return document.getElementById('set-login').checked && document.getElementById('login-problem').hidden;`, 'the switch to read on');
+  assert.ok(!readFileSync(entry, 'utf8').includes('Hidden=true'));
 });
 
 test('the settings list each network with its nodes; a network added there is stored, served and removable', async () => {
