@@ -11,8 +11,9 @@
 ;                                        HKCU\Software\<browser>\NativeMessagingHosts, for each
 ;                                        browser installed for this user (none when none is)
 ;   lit-companion register-url-handler   HKCU\Software\Classes\lit-companion (open-url "%1")
-; The uninstaller runs the matching uninstall commands, then removes the files it installed and
-; its own entry in Apps & features. Wallets, sessions and settings (%APPDATA%\lit-companion, the
+; The uninstaller runs the matching uninstall commands, removes the desktop app's "start at login"
+; entry when it starts a program from this folder, then removes the files it installed and its
+; own entry in Apps & features. Wallets, sessions and settings (%APPDATA%\lit-companion, the
 ; Credential Manager) are the user's and stay.
 
 ; makensis runs from this folder: relative paths below start here.
@@ -92,6 +93,15 @@ Section "Uninstall"
   Pop $0
   nsExec::ExecToLog '"$INSTDIR\lit-companion.exe" unregister-url-handler'
   Pop $0
+  ; The desktop app's "start at login" entry (the value "Lit Companion" of HKCU\...\Run, see
+  ; crates/platform/src/autostart.rs), when it starts a program from this folder; an entry
+  ; pointing elsewhere belongs to another install and stays.
+  ReadRegStr $0 HKCU "Software\Microsoft\Windows\CurrentVersion\Run" "Lit Companion"
+  StrLen $1 '"$INSTDIR\'
+  StrCpy $2 $0 $1
+  StrCmp $2 '"$INSTDIR\' 0 +3
+    DeleteRegValue HKCU "Software\Microsoft\Windows\CurrentVersion\Run" "Lit Companion"
+    DeleteRegValue HKCU "Software\Microsoft\Windows\CurrentVersion\Explorer\StartupApproved\Run" "Lit Companion"
   Delete "$INSTDIR\lit-companion.exe"
   Delete "$INSTDIR\lit-companion-host.exe"
   Delete "$INSTDIR\lit-companion.ico"

@@ -1,8 +1,8 @@
 // The Windows installer under Wine (run by scripts/test-windows, which builds it with
 // `scripts/package --windows`): a silent per-user install, what it put where (files, the browser
 // host's registry keys and manifests for the browsers installed here and no others, the
-// lit-companion:// scheme, its Apps & features entry), the installed CLI working, then a silent
-// uninstall leaving none of it behind.
+// lit-companion:// scheme, its Apps & features entry), the installed CLI working and its doctor
+// reading the app's "start at login" entry, then a silent uninstall leaving none of it behind.
 //
 // Env: LIT_WINDOWS_INSTALLER (the installer), LIT_WINDOWS_BIN_DIR (the test-only
 // bcryptprimitives.dll, see tests/windows/bcryptprimitives.c), WINEPREFIX.
@@ -35,6 +35,8 @@ const hostKeys = {
 };
 const schemeKey = 'HKCU\\Software\\Classes\\lit-companion';
 const uninstallKey = 'HKCU\\Software\\Microsoft\\Windows\\CurrentVersion\\Uninstall\\LitCompanion';
+const runKey = 'HKCU\\Software\\Microsoft\\Windows\\CurrentVersion\\Run';
+const approvedKey = 'HKCU\\Software\\Microsoft\\Windows\\CurrentVersion\\Explorer\\StartupApproved\\Run';
 
 function run(args, timeout = 120_000) {
   const r = spawnSync('wine', args, { env, encoding: 'utf8', timeout });
@@ -114,6 +116,20 @@ test('the installer: silent per-user install, registrations for installed browse
   }
   assert.doesNotMatch(doctor.stderr, /registry key/, doctor.stderr);
 
+  // Starting at login. The desktop app is not in this installer (it is only compiled for Windows
+  // here), so its first run is played by writing its entry as the app writes it
+  // (crates/platform/src/autostart.rs), the installed CLI standing in for the app's program:
+  // the doctor reads it back, Task Manager's "Disabled" reads as off, and the uninstaller
+  // removes it, since it starts a program from the install folder.
+  const entry = `"${winInstDir}\\lit-companion.exe" --hidden`;
+  assert.equal(run(['reg', 'add', runKey, '/v', 'Lit Companion', '/d', entry, '/f']).status, 0);
+  assert.equal(regValue(runKey, 'Lit Companion'), entry);
+  let checked = run([cli, 'doctor']).stderr;
+  assert.match(checked, /ok: +the app starts at login, in the tray: HKEY_CURRENT_USER\\Software\\Microsoft\\Windows\\CurrentVersion\\Run\\Lit Companion runs C:\\.*\\lit-companion\.exe --hidden/i, checked);
+  assert.equal(run(['reg', 'add', approvedKey, '/v', 'Lit Companion', '/t', 'REG_BINARY', '/d', '030000000000000000000000', '/f']).status, 0);
+  checked = run([cli, 'doctor']).stderr;
+  assert.match(checked, /ok: +the app does not start at login: it is switched off in Task Manager's Startup apps/, checked);
+
   // Uninstall. NSIS's uninstaller copies itself to %TEMP% and returns at once: wait for it.
   const uninstall = run([join(instDir, 'uninstall.exe'), '/S']);
   assert.equal(uninstall.status, 0, uninstall.stderr);
@@ -125,6 +141,8 @@ test('the installer: silent per-user install, registrations for installed browse
     assert.ok(!regKeyExists(key), `${key} is still there after uninstalling`);
   }
   assert.ok(!existsSync(ourData), `${ourData} (the manifests' folder) is still there`);
+  assert.equal(regValue(runKey, 'Lit Companion'), null, 'the login entry is still there after uninstalling');
+  assert.equal(run(['reg', 'query', approvedKey, '/v', 'Lit Companion']).status === 0, false, 'Task Manager\'s mark is still there');
   // The browsers' own folders are theirs.
   assert.ok(existsSync(join(user, 'AppData/Local/Google/Chrome/User Data')));
   run(['reg', 'delete', edgeAppPath, '/f']);
