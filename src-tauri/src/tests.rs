@@ -13,6 +13,13 @@ use tauri::{
 
 use crate::{commands, services::Services};
 
+/// The tests take turns: each points the process's environment (the keyring's bus, the
+/// keychain service) at its own private keyring, and the environment is one per process.
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    static TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    TURN.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 fn app(keyring: &PrivateKeyring) -> (tauri::App<MockRuntime>, WebviewWindow<MockRuntime>) {
     keyring.enter();
     std::env::set_var(
@@ -65,6 +72,7 @@ fn call(w: &WebviewWindow<MockRuntime>, cmd: &str, args: Value) -> Result<Value,
 
 #[test]
 fn commands_manage_wallets_settings_and_pairings() {
+    let _turn = serial();
     let keyring = PrivateKeyring::start();
     let (app, w) = app(&keyring);
 
@@ -141,6 +149,7 @@ fn any_public_key() -> String {
 
 #[test]
 fn commands_add_rename_and_remove_a_pkp_with_the_wallet_that_signs_in_for_it() {
+    let _turn = serial();
     let keyring = PrivateKeyring::start();
     let (_app, w) = app(&keyring);
     let main = call(&w, "create_wallet", json!({ "label": "Main" })).unwrap();
