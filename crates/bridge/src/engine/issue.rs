@@ -357,6 +357,31 @@ impl Engine {
             Signer::Browser { label, add: true } => Some(label.clone()),
             _ => None,
         };
+        self.wallet_step(
+            caller,
+            p,
+            prepared,
+            add_as,
+            agreement.nodes,
+            expiration,
+            None,
+        )
+    }
+
+    /// Keeps `prepared` for the page's wallet and answers the `signWithWallet` step: the
+    /// session's AuthSig (or, for a PKP, the sign-in in `pkp`) is signed in the page, and the
+    /// sessionSigs for `nodes` follow the signature.
+    #[allow(clippy::too_many_arguments, reason = "one step, its inputs named")]
+    pub(super) fn wallet_step(
+        &self,
+        caller: &Caller,
+        p: &ValidParams,
+        prepared: lit_companion_vault::PreparedSession,
+        add_as: Option<String>,
+        nodes: Vec<String>,
+        expiration: OffsetDateTime,
+        pkp: Option<super::pkp::PkpStep>,
+    ) -> Result<Created, BridgeError> {
         let step = self.steps.start(
             caller,
             prepared,
@@ -364,7 +389,7 @@ impl Engine {
             Handout {
                 generation: p.network.generation,
                 requests: p.requests.clone(),
-                nodes: agreement.nodes,
+                nodes,
                 // The lifetime the user approved: never past the AuthSig the wallet signs.
                 expiration,
                 delegations: p.delegations.clone(),
@@ -375,7 +400,7 @@ impl Engine {
                 total: self.settings.max_pending,
                 per_site: self.settings.max_pending_per_caller,
             },
-            None,
+            pkp,
         )?;
         Ok(Created::WalletStep(step))
     }

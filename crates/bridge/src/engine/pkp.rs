@@ -29,7 +29,7 @@ use super::{
     errors::{internal, net_error},
     issue::Created,
     params::{LitAction, ValidParams},
-    wallet_step::{Handout, PkpAuth, StepLimits},
+    wallet_step::PkpAuth,
     Engine,
 };
 use crate::caller::Caller;
@@ -159,30 +159,19 @@ impl Engine {
                 .await?
             }
             (None, true) => {
-                let step = self.steps.start(
+                return self.wallet_step(
                     caller,
+                    p,
                     prepared,
                     None,
-                    Handout {
-                        generation: p.network.generation,
-                        requests: p.requests.clone(),
-                        nodes: agreement.nodes,
-                        expiration,
-                        delegations: p.delegations.clone(),
-                        max_price_wei: p.max_price_wei,
-                    },
-                    StepLimits {
-                        lifetime: self.settings.approval_timeout,
-                        total: self.settings.max_pending,
-                        per_site: self.settings.max_pending_per_caller,
-                    },
+                    agreement.nodes,
+                    expiration,
                     Some(PkpStep {
                         plan,
                         auth: address,
                         auth_message,
                     }),
-                )?;
-                return Ok(Created::WalletStep(step));
+                );
             }
         };
         let live = self
