@@ -86,7 +86,7 @@ impl PreparedSession {
 /// What finishes a PKP session: the network's `LIT_BLS` AuthSig over the prepared message (or
 /// the nodes' rebuilt form of it), checked by the caller against the network key named here,
 /// and the wallet's auth-method AuthSig that the nodes accepted, kept for the next session.
-#[derive(Debug)]
+/// `Debug` leaves the sign-in out: it is a bearer credential for the PKP.
 pub struct PkpSigned {
     /// `algo: LIT_BLS`, verified against `record.network_key`.
     pub auth_sig: AuthSig,
@@ -95,6 +95,15 @@ pub struct PkpSigned {
     /// The wallet's auth-method AuthSig (a bearer credential for the PKP: keychain only);
     /// `None` when a Lit Action authorized the PKP.
     pub auth_method: Option<AuthSig>,
+}
+
+impl fmt::Debug for PkpSigned {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PkpSigned")
+            .field("record", &self.record)
+            .field("signed_in", &self.auth_method.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl fmt::Debug for PreparedSession {
