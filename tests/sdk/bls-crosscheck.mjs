@@ -12,22 +12,13 @@
 //   selftest --rust F      make (must equal the committed file) and check; prints "N passed, N failed"
 // All output is JSON on stdout; on failure: exit 1 and a one-line reason on stderr.
 
+import { Fail, fail, hex, unhex, parseArgs, readJson } from './common.mjs';
 import { createRequire } from 'node:module';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-process.noDeprecation = true; // depd / LitErrorKind warnings go to stderr otherwise
-process.env.LOG_LEVEL ??= 'silent';
-process.env.PINO_LOG_LEVEL ??= 'silent';
-
-// The SDKs' wasm modules warn on stderr about their own init call; nothing to act on.
-const consoleWarn = console.warn;
-console.warn = (...a) => {
-  if (typeof a[0] === 'string' && a[0].includes('initSync')) return;
-  consoleWarn(...a);
-};
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '../..');
@@ -66,12 +57,6 @@ const POP_DST = 'BLS_SIG_BLS12381G2_XMD:SHA-256_SSWU_RO_POP_';
 const LIT_BLS_AUTHSIG_KEYS = ['sig', 'algo', 'derivedVia', 'signedMessage', 'address'];
 
 // ---------------------------------------------------------------- helpers
-class Fail extends Error {}
-const fail = (msg) => {
-  throw new Fail(msg);
-};
-const hex = (u8) => Buffer.from(u8).toString('hex');
-const unhex = (h) => new Uint8Array(Buffer.from(h.replace(/^0x/, ''), 'hex'));
 const sha256 = (s) => new Uint8Array(crypto.createHash('sha256').update(s).digest());
 
 async function withFixedNow(iso, fn) {
@@ -95,31 +80,6 @@ async function withFixedNow(iso, fn) {
   }
 }
 
-function parseArgs(argv) {
-  const out = { _: [] };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a.startsWith('--')) {
-      const k = a.slice(2);
-      const v = argv[i + 1];
-      if (v === undefined || v.startsWith('--')) out[k] = true;
-      else {
-        out[k] = v;
-        i++;
-      }
-    } else out._.push(a);
-  }
-  return out;
-}
-
-function readJson(file) {
-  const txt = file === '-' ? fs.readFileSync(0, 'utf8') : fs.readFileSync(file, 'utf8');
-  try {
-    return JSON.parse(txt);
-  } catch (e) {
-    fail(`${file}: not JSON (${e.message})`);
-  }
-}
 
 // The two SDKs' calls, each with the argument types it takes.
 const combine7 = (shares) => crypto7.combineSignatureShares(shares);

@@ -7,13 +7,10 @@
 //              [--resource P://ID --ability A] [--now ISO] | bench | selftest
 // All output is JSON on stdout; on failure: exit 1 and a one-line reason on stderr.
 
+import { Fail, fail, hex, unhex, parseArgs, readJson } from './common.mjs';
 import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import path from 'node:path';
-
-process.noDeprecation = true; // depd / LitErrorKind warnings go to stderr otherwise
-process.env.LOG_LEVEL ??= 'silent';
-process.env.PINO_LOG_LEVEL ??= 'silent';
 
 const require = createRequire(import.meta.url);
 // v7 stack (top-level node_modules)
@@ -73,12 +70,6 @@ const DATIL = ['datil-dev', 'datil-test', 'datil'];
 const NAGA = ['naga-dev', 'naga-test', 'naga', 'naga-staging', 'naga-local', 'naga-proto', 'naga-mainnet'];
 
 // ---------------------------------------------------------------- helpers
-class Fail extends Error {}
-const fail = (msg) => {
-  throw new Fail(msg);
-};
-const hex = (u8) => Buffer.from(u8).toString('hex');
-const unhex = (h) => new Uint8Array(Buffer.from(h.replace(/^0x/, ''), 'hex'));
 const utf8 = (s) => new Uint8Array(Buffer.from(s, 'utf8'));
 const clone = (o) => JSON.parse(JSON.stringify(o));
 
@@ -113,31 +104,6 @@ function sessionKeyFromSeed(seedHex) {
   };
 }
 
-function parseArgs(argv) {
-  const out = { _: [] };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a.startsWith('--')) {
-      const k = a.slice(2);
-      const v = argv[i + 1];
-      if (v === undefined || v.startsWith('--')) out[k] = true;
-      else {
-        out[k] = v;
-        i++;
-      }
-    } else out._.push(a);
-  }
-  return out;
-}
-
-function readJson(file) {
-  const txt = file === '-' ? fs.readFileSync(0, 'utf8') : fs.readFileSync(file, 'utf8');
-  try {
-    return JSON.parse(txt);
-  } catch (e) {
-    fail(`${file}: not JSON (${e.message})`);
-  }
-}
 function writeJson(file, obj) {
   fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
   fs.writeFileSync(file, JSON.stringify(obj, null, 2) + '\n');

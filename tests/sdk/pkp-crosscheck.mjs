@@ -25,6 +25,7 @@
 // Binaries: --sim / $LIT_NODE_SIM_BIN and --bin / $LIT_COMPANION_BIN, else $CARGO_TARGET_DIR (or ./target)
 // /debug (bench: /release).
 
+import { Fail, fail, hex, unhex, parseArgs } from './common.mjs';
 import { createRequire } from 'node:module';
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -33,15 +34,6 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startStakingRpc } from './staking-rpc.mjs';
 
-process.noDeprecation = true;
-process.env.LOG_LEVEL ??= 'silent';
-process.env.PINO_LOG_LEVEL ??= 'silent';
-// The SDKs' wasm modules warn on stderr about their own init call; nothing to act on.
-const consoleWarn = console.warn;
-console.warn = (...a) => {
-  if (typeof a[0] === 'string' && a[0].includes('initSync')) return;
-  consoleWarn(...a);
-};
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '../..');
@@ -82,12 +74,6 @@ const ORIGIN = 'https://app.example.com';
 const OTHER_NETWORK_KEY = Buffer.from(noble.G1.ProjectivePoint.BASE.multiply(0x5eedn).toRawBytes(true)).toString('hex');
 
 // ---------------------------------------------------------------- helpers
-class Fail extends Error {}
-const fail = (msg) => {
-  throw new Fail(msg);
-};
-const hex = (u8) => Buffer.from(u8).toString('hex');
-const unhex = (h) => new Uint8Array(Buffer.from(h.replace(/^0x/, ''), 'hex'));
 /** SHA256("lit_session:" + hex(eip191(msg))): what the nodes sign for a session message. */
 const sessionHash = (msg) => unhex(ethers.utils.sha256(ethers.utils.toUtf8Bytes('lit_session:' + ethers.utils.hashMessage(msg).slice(2))));
 /** Runs f with console.log/warn silenced (the SDKs talk there about what is expected here). */
@@ -108,22 +94,6 @@ const verifies = async (fn) => {
     return false;
   }
 };
-
-function parseArgs(argv) {
-  const out = { _: [] };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a.startsWith('--')) {
-      const v = argv[i + 1];
-      if (v === undefined || v.startsWith('--')) out[a.slice(2)] = true;
-      else {
-        out[a.slice(2)] = v;
-        i++;
-      }
-    } else out._.push(a);
-  }
-  return out;
-}
 
 let passed = 0;
 let failed = 0;
