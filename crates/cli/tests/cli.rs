@@ -7,6 +7,9 @@ use std::{
     process::{Command, Output, Stdio},
 };
 
+#[path = "cli/verify_pkp.rs"]
+mod verify_pkp;
+
 const BIN: &str = env!("CARGO_BIN_EXE_lit-companion");
 const PKP_REQ: &str = r#"[{"resource":{"resource":"0x3f9a1234","resourcePrefix":"lit-pkp"},"ability":"pkp-signing"}]"#;
 const NONCE: &str = "0xabababababababababababababababababababababababababababababababab";

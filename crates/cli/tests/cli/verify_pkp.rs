@@ -1,12 +1,8 @@
 //! `lit-companion session verify --network-key`: a PKP session (its capability the network's
 //! `LIT_BLS` signature) verifies against the network key, and is refused without it or under
 //! another.
-#![allow(clippy::unwrap_used, reason = "test")]
 
-use std::{
-    io::Write,
-    process::{Command, Output, Stdio},
-};
+use std::process::Output;
 
 use lit_companion_session::{
     authsig::AuthSig,
@@ -19,24 +15,10 @@ use lit_companion_session::{
 };
 use time::Duration;
 
-const BIN: &str = env!("CARGO_BIN_EXE_lit-companion");
+use super::run;
+
 const NODE: &str = "http://127.0.0.1:7470";
 const SEED: &[u8] = b"cli verify pkp network";
-
-fn run(args: &[&str], stdin: &str) -> Output {
-    let mut child = Command::new(BIN)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    match child.stdin.take().unwrap().write_all(stdin.as_bytes()) {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => panic!("stdin: {e}"),
-        _ => {}
-    }
-    child.wait_with_output().unwrap()
-}
 
 /// A Datil sessionSigs map whose capability 2 of 3 simulated nodes signed for a PKP.
 fn pkp_session() -> (String, String) {
