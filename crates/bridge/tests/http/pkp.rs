@@ -57,6 +57,15 @@ async fn pkp_bridge(name: &str, configs: Vec<NodeConfig>, pkp: PkpPublicKey) -> 
     b
 }
 
+/// A page asks for signing with `pkp` as that PKP.
+async fn ask_for_its_pkp(b: &Bridge, pkp: &PkpPublicKey) -> (u16, Value) {
+    b.post_from(
+        ORIGIN,
+        &b.body(vec![pkp_request(&pkp.token_id())], pkp_params(pkp)),
+    )
+    .await
+}
+
 fn pkp_params(pkp: &PkpPublicKey) -> Value {
     json!({ "pkpPublicKey": pkp.to_hex() })
 }
@@ -198,12 +207,7 @@ async fn a_wallet_the_pkp_does_not_permit_gets_the_nodes_refusal_naming_both() {
         pkp,
     )
     .await;
-    let (status, v) = b
-        .post_from(
-            ORIGIN,
-            &b.body(vec![pkp_request(&pkp.token_id())], pkp_params(&pkp)),
-        )
-        .await;
+    let (status, v) = ask_for_its_pkp(&b, &pkp).await;
     assert_eq!(code(&v), 4100, "{status} {v}");
     let message = v["error"]["message"].as_str().unwrap();
     assert!(message.contains(&pkp.address().to_checksum()), "{message}");
@@ -226,12 +230,7 @@ async fn one_node_signing_with_another_key_breaks_the_signature_and_nothing_is_s
         pkp,
     )
     .await;
-    let (status, v) = b
-        .post_from(
-            ORIGIN,
-            &b.body(vec![pkp_request(&pkp.token_id())], pkp_params(&pkp)),
-        )
-        .await;
+    let (status, v) = ask_for_its_pkp(&b, &pkp).await;
     assert_eq!((status, code(&v)), (502, 4504), "{v}");
     assert!(
         v["error"]["message"]
@@ -250,12 +249,7 @@ async fn a_network_without_keys_cannot_sign_pkp_sessions() {
     b.vault
         .add_pkp(&pkp, &main_wallet(), "My PKP", OffsetDateTime::now_utc())
         .unwrap();
-    let (status, v) = b
-        .post_from(
-            ORIGIN,
-            &b.body(vec![pkp_request(&pkp.token_id())], pkp_params(&pkp)),
-        )
-        .await;
+    let (status, v) = ask_for_its_pkp(&b, &pkp).await;
     assert_eq!((status, code(&v)), (502, 4504), "{v}");
     assert!(v["error"]["message"]
         .as_str()
@@ -275,12 +269,7 @@ async fn a_pkp_the_companion_does_not_hold_is_a_prompt_with_only_reject() {
         nodes(Network::DatilDev, [SEED; 3], pkp, main_wallet(), None),
     )
     .await;
-    let (_, v) = b
-        .post_from(
-            ORIGIN,
-            &b.body(vec![pkp_request(&pkp.token_id())], pkp_params(&pkp)),
-        )
-        .await;
+    let (_, v) = ask_for_its_pkp(&b, &pkp).await;
     assert_eq!(code(&v), 4400, "{v}");
     let unavailable = b.approver.asked.lock().unwrap()[0].unavailable.clone();
     assert!(unavailable.unwrap().contains("no PKP"));
