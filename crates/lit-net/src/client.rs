@@ -228,9 +228,6 @@ impl LitNetClient {
             match joined {
                 Ok((node, Ok(h))) => {
                     outcome.answered.push(node.clone());
-                    outcome
-                        .hashes
-                        .push((node.clone(), h.latest_blockhash.clone()));
                     outcome.handshakes.push((node, h));
                 }
                 Ok((node, Err(e))) => {
@@ -253,9 +250,7 @@ pub struct Outcome {
     pub answered: Vec<String>,
     /// Nodes that did not.
     pub failed: Vec<String>,
-    /// Each answering node's latest block hash.
-    pub hashes: Vec<(String, String)>,
-    /// Each answering node's whole handshake.
+    /// Each answering node's handshake (its latest block hash, keys, epoch).
     pub handshakes: Vec<(String, Handshake)>,
 }
 
@@ -275,8 +270,8 @@ impl Outcome {
             });
         }
         let mut counts: HashMap<&str, usize> = HashMap::new();
-        for (_, hash) in &self.hashes {
-            *counts.entry(hash).or_default() += 1;
+        for (_, h) in &self.handshakes {
+            *counts.entry(&h.latest_blockhash).or_default() += 1;
         }
         let (best, count) = counts
             .iter()
@@ -286,17 +281,12 @@ impl Outcome {
         if count < needed {
             return Err(NetError::Disagree(counts.len()));
         }
-        let nodes: Vec<String> = self
-            .hashes
-            .into_iter()
-            .filter(|(_, h)| *h == best)
-            .map(|(n, _)| n)
-            .collect();
-        let handshakes = self
+        let handshakes: Vec<(String, Handshake)> = self
             .handshakes
             .into_iter()
-            .filter(|(n, _)| nodes.contains(n))
+            .filter(|(_, h)| h.latest_blockhash == best)
             .collect();
+        let nodes = handshakes.iter().map(|(n, _)| n.clone()).collect();
         Ok(crate::Agreement {
             nonce: best,
             nodes,
