@@ -25,15 +25,18 @@ const STYLE = ['color', 'background-color', 'font-size', 'font-weight', 'font-st
 
 /** A WebDriver script body: the window's text and its styles, as the page renders them. */
 export const captureScript = `
+  // Transient elements are taken out of the layout while the record is read (and put back), so
+  // that whether a timer had run out leaves no trace, not even a blank line.
   const transient = ${JSON.stringify(TRANSIENT)}.flatMap((s) => [...document.querySelectorAll(s)]);
-  const shown = (e) => e.getClientRects().length > 0 && !transient.some((t) => t.contains(e));
-  let text = document.body.innerText;
-  for (const t of transient) if (t.getClientRects().length > 0 && t.innerText) text = text.split(t.innerText).join('');
+  const before = transient.map((t) => t.style.display);
+  for (const t of transient) t.style.display = 'none';
+  const text = document.body.innerText;
   const props = ${JSON.stringify(STYLE)};
-  const styles = [...document.body.querySelectorAll('*')].filter(shown).map((e) => {
+  const styles = [...document.body.querySelectorAll('*')].filter((e) => e.getClientRects().length > 0).map((e) => {
     const c = getComputedStyle(e);
     return e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + [...e.classList].map((k) => '.' + k).join('') + ' ' + props.map((p) => c.getPropertyValue(p)).join(';');
   });
+  transient.forEach((t, i) => { t.style.display = before[i]; });
   return { text, styles, width: window.innerWidth, height: window.innerHeight };`;
 
 const WEEKDAYS = /\b(Mon|Tue|Wed|Thu|Fri|Sat|Sun)(day|sday|nesday|rsday|urday)?\b/g;
