@@ -1,167 +1,209 @@
-//! The desktop shell: windows, the tray, the deep-link and single-instance plugins, and
-//! one-line commands over the core crates. The engine and every road in (loopback HTTP, the
-//! extension's socket, deep links) run in this process; approvals go to the window through a
-//! prompt queue.
+//! The window: the web UI in a Tauri window, run only while the user looks at it. Everything it
+//! shows and does is asked of the desktop companion (`lit-companion tray`, beside this program),
+//! which holds the keys, serves the roads and owns the prompts, over the control road
+//! ([`control`]); updates are the one thing done here (Tauri's updater).
+//!
+//! This program is also what the desktop launches: with no argument it opens the window
+//! (starting the companion first when it is not running), with `--hidden` (at login) it becomes
+//! the companion in the tray, and with a `lit-companion://` link it hands the link over.
 
-mod commands;
-mod services;
-#[cfg(test)]
-mod tests;
-mod tray;
+mod control;
+mod launch;
 
-use lit_companion_bridge::socket;
-use tauri::{Emitter, Manager, RunEvent};
+use std::{ffi::OsString, process::ExitCode, sync::Arc};
 
-use services::Services;
+use serde_json::Value;
+use tauri::{ipc::InvokeBody, Emitter, Manager, RunEvent};
 
-/// Runs the app.
-pub fn run() {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(false)
-        .compact()
-        .try_init();
-    // The same executor as `lit-companion serve` (first come, first served under load); it
-    // lives as long as this function, which is as long as the app.
-    let runtime = match lit_companion_runtime::async_runtime() {
-        Ok(r) => r,
+use control::Control;
+
+/// How the window was asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Purpose {
+    /// The user opened it: shown and focused.
+    Open,
+    /// A question waits: shown without taking the keyboard, asking for attention.
+    Prompt,
+}
+
+/// Runs this program with `args` (without the program's name).
+pub fn main(args: Vec<OsString>) -> ExitCode {
+    let first = args.first().and_then(|a| a.to_str()).unwrap_or("");
+    if first == "--hidden" {
+        return launch::hand_over(&["tray", "--hidden"]);
+    }
+    if first.starts_with("lit-companion://") {
+        let url = first.to_owned();
+        if let Err(e) = launch::ensure_companion() {
+            eprintln!("{e}");
+            return ExitCode::FAILURE;
+        }
+        return launch::hand_over(&["open-url", &url]);
+    }
+    let started_by_companion = first == "--window";
+    let purpose = if args.iter().any(|a| a == "--for-prompt") {
+        Purpose::Prompt
+    } else {
+        Purpose::Open
+    };
+    let (events_tx, events) = std::sync::mpsc::channel();
+    let control = match launch::connect(events_tx, !started_by_companion) {
+        Ok(c) => c,
         Err(e) => {
-            eprintln!("Lit Companion could not start: {e}");
-            std::process::exit(1);
+            eprintln!("Lit Companion could not open its window: {e}");
+            return ExitCode::FAILURE;
         }
     };
-    tauri::async_runtime::set(runtime.handle().clone());
+    match control.call("hello", Value::Null) {
+        Ok(v) if v["window"] == "yours" => {}
+        // Another window is open; the companion brought it forward.
+        Ok(_) => return ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("Lit Companion could not open its window: {e}");
+            return ExitCode::FAILURE;
+        }
+    }
+    run(control, events, purpose)
+}
+
+fn run(control: Arc<Control>, events: std::sync::mpsc::Receiver<String>, purpose: Purpose) -> ExitCode {
+    let updates: Box<dyn Fn(tauri::ipc::Invoke) -> bool + Send + Sync> =
+        Box::new(tauri::generate_handler![check_update, install_update]);
+    let relay_to = control.clone();
     let result = tauri::Builder::default()
-        // Registered first, so that a second launch (e.g. the OS opening a deep link) hands its
-        // URL to this instance instead of starting another.
-        .plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| {
-            tray::open_window(app);
-        }))
-        .plugin(tauri_plugin_deep_link::init())
         .plugin(tauri_plugin_updater::Builder::new().build())
-        .setup(|app| {
+        .manage(control)
+        .invoke_handler(move |invoke| match invoke.message.command() {
+            "check_update" | "install_update" => updates(invoke),
+            _ => {
+                relay(&relay_to, invoke);
+                true
+            }
+        })
+        .setup(move |app| {
+            let window = open_window(app.handle(), purpose)?;
+            if purpose == Purpose::Prompt {
+                let _ = window.request_user_attention(Some(tauri::UserAttentionType::Critical));
+            }
             let handle = app.handle().clone();
-            let services = Services::open(move || {
-                let _ = handle.emit("prompts-changed", ());
-                tray::refresh(&handle);
-                // A waiting question brings the window forward; an answered one does not.
-                let waiting = handle
-                    .try_state::<Services>()
-                    .is_some_and(|s| !s.prompts.pending().is_empty());
-                if waiting {
-                    tray::raise_for_prompt(&handle);
-                }
-            })?;
-            let (services, companion) = services;
-            let (engine, links) = (services.engine.clone(), services.links.clone());
-            // Starting at login, hidden in the tray: turned on by the first run, an entry left
-            // by a moved app repaired (crates/runtime/src/login.rs decides).
-            let settings_file = services.settings_file.clone();
-            tauri::async_runtime::spawn_blocking(move || services::login_at_start(&settings_file));
-            app.manage(services);
-
-            let handle = app.handle().clone();
-            tauri::async_runtime::spawn(async move {
-                let companion = companion.start().await;
-                if let Some(s) = handle.try_state::<Services>() {
-                    *s.companion.lock().await = Some(companion);
-                }
-                let _ = handle.emit("status-changed", ());
-            });
-
-            if let Err(e) = tray::build(app.handle()) {
-                eprintln!("no tray icon: {e}");
-            }
-            // `--hidden` (autostart at login) starts in the tray: no window, and so no web
-            // process, until the user opens one or a request needs an answer.
-            if !std::env::args().any(|a| a == "--hidden") {
-                tray::open_window(app.handle());
-            }
-
-            use tauri_plugin_deep_link::DeepLinkExt;
-            // Per user: on Windows the plugin writes `HKCU\Software\Classes\lit-companion`, so
-            // a portable copy works without the installer; macOS takes the scheme from Info.plist.
-            #[cfg(any(target_os = "linux", windows))]
-            if let Err(e) = app.deep_link().register_all() {
-                eprintln!("could not register the lit-companion:// handler: {e}");
-            }
-            // Links arrive on the plugin's thread (D-Bus, for a second launch); they are
-            // handled on the async runtime the engine lives on.
-            app.deep_link().on_open_url(move |event| {
-                let urls: Vec<String> = event.urls().iter().map(|u| u.to_string()).collect();
-                let (engine, links) = (engine.clone(), links.clone());
-                tauri::async_runtime::spawn(async move {
-                    for url in urls {
-                        let reply = socket::deep_link(&engine, &links, &url);
-                        if let Some(e) = reply.error {
-                            eprintln!("refused a deep link: {}", e["message"]);
-                        }
+            std::thread::Builder::new()
+                .name("control-events".into())
+                .spawn(move || {
+                    for event in events {
+                        on_event(&handle, &event);
                     }
-                });
-            });
+                })?;
             Ok(())
         })
-        .invoke_handler(tauri::generate_handler![
-            commands::status,
-            commands::wallets,
-            commands::create_wallet,
-            commands::add_external_wallet,
-            commands::add_pkp,
-            commands::import_wallet,
-            commands::label_wallet,
-            commands::remove_wallet,
-            commands::sessions,
-            commands::revoke,
-            commands::history,
-            commands::prompts,
-            commands::answer_prompt,
-            commands::settings,
-            commands::save_settings,
-            commands::set_paused,
-            commands::networks,
-            commands::add_network,
-            commands::remove_network,
-            commands::refresh_network,
-            commands::pairings,
-            commands::create_pairing,
-            commands::revoke_pairing,
-            commands::browser_doctor,
-            commands::install_browser_host,
-            commands::browser_hosts,
-            commands::check_update,
-            commands::install_update,
-            commands::start_at_login,
-            commands::set_start_at_login,
-        ])
-        .build(tauri::generate_context!("../tauri.conf.json"))
-        .map(|app| {
-            app.run(|app, event| {
-                // Closing the window destroys it (and WebKit's web process with it) while the
-                // bridge runs on in the tray; only "Quit" (an explicit exit code) ends the app.
-                match event {
-                    RunEvent::ExitRequested {
-                        code: None, api, ..
-                    } if app.tray_by_id("main").is_some() => api.prevent_exit(),
-                    // Quitting writes the last reuse counts and drops the keys held in memory.
-                    RunEvent::Exit => {
-                        if let Some(s) = app.try_state::<Services>() {
-                            let companion =
-                                tauri::async_runtime::block_on(s.companion.lock()).take();
-                            if let Some(c) = companion {
-                                tauri::async_runtime::block_on(c.shutdown());
-                            }
-                        }
-                    }
-                    _ => {}
-                }
-            })
-        });
-    if let Err(e) = result {
-        eprintln!("Lit Companion could not start: {e}");
-        std::process::exit(1);
+        .build(tauri::generate_context!("../tauri.conf.json"));
+    match result {
+        Ok(app) => {
+            // Closing the window ends this program; the companion runs on in the tray.
+            app.run(|_, _: RunEvent| {});
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("Lit Companion could not open its window: {e}");
+            ExitCode::FAILURE
+        }
     }
+}
+
+/// Hands a command of the web UI to the companion and its answer back.
+fn relay(control: &Arc<Control>, invoke: tauri::ipc::Invoke) {
+    let cmd = invoke.message.command().to_owned();
+    let args = match invoke.message.payload() {
+        InvokeBody::Json(v) => v.clone(),
+        InvokeBody::Raw(_) => Value::Null,
+    };
+    let control = control.clone();
+    invoke.resolver.respond_async(async move {
+        tauri::async_runtime::spawn_blocking(move || control.call(&cmd, args))
+            .await
+            .map_err(|e| tauri::ipc::InvokeError::from(e.to_string()))?
+            .map_err(tauri::ipc::InvokeError::from)
+    });
+}
+
+/// What the companion said happened.
+fn on_event(app: &tauri::AppHandle, event: &str) {
+    match event {
+        "prompts-changed" | "status-changed" => {
+            let _ = app.emit(event, ());
+        }
+        "show" => {
+            if let Some(w) = app.get_webview_window("main") {
+                let _ = w.show();
+                let _ = w.unminimize();
+                let _ = w.set_focus();
+            }
+        }
+        "raise" => {
+            if let Some(w) = app.get_webview_window("main") {
+                let _ = w.show();
+                let _ = w.unminimize();
+                let _ = w.request_user_attention(Some(tauri::UserAttentionType::Critical));
+            }
+        }
+        // Quit in the tray, or the companion went away: nothing here works without it.
+        "close" | "gone" => app.exit(0),
+        _ => {}
+    }
+}
+
+/// The main window, from the config; focused only when the user opened it (a question does
+/// not take the keyboard from the app the user is typing in).
+fn open_window(app: &tauri::AppHandle, purpose: Purpose) -> tauri::Result<tauri::WebviewWindow> {
+    let config = app
+        .config()
+        .app
+        .windows
+        .iter()
+        .find(|w| w.label == "main")
+        .cloned()
+        .ok_or_else(|| tauri::Error::WindowNotFound)?;
+    tauri::WebviewWindowBuilder::from_config(app, &config)?
+        .focused(purpose == Purpose::Open)
+        .build()
+}
+
+/// Asks the update server (tauri.conf.json, `plugins.updater`) whether a newer release exists.
+/// Updates are signed; the updater refuses one whose signature does not match the public key
+/// built into the app.
+#[tauri::command]
+async fn check_update(app: tauri::AppHandle) -> Result<Value, String> {
+    use tauri_plugin_updater::UpdaterExt;
+    let update = app
+        .updater()
+        .map_err(|e| e.to_string())?
+        .check()
+        .await
+        .map_err(|e| format!("could not check for updates: {e}"))?;
+    Ok(match update {
+        Some(u) => serde_json::json!({ "available": true, "version": u.version, "notes": u.body }),
+        None => serde_json::json!({ "available": false, "version": env!("CARGO_PKG_VERSION") }),
+    })
+}
+
+/// Downloads, verifies and installs the newer release, then restarts: the companion first (it
+/// runs the old program until asked to quit), then this window.
+#[tauri::command]
+async fn install_update(app: tauri::AppHandle) -> Result<(), String> {
+    use tauri_plugin_updater::UpdaterExt;
+    let update = app
+        .updater()
+        .map_err(|e| e.to_string())?
+        .check()
+        .await
+        .map_err(|e| format!("could not check for updates: {e}"))?
+        .ok_or("Lit Companion is up to date")?;
+    update
+        .download_and_install(|_, _| {}, || {})
+        .await
+        .map_err(|e| format!("the update was not installed: {e}"))?;
+    if let Some(control) = app.try_state::<Arc<Control>>() {
+        let control = control.inner().clone();
+        let _ = tauri::async_runtime::spawn_blocking(move || control.call("restart", Value::Null)).await;
+    }
+    app.restart()
 }

@@ -189,29 +189,34 @@ pub async fn bind(path: &Path) -> Result<Listener, SocketError> {
     Ok(Listener { name, user, next })
 }
 
-/// Serves relayed requests and forwarded deep links until the future is dropped.
+/// The next connection from a process of this OS user, with that process's id; connections of
+/// other users are dropped unanswered. Every road on a [`Listener`] (the bridge's, the desktop's
+/// control road) accepts through here.
 #[cfg(unix)]
-pub async fn serve(listener: Listener, engine: Arc<Engine>, links: Arc<DeepLinks>) {
+pub async fn accept(listener: &mut Listener) -> (tokio::net::UnixStream, Option<u32>) {
     let me = lit_companion_platform::endpoint::current_uid();
     loop {
         let Ok((stream, _)) = listener.0.accept().await else {
             continue;
         };
-        let same_user = stream.peer_cred().map(|c| c.uid() == me).unwrap_or(false);
-        if !same_user {
+        let Ok(cred) = stream.peer_cred() else {
+            continue;
+        };
+        if cred.uid() != me {
             continue; // dropped: another user's process gets nothing
         }
-        let (engine, links) = (engine.clone(), links.clone());
-        tokio::spawn(async move {
-            let _ = connection(stream, engine, links).await;
-        });
+        let pid = cred.pid().and_then(|p| u32::try_from(p).ok());
+        return (stream, pid);
     }
 }
 
-/// Serves relayed requests and forwarded deep links until the future is dropped. Each
-/// connected instance is handed to its own task once the next one is waiting.
+/// The next connection from a process of this OS user, with that process's id; connections of
+/// other users are dropped unanswered. Each connected instance is handed out once the next one
+/// is waiting.
 #[cfg(windows)]
-pub async fn serve(mut listener: Listener, engine: Arc<Engine>, links: Arc<DeepLinks>) {
+pub async fn accept(
+    listener: &mut Listener,
+) -> (tokio::net::windows::named_pipe::NamedPipeServer, Option<u32>) {
     use lit_companion_platform::windows;
     loop {
         let connected = listener.next.connect().await;
@@ -228,10 +233,21 @@ pub async fn serve(mut listener: Listener, engine: Arc<Engine>, links: Arc<DeepL
         if connected.is_err() {
             continue;
         }
-        let same_user = windows::pipe_client_pid(&stream).is_ok_and(windows::is_same_user);
-        if !same_user {
+        let Ok(pid) = windows::pipe_client_pid(&stream) else {
+            continue;
+        };
+        if !windows::is_same_user(pid) {
             continue; // dropped: another user's process gets nothing
         }
+        return (stream, Some(pid));
+    }
+}
+
+/// Serves relayed requests and forwarded deep links until the future is dropped.
+#[cfg(any(unix, windows))]
+pub async fn serve(mut listener: Listener, engine: Arc<Engine>, links: Arc<DeepLinks>) {
+    loop {
+        let (stream, _) = accept(&mut listener).await;
         let (engine, links) = (engine.clone(), links.clone());
         tokio::spawn(async move {
             let _ = connection(stream, engine, links).await;

@@ -122,6 +122,13 @@ enum Command {
     Network(crate::network_cmd::NetworkCommand),
     /// Serve sessionSigs to dapps over loopback HTTP, headless.
     Serve(ServeArgs),
+    /// The desktop companion: every road, the prompts, the tray icon, and the app's window
+    /// (`lit-companion-app`) opened when wanted. What the desktop app runs.
+    Tray {
+        /// Start in the tray, without opening the window (how it starts at login).
+        #[arg(long)]
+        hidden: bool,
+    },
     /// Pairing tokens for local programs without an origin.
     #[command(subcommand)]
     Pair(PairCommand),
@@ -254,6 +261,7 @@ pub(crate) fn run(cli: Cli) -> Result<String, Failure> {
         Command::Store(cmd) => crate::store_cmd::store(cmd),
         Command::Network(cmd) => crate::network_cmd::network(cmd, &cli.vault),
         Command::Serve(args) => serve_cmd::serve(args, &cli.vault),
+        Command::Tray { hidden } => serve_cmd::tray(hidden, &cli.vault),
         Command::Pair(cmd) => serve_cmd::pair(cmd, &cli.vault),
         Command::InstallBrowserHost(args) => browser_cmd::install_host(&args),
         Command::UninstallBrowserHost(args) => browser_cmd::uninstall_host(&args),

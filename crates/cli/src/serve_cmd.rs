@@ -164,6 +164,25 @@ pub(crate) fn serve(args: ServeArgs, vault_args: &VaultArgs) -> Result<String, F
     })
 }
 
+/// `lit-companion tray`: the desktop companion ([`lit_companion_runtime::desktop::run`]), which
+/// also keeps this program the handler of lit-companion:// links, as the app always did.
+pub(crate) fn tray(hidden: bool, vault_args: &VaultArgs) -> Result<String, Failure> {
+    use lit_companion_runtime::desktop::{self, RunError};
+    let _log = init_log();
+    // The companion and the window it starts read the data directory from the environment.
+    std::env::set_var("LIT_COMPANION_DATA_DIR", vault_cmd::data_dir(vault_args)?);
+    if let Err(e) = crate::link_cmd::register() {
+        eprintln!("could not register the lit-companion:// handler: {}", e.message);
+    }
+    let runtime = lit_companion_runtime::async_runtime()
+        .map_err(|e| Failure::input(format!("cannot start: {e}")))?;
+    match runtime.block_on(desktop::run(hidden)) {
+        Ok(()) => Ok("stopped".to_owned()),
+        Err(RunError::AlreadyRunning) => Ok("already running".to_owned()),
+        Err(e) => Err(Failure::input(e.to_string())),
+    }
+}
+
 /// Ctrl-C, or (on Unix) SIGTERM: the signals a service manager stops us with.
 async fn stopped() {
     #[cfg(unix)]

@@ -29,6 +29,52 @@ pub fn default_socket_path() -> PathBuf {
     }
 }
 
+/// Where the desktop companion listens for its window (the control road): beside the bridge's
+/// socket, `control.sock` in the same private directory on Unix; on Windows the bridge's pipe
+/// name with `-control` after it.
+pub fn control_socket_path() -> PathBuf {
+    let bridge = default_socket_path();
+    #[cfg(windows)]
+    {
+        PathBuf::from(format!("{}-control", bridge.display()))
+    }
+    #[cfg(not(windows))]
+    {
+        bridge.with_file_name("control.sock")
+    }
+}
+
+/// The program process `pid` runs (its executable's path), as the OS tells it: `/proc` on
+/// Linux, `ps` on macOS, `QueryFullProcessImageNameW` on Windows.
+pub fn process_program(pid: u32) -> std::io::Result<PathBuf> {
+    #[cfg(target_os = "linux")]
+    {
+        std::fs::read_link(format!("/proc/{pid}/exe"))
+    }
+    #[cfg(windows)]
+    {
+        crate::windows::process_program(pid)
+    }
+    #[cfg(target_os = "macos")]
+    {
+        // macOS's `ps` prints the executable's full path for `comm`.
+        let out = std::process::Command::new("/bin/ps")
+            .args(["-p", &pid.to_string(), "-o", "comm="])
+            .stdin(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .output()?;
+        let path = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        if !out.status.success() || !path.starts_with('/') {
+            return Err(std::io::Error::other(format!("no program for process {pid}")));
+        }
+        Ok(PathBuf::from(path))
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "macos", windows)))]
+    {
+        Err(std::io::Error::other(format!("no program for process {pid} on this OS")))
+    }
+}
+
 /// `\\.\pipe\lit-companion-<SID>` (the user name when the SID cannot be read). Pipe names are
 /// one namespace for the whole machine: the SID keeps each user's apart, and the ACL and the
 /// first-instance flag keep anyone else from holding it.

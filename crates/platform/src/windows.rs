@@ -137,6 +137,27 @@ pub fn process_user(pid: u32) -> io::Result<Sid> {
     token_user(&Handle(token))
 }
 
+/// The full path of the program process `pid` runs.
+pub fn process_program(pid: u32) -> io::Result<std::path::PathBuf> {
+    use std::os::windows::ffi::OsStringExt;
+    use windows_sys::Win32::System::Threading::{QueryFullProcessImageNameW, PROCESS_NAME_WIN32};
+    // SAFETY: plain call; a null handle is an error.
+    let process = unsafe { OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, 0, pid) };
+    if process.is_null() {
+        return Err(io::Error::last_os_error());
+    }
+    let process = Handle(process);
+    let mut buf = vec![0u16; 32_768];
+    let mut len = buf.len() as u32;
+    // SAFETY: `process` is live with query rights; `buf` holds `len` UTF-16 units and receives
+    // the path, `len` its length.
+    if unsafe { QueryFullProcessImageNameW(process.0, PROCESS_NAME_WIN32, buf.as_mut_ptr(), &mut len) } == 0 {
+        return Err(io::Error::last_os_error());
+    }
+    buf.truncate(len as usize);
+    Ok(std::ffi::OsString::from_wide(&buf).into())
+}
+
 /// Whether process `pid` runs as this process's user. Anything that cannot be told is "no".
 pub fn is_same_user(pid: u32) -> bool {
     matches!((current_user(), process_user(pid)), (Ok(me), Ok(them)) if me == them)

@@ -5,6 +5,8 @@
 //! ([`settings`]) put into force on the engine; and starting the desktop app at login ([`login`]).
 
 pub mod assemble;
+#[cfg(any(unix, windows))]
+pub mod desktop;
 pub mod executor;
 pub mod login;
 pub mod network_view;

@@ -1,17 +1,13 @@
-//! The commands without a window: Tauri's mock runtime carries real IPC requests to them, over a
-//! real (private) keychain and data directory.
+//! The window's commands, as the control road hands them over, over a real (private) keychain
+//! and data directory; and the control road refusing a program that is not the window.
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests")]
+
+use std::sync::Arc;
 
 use lit_companion_testkit::{unique_service, PrivateKeyring};
 use serde_json::{json, Value};
-use tauri::{
-    ipc::{CallbackFn, InvokeBody},
-    test::{get_ipc_response, mock_builder, mock_context, noop_assets, MockRuntime, INVOKE_KEY},
-    webview::InvokeRequest,
-    Manager, WebviewWindow, WebviewWindowBuilder,
-};
 
-use crate::{commands, services::Services};
+use super::{commands, Desktop};
 
 /// The tests take turns: each points the process's environment (the keyring's bus, the
 /// keychain service) at its own private keyring, and the environment is one per process.
@@ -20,61 +16,50 @@ fn serial() -> std::sync::MutexGuard<'static, ()> {
     TURN.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-fn app(keyring: &PrivateKeyring) -> (tauri::App<MockRuntime>, WebviewWindow<MockRuntime>) {
+struct App {
+    desktop: Arc<Desktop>,
+    rt: tokio::runtime::Runtime,
+}
+
+fn app(keyring: &PrivateKeyring) -> App {
     keyring.enter();
     std::env::set_var(
         "LIT_COMPANION_KEYCHAIN_SERVICE",
         unique_service("app-commands"),
     );
-    let services = Services::open(|| {}).unwrap().0;
-    let app = mock_builder()
-        .manage(services)
-        .invoke_handler(tauri::generate_handler![
-            commands::status,
-            commands::wallets,
-            commands::create_wallet,
-            commands::add_external_wallet,
-            commands::add_pkp,
-            commands::import_wallet,
-            commands::label_wallet,
-            commands::remove_wallet,
-            commands::settings,
-            commands::save_settings,
-            commands::set_paused,
-            commands::answer_prompt,
-            commands::create_pairing,
-            commands::pairings,
-            commands::revoke_pairing,
-        ])
-        .build(mock_context(noop_assets()))
-        .unwrap();
-    let window = WebviewWindowBuilder::new(&app, "main", Default::default())
+    let desktop = Arc::new(Desktop::open(|| {}).unwrap().0);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
         .build()
         .unwrap();
-    (app, window)
+    App { desktop, rt }
 }
 
-fn call(w: &WebviewWindow<MockRuntime>, cmd: &str, args: Value) -> Result<Value, Value> {
-    get_ipc_response(
-        w,
-        InvokeRequest {
-            cmd: cmd.into(),
-            callback: CallbackFn(0),
-            error: CallbackFn(1),
-            url: "tauri://localhost".parse().unwrap(),
-            body: InvokeBody::Json(args),
-            headers: Default::default(),
-            invoke_key: INVOKE_KEY.to_string(),
-        },
-    )
-    .map(|b| b.deserialize::<Value>().unwrap())
+fn call(w: &App, cmd: &str, args: Value) -> Result<Value, Value> {
+    w.rt.block_on(commands::call(&w.desktop, cmd, args))
+        .map_err(Value::String)
+}
+
+#[test]
+fn an_unknown_command_or_arguments_of_the_wrong_shape_are_refused_in_words() {
+    let _turn = serial();
+    let keyring = PrivateKeyring::start();
+    let w = app(&keyring);
+    assert_eq!(
+        call(&w, "export_keys", json!({})).unwrap_err(),
+        "the companion has no command \"export_keys\""
+    );
+    let wrong = call(&w, "create_wallet", json!({ "name": "x" })).unwrap_err();
+    assert!(wrong.as_str().unwrap().starts_with("create_wallet: missing field `label`"), "{wrong}");
+    assert_eq!(call(&w, "wallets", json!({})).unwrap(), json!([]), "nothing was added");
 }
 
 #[test]
 fn commands_manage_wallets_settings_and_pairings() {
     let _turn = serial();
     let keyring = PrivateKeyring::start();
-    let (app, w) = app(&keyring);
+    let w = app(&keyring);
 
     let status = call(&w, "status", json!({})).unwrap();
     assert_eq!(status["keychain"]["ok"], true, "{status}");
@@ -108,7 +93,7 @@ fn commands_manage_wallets_settings_and_pairings() {
     settings["paused"] = json!(true);
     settings["networks"] = json!(["naga"]);
     call(&w, "save_settings", json!({ "settings": settings })).unwrap();
-    let services = app.state::<Services>();
+    let services = &w.desktop;
     assert!(services.engine.is_paused());
     assert!(!services.engine.network_on("datil-dev"));
     assert!(services.engine.network_on("naga"));
@@ -151,7 +136,7 @@ fn any_public_key() -> String {
 fn commands_add_rename_and_remove_a_pkp_with_the_wallet_that_signs_in_for_it() {
     let _turn = serial();
     let keyring = PrivateKeyring::start();
-    let (_app, w) = app(&keyring);
+    let w = app(&keyring);
     let main = call(&w, "create_wallet", json!({ "label": "Main" })).unwrap();
     let main = main.as_str().unwrap().to_owned();
     let public_key = any_public_key();
@@ -232,4 +217,49 @@ fn commands_add_rename_and_remove_a_pkp_with_the_wallet_that_signs_in_for_it() {
     call(&w, "remove_wallet", json!({ "address": address })).unwrap();
     call(&w, "remove_wallet", json!({ "address": main })).unwrap();
     assert_eq!(call(&w, "wallets", json!({})).unwrap(), json!([]));
+}
+
+/// The control road answers prompts: a process of the user's that is not the window program
+/// (here, this test) is dropped before anything is read, hello included.
+#[cfg(unix)]
+#[test]
+fn the_control_road_drops_a_program_that_is_not_the_window() {
+    use std::io::Read;
+
+    use super::{control, window::WindowHost};
+    let _turn = serial();
+    let keyring = PrivateKeyring::start();
+    let w = app(&keyring);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("private").join("control.sock");
+    let window = Arc::new(WindowHost::default());
+    let served = Arc::new(control::Control {
+        desktop: w.desktop.clone(),
+        window: window.clone(),
+        status_changed: Box::new(|| {}),
+        quit: Box::new(|| {}),
+    });
+    let listener = w
+        .rt
+        .block_on(lit_companion_bridge::socket::bind(&path))
+        .unwrap();
+    w.rt.spawn(control::serve(listener, served));
+    let mut stream = std::os::unix::net::UnixStream::connect(&path).unwrap();
+    lit_companion_wire::frame::write_json(&mut stream, &json!({ "id": 0, "cmd": "hello" })).unwrap();
+    lit_companion_wire::frame::write_json(
+        &mut stream,
+        &json!({ "id": 1, "cmd": "answer_prompt", "args": { "id": 1, "approve": true } }),
+    )
+    .unwrap();
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    let mut answer = Vec::new();
+    // Closed (reset, since what it sent was never read), not left waiting.
+    match stream.read_to_end(&mut answer) {
+        Ok(_) => {}
+        Err(e) => assert_eq!(e.kind(), std::io::ErrorKind::ConnectionReset, "{e}"),
+    }
+    assert!(answer.is_empty(), "nothing was answered: {answer:?}");
+    assert!(!window.is_open(), "it did not become the window");
 }

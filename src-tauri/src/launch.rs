@@ -1,0 +1,115 @@
+//! Finding the companion, or starting it: `lit-companion` in this program's folder, run as
+//! `lit-companion tray`.
+
+use std::{
+    path::PathBuf,
+    process::{Command, ExitCode, Stdio},
+    sync::{mpsc, Arc},
+    time::{Duration, Instant},
+};
+
+use crate::control::{ConnectError, Control};
+
+/// How long a companion just started has to open its control road.
+const START_WAIT: Duration = Duration::from_secs(15);
+
+/// The companion's program: `lit-companion` beside this one.
+fn companion_program() -> Result<PathBuf, String> {
+    let exe = std::env::current_exe().map_err(|e| format!("this program's path is not known: {e}"))?;
+    let name = if cfg!(windows) { "lit-companion.exe" } else { "lit-companion" };
+    Ok(exe.with_file_name(name))
+}
+
+/// Becomes `lit-companion <args>` (Unix: the same process; Windows: started, and this one ends).
+pub(crate) fn hand_over(args: &[&str]) -> ExitCode {
+    let program = match companion_program() {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut command = Command::new(&program);
+    command.args(args);
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::CommandExt;
+        let e = command.exec();
+        eprintln!("could not start {}: {e}", program.display());
+        ExitCode::FAILURE
+    }
+    #[cfg(not(unix))]
+    {
+        match command.status() {
+            Ok(s) if s.success() => ExitCode::SUCCESS,
+            Ok(_) => ExitCode::FAILURE,
+            Err(e) => {
+                eprintln!("could not start {}: {e}", program.display());
+                ExitCode::FAILURE
+            }
+        }
+    }
+}
+
+/// Starts the companion in the tray, on its own (it outlives this program).
+fn start_companion() -> Result<(), String> {
+    let program = companion_program()?;
+    let mut command = Command::new(&program);
+    command
+        .args(["tray", "--hidden"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null());
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::CommandExt;
+        command.process_group(0); // not stopped with the terminal or the launcher that ran us
+    }
+    let mut child = command
+        .spawn()
+        .map_err(|e| format!("could not start {}: {e}", program.display()))?;
+    std::thread::spawn(move || {
+        let _ = child.wait();
+    });
+    Ok(())
+}
+
+/// Connects to the companion, starting it first when `may_start` and it is not running.
+pub(crate) fn connect(events: mpsc::Sender<String>, may_start: bool) -> Result<Arc<Control>, String> {
+    match Control::connect(events.clone()) {
+        Ok(c) => return Ok(c),
+        Err(ConnectError::NotRunning) if may_start => {}
+        Err(ConnectError::NotRunning) => return Err("Lit Companion is not running".into()),
+        Err(ConnectError::Other(e)) => return Err(e),
+    }
+    start_companion()?;
+    let started = Instant::now();
+    loop {
+        std::thread::sleep(Duration::from_millis(50));
+        match Control::connect(events.clone()) {
+            Ok(c) => return Ok(c),
+            Err(ConnectError::NotRunning) if started.elapsed() < START_WAIT => {}
+            Err(ConnectError::NotRunning) => {
+                return Err(format!("the companion did not start within {} s", START_WAIT.as_secs()))
+            }
+            Err(ConnectError::Other(e)) => return Err(e),
+        }
+    }
+}
+
+/// Makes sure the companion runs (a link opened while it does not is handed to one started
+/// for it).
+pub(crate) fn ensure_companion() -> Result<(), String> {
+    let path = lit_companion_platform::endpoint::default_socket_path();
+    if lit_companion_platform::endpoint::connect(&path).is_ok() {
+        return Ok(());
+    }
+    start_companion()?;
+    let started = Instant::now();
+    while started.elapsed() < START_WAIT {
+        std::thread::sleep(Duration::from_millis(50));
+        if lit_companion_platform::endpoint::connect(&path).is_ok() {
+            return Ok(());
+        }
+    }
+    Err(format!("the companion did not start within {} s", START_WAIT.as_secs()))
+}
