@@ -40,6 +40,13 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
         }
         return launch::hand_over(&["open-url", &url]);
     }
+    let known = |a: &OsString| a == "--window" || a == "--for-prompt";
+    if !first.is_empty() && first != "--window" || !args.iter().all(known) {
+        eprintln!(
+            "usage: lit-companion-app [--hidden | lit-companion://… ] (the command is lit-companion)"
+        );
+        return ExitCode::from(2);
+    }
     let started_by_companion = first == "--window";
     let purpose = if args.iter().any(|a| a == "--for-prompt") {
         Purpose::Prompt

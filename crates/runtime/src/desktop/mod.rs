@@ -369,11 +369,7 @@ pub async fn run(hidden: bool) -> Result<(), RunError> {
     let settings_file = desktop.settings_file.clone();
     tokio::task::spawn_blocking(move || login_at_start(&settings_file));
 
-    let companion = builder.start().await;
-    for road in companion.roads() {
-        tracing::info!(road = %road, "road");
-    }
-    *desktop.companion.lock().await = Some(companion);
+    *desktop.companion.lock().await = Some(builder.start().await);
 
     struct Actions {
         desktop: std::sync::Weak<Desktop>,
