@@ -59,7 +59,9 @@ impl Control {
                         continue;
                     }
                     let Some(control) = weak.upgrade() else { break };
-                    let Some(id) = message["id"].as_u64() else { continue };
+                    let Some(id) = message["id"].as_u64() else {
+                        continue;
+                    };
                     let waiting = control.pending.lock().ok().and_then(|mut p| p.remove(&id));
                     if let Some(tx) = waiting {
                         let reply = match message.get("error") {

@@ -15,8 +15,13 @@ const START_WAIT: Duration = Duration::from_secs(15);
 
 /// The companion's program: `lit-companion` beside this one.
 fn companion_program() -> Result<PathBuf, String> {
-    let exe = std::env::current_exe().map_err(|e| format!("this program's path is not known: {e}"))?;
-    let name = if cfg!(windows) { "lit-companion.exe" } else { "lit-companion" };
+    let exe =
+        std::env::current_exe().map_err(|e| format!("this program's path is not known: {e}"))?;
+    let name = if cfg!(windows) {
+        "lit-companion.exe"
+    } else {
+        "lit-companion"
+    };
     Ok(exe.with_file_name(name))
 }
 
@@ -74,7 +79,10 @@ fn start_companion() -> Result<(), String> {
 }
 
 /// Connects to the companion, starting it first when `may_start` and it is not running.
-pub(crate) fn connect(events: mpsc::Sender<String>, may_start: bool) -> Result<Arc<Control>, String> {
+pub(crate) fn connect(
+    events: mpsc::Sender<String>,
+    may_start: bool,
+) -> Result<Arc<Control>, String> {
     match Control::connect(events.clone()) {
         Ok(c) => return Ok(c),
         Err(ConnectError::NotRunning) if may_start => {}
@@ -89,7 +97,10 @@ pub(crate) fn connect(events: mpsc::Sender<String>, may_start: bool) -> Result<A
             Ok(c) => return Ok(c),
             Err(ConnectError::NotRunning) if started.elapsed() < START_WAIT => {}
             Err(ConnectError::NotRunning) => {
-                return Err(format!("the companion did not start within {} s", START_WAIT.as_secs()))
+                return Err(format!(
+                    "the companion did not start within {} s",
+                    START_WAIT.as_secs()
+                ))
             }
             Err(ConnectError::Other(e)) => return Err(e),
         }
@@ -111,5 +122,8 @@ pub(crate) fn ensure_companion() -> Result<(), String> {
             return Ok(());
         }
     }
-    Err(format!("the companion did not start within {} s", START_WAIT.as_secs()))
+    Err(format!(
+        "the companion did not start within {} s",
+        START_WAIT.as_secs()
+    ))
 }

@@ -73,7 +73,11 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
     run(control, events, purpose)
 }
 
-fn run(control: Arc<Control>, events: std::sync::mpsc::Receiver<String>, purpose: Purpose) -> ExitCode {
+fn run(
+    control: Arc<Control>,
+    events: std::sync::mpsc::Receiver<String>,
+    purpose: Purpose,
+) -> ExitCode {
     let updates: Box<dyn Fn(tauri::ipc::Invoke) -> bool + Send + Sync> =
         Box::new(tauri::generate_handler![check_update, install_update]);
     let relay_to = control.clone();
@@ -210,7 +214,8 @@ async fn install_update(app: tauri::AppHandle) -> Result<(), String> {
         .map_err(|e| format!("the update was not installed: {e}"))?;
     if let Some(control) = app.try_state::<Arc<Control>>() {
         let control = control.inner().clone();
-        let _ = tauri::async_runtime::spawn_blocking(move || control.call("restart", Value::Null)).await;
+        let _ = tauri::async_runtime::spawn_blocking(move || control.call("restart", Value::Null))
+            .await;
     }
     app.restart()
 }

@@ -216,7 +216,10 @@ pub async fn accept(listener: &mut Listener) -> (tokio::net::UnixStream, Option<
 #[cfg(windows)]
 pub async fn accept(
     listener: &mut Listener,
-) -> (tokio::net::windows::named_pipe::NamedPipeServer, Option<u32>) {
+) -> (
+    tokio::net::windows::named_pipe::NamedPipeServer,
+    Option<u32>,
+) {
     use lit_companion_platform::windows;
     loop {
         let connected = listener.next.connect().await;

@@ -172,7 +172,10 @@ pub(crate) fn tray(hidden: bool, vault_args: &VaultArgs) -> Result<String, Failu
     // The companion and the window it starts read the data directory from the environment.
     std::env::set_var("LIT_COMPANION_DATA_DIR", vault_cmd::data_dir(vault_args)?);
     if let Err(e) = crate::link_cmd::register() {
-        eprintln!("could not register the lit-companion:// handler: {}", e.message);
+        eprintln!(
+            "could not register the lit-companion:// handler: {}",
+            e.message
+        );
     }
     let runtime = lit_companion_runtime::async_runtime()
         .map_err(|e| Failure::input(format!("cannot start: {e}")))?;

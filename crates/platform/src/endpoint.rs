@@ -65,13 +65,17 @@ pub fn process_program(pid: u32) -> std::io::Result<PathBuf> {
             .output()?;
         let path = String::from_utf8_lossy(&out.stdout).trim().to_owned();
         if !out.status.success() || !path.starts_with('/') {
-            return Err(std::io::Error::other(format!("no program for process {pid}")));
+            return Err(std::io::Error::other(format!(
+                "no program for process {pid}"
+            )));
         }
         Ok(PathBuf::from(path))
     }
     #[cfg(not(any(target_os = "linux", target_os = "macos", windows)))]
     {
-        Err(std::io::Error::other(format!("no program for process {pid} on this OS")))
+        Err(std::io::Error::other(format!(
+            "no program for process {pid} on this OS"
+        )))
     }
 }
 

@@ -151,7 +151,10 @@ pub fn process_program(pid: u32) -> io::Result<std::path::PathBuf> {
     let mut len = buf.len() as u32;
     // SAFETY: `process` is live with query rights; `buf` holds `len` UTF-16 units and receives
     // the path, `len` its length.
-    if unsafe { QueryFullProcessImageNameW(process.0, PROCESS_NAME_WIN32, buf.as_mut_ptr(), &mut len) } == 0 {
+    if unsafe {
+        QueryFullProcessImageNameW(process.0, PROCESS_NAME_WIN32, buf.as_mut_ptr(), &mut len)
+    } == 0
+    {
         return Err(io::Error::last_os_error());
     }
     buf.truncate(len as usize);

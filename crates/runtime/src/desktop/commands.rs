@@ -33,7 +33,10 @@ pub async fn call(s: &Arc<Desktop>, cmd: &str, args: Value) -> Answer<Value> {
         "wallets" => wallets(s).await,
         "create_wallet" => {
             let a: Label = parse(cmd, args)?;
-            to(vault(s, move |v| v.create_wallet(&a.label, now()).map(|a| a.to_checksum())).await?)
+            to(vault(s, move |v| {
+                v.create_wallet(&a.label, now()).map(|a| a.to_checksum())
+            })
+            .await?)
         }
         "import_wallet" => to(import_wallet(s, parse(cmd, args)?).await?),
         "add_external_wallet" => to(add_external_wallet(s, parse(cmd, args)?).await?),
@@ -99,7 +102,11 @@ pub async fn call(s: &Arc<Desktop>, cmd: &str, args: Value) -> Answer<Value> {
         "pairings" => pairings(s).await,
         "create_pairing" => {
             let a: NameArg = parse(cmd, args)?;
-            to(vault(s, move |v| v.create_pairing(&a.name, now()).map(|t| t.as_str().to_owned())).await?)
+            to(vault(s, move |v| {
+                v.create_pairing(&a.name, now())
+                    .map(|t| t.as_str().to_owned())
+            })
+            .await?)
         }
         "revoke_pairing" => {
             let a: NameArg = parse(cmd, args)?;

@@ -124,7 +124,11 @@ where
             if attached.is_none() {
                 attached = control.window.attach(tx.clone());
             }
-            let whose = if attached.is_some() { "yours" } else { "elsewhere" };
+            let whose = if attached.is_some() {
+                "yours"
+            } else {
+                "elsewhere"
+            };
             let _ = tx.send(json!({ "id": call.id, "ok": { "window": whose } }));
             continue;
         }

@@ -344,8 +344,11 @@ pub async fn run(hidden: bool) -> Result<(), RunError> {
         }
     };
     let on_prompt = {
-        let (window_host, desktop_cell, refresh_tray) =
-            (window_host.clone(), desktop_cell.clone(), refresh_tray.clone());
+        let (window_host, desktop_cell, refresh_tray) = (
+            window_host.clone(),
+            desktop_cell.clone(),
+            refresh_tray.clone(),
+        );
         move || {
             window_host.notify("prompts-changed");
             refresh_tray();

@@ -51,8 +51,18 @@ fn an_unknown_command_or_arguments_of_the_wrong_shape_are_refused_in_words() {
         "the companion has no command \"export_keys\""
     );
     let wrong = call(&w, "create_wallet", json!({ "name": "x" })).unwrap_err();
-    assert!(wrong.as_str().unwrap().starts_with("create_wallet: missing field `label`"), "{wrong}");
-    assert_eq!(call(&w, "wallets", json!({})).unwrap(), json!([]), "nothing was added");
+    assert!(
+        wrong
+            .as_str()
+            .unwrap()
+            .starts_with("create_wallet: missing field `label`"),
+        "{wrong}"
+    );
+    assert_eq!(
+        call(&w, "wallets", json!({})).unwrap(),
+        json!([]),
+        "nothing was added"
+    );
 }
 
 #[test]
@@ -239,13 +249,13 @@ fn the_control_road_drops_a_program_that_is_not_the_window() {
         status_changed: Box::new(|| {}),
         quit: Box::new(|| {}),
     });
-    let listener = w
-        .rt
-        .block_on(lit_companion_bridge::socket::bind(&path))
-        .unwrap();
+    let listener =
+        w.rt.block_on(lit_companion_bridge::socket::bind(&path))
+            .unwrap();
     w.rt.spawn(control::serve(listener, served));
     let mut stream = std::os::unix::net::UnixStream::connect(&path).unwrap();
-    lit_companion_wire::frame::write_json(&mut stream, &json!({ "id": 0, "cmd": "hello" })).unwrap();
+    lit_companion_wire::frame::write_json(&mut stream, &json!({ "id": 0, "cmd": "hello" }))
+        .unwrap();
     lit_companion_wire::frame::write_json(
         &mut stream,
         &json!({ "id": 1, "cmd": "answer_prompt", "args": { "id": 1, "approve": true } }),

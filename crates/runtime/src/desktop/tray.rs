@@ -169,11 +169,20 @@ mod sni {
         let mut buf = vec![0; reader.output_buffer_size()];
         let info = reader.next_frame(&mut buf).ok()?;
         let rgba: Vec<[u8; 4]> = match info.color_type {
-            png::ColorType::Rgba => buf.chunks_exact(4).map(|p| [p[0], p[1], p[2], p[3]]).collect(),
-            png::ColorType::Rgb => buf.chunks_exact(3).map(|p| [p[0], p[1], p[2], 255]).collect(),
+            png::ColorType::Rgba => buf
+                .chunks_exact(4)
+                .map(|p| [p[0], p[1], p[2], p[3]])
+                .collect(),
+            png::ColorType::Rgb => buf
+                .chunks_exact(3)
+                .map(|p| [p[0], p[1], p[2], 255])
+                .collect(),
             _ => return None,
         };
-        let data = rgba.iter().flat_map(|[r, g, b, a]| [*a, *r, *g, *b]).collect();
+        let data = rgba
+            .iter()
+            .flat_map(|[r, g, b, a]| [*a, *r, *g, *b])
+            .collect();
         Some(ksni::Icon {
             width: i32::try_from(info.width).ok()?,
             height: i32::try_from(info.height).ok()?,
