@@ -28,7 +28,9 @@ const ORIGIN = 'https://app.example.com';
 const stack = new Stack('app');
 const children = [];
 const wd = new WebDriver('');
-let env, port, datil, service;
+let env, port, datil, service, watcher;
+/** The items registered with the tray watcher (their D-Bus names). */
+const trayItems = [];
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -159,6 +161,16 @@ before(async () => {
   children.push(driver);
   driver.on('error', (e) => console.error(`tauri-driver did not start (${e.message}): scripts/tools installs it`));
   wd.base = `http://127.0.0.1:${driverPort}`;
+  // The desktop's tray (a StatusNotifierWatcher, as a panel provides), before the companion
+  // starts: it registers its icon there.
+  watcher = spawn('python3', [join(root, 'tests/app/sni-watcher.py')], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  children.push(watcher);
+  watcher.stdout.setEncoding('utf8');
+  watcher.stdout.on('data', (d) => { trayItems.push(...d.split('\n').filter((l) => l && l !== 'ready')); });
+  await new Promise((ok, fail) => {
+    watcher.stdout.once('data', (d) => (d.startsWith('ready') ? ok() : fail(new Error(d))));
+    watcher.once('exit', (c) => fail(new Error(`the tray watcher exited with ${c} (python3-gi: scripts/setup)`)));
+  });
   await wd.start(APP);
   stack.addNetworks();
 });
@@ -775,6 +787,25 @@ test('a locked keychain is a banner saying what to do; a request needing it gets
   assert.equal((await wd.exec(`return document.title;`)), 'Lit Companion', 'the window still answers');
 });
 
+test('the tray icon says how the bridge is; its Pause turns requests away and back, as the settings say', async () => {
+  const title = gdbus(trayItems[0], '/StatusNotifierItem', 'org.freedesktop.DBus.Properties.Get', 'org.kde.StatusNotifierItem', 'Title');
+  assert.match(title, /Lit Companion/);
+  const menu = trayMenu();
+  assert.deepEqual(menu.map((i) => i.label), ['Bridge on', 'Open Lit Companion', 'Pause bridge', 'Quit']);
+  assert.equal(menu.find((i) => i.label === 'Pause bridge').checked, false);
+  trayClick('Pause bridge');
+  await trayUntil((m) => m[0].label === 'Bridge paused: apps are turned away' && m.find((i) => i.label === 'Pause bridge').checked, 'the pause');
+  const settings = () => JSON.parse(readFileSync(join(stack.env.LIT_COMPANION_DATA_DIR, 'settings.json'), 'utf8'));
+  assert.equal(settings().paused, true, 'the pause is kept');
+  await wd.until(`return !document.getElementById('paused-badge').hidden;`, 'the window to show the pause');
+  const e = await ask([pkpRequest(pkp(41).id)], { origin: 'https://paused.example' }).then(() => null, (err) => err);
+  assert.equal(e?.code, 4900, String(e));
+  trayClick('Pause bridge');
+  await trayUntil((m) => m[0].label === 'Bridge on', 'the bridge back on');
+  assert.equal(settings().paused, false);
+  await wd.until(`return document.getElementById('paused-badge').hidden;`, 'the window to show it on');
+});
+
 /** RSS in KiB of `pid` (0 when gone). */
 function rssKib(pid) {
   try { return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]); } catch { return 0; }
@@ -818,4 +849,56 @@ test('with its window closed the companion runs on in the tray without WebKit; a
   leaving.abort(); // the caller leaves; its question goes with it
   await pending;
   for (const pid of windows) process.kill(pid);
+});
+
+/** One D-Bus call on the session bus, by gdbus (not our code); its output. */
+function gdbus(dest, path, method, ...args) {
+  const r = spawnSync('gdbus', ['call', '--session', '--dest', dest, '--object-path', path, '--method', method, ...args], { env, encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  return r.stdout;
+}
+
+/** The tray icon's menu, as a panel reads it (com.canonical.dbusmenu): `{ id, label, checked }` per item with a label. */
+function trayMenu() {
+  assert.equal(trayItems.length, 1, `one tray icon registered: ${trayItems.join(', ')}`);
+  const layout = gdbus(trayItems[0], '/MenuBar', 'com.canonical.dbusmenu.GetLayout', '0', '-1', '[]');
+  return [...layout.matchAll(/\((\d+), \{([^}]*)\}/g)]
+    .map(([, id, props]) => ({
+      id: Number(id),
+      label: (/'label': <'([^']*)'>/.exec(props) || [])[1],
+      checked: (/'toggle-state': <(\d)>/.exec(props) || [])[1] === '1',
+    }))
+    .filter((i) => i.label);
+}
+
+/** Clicks the tray menu's item `label`, as a panel does. */
+function trayClick(label) {
+  const item = trayMenu().find((i) => i.label === label);
+  assert.ok(item, `the tray menu has "${label}"`);
+  gdbus(trayItems[0], '/MenuBar', 'com.canonical.dbusmenu.Event', String(item.id), 'clicked', '<int32 0>', '0');
+}
+
+async function trayUntil(check, what) {
+  for (let i = 0; i < 100; i++) {
+    const menu = trayMenu();
+    if (check(menu)) return menu;
+    await sleep(100);
+  }
+  assert.fail(`the tray menu never showed ${what}: ${JSON.stringify(trayMenu())}`);
+}
+
+test('the tray\'s Open brings a window back; its Quit ends the companion and the window with it', async () => {
+  const [companion] = companionPids();
+  assert.ok(companion, 'the companion runs');
+  assert.equal(windowShown(), false, 'no window to begin with');
+  trayClick('Open Lit Companion');
+  for (let i = 0; i < 300 && !windowShown(); i++) await sleep(20);
+  assert.ok(windowShown(), 'the tray opened a window');
+  const [window] = pidsOf(APP);
+  assert.equal(readFileSync(`/proc/${window}/cmdline`, 'utf8').split('\0')[1], '--window');
+  trayClick('Quit');
+  for (let i = 0; i < 200 && (companionPids().length || pidsOf(APP).length); i++) await sleep(50);
+  assert.deepEqual(companionPids(), [], 'the companion ended');
+  assert.deepEqual(pidsOf(APP), [], 'its window went with it');
+  assert.equal(await fetch(`http://127.0.0.1:${port}/v1/status`).then(() => 'answered', () => 'closed'), 'closed', 'the roads are closed');
 });
