@@ -163,7 +163,8 @@ before(async () => {
   wd.base = `http://127.0.0.1:${driverPort}`;
   // The desktop's tray (a StatusNotifierWatcher, as a panel provides), before the companion
   // starts: it registers its icon there.
-  watcher = spawn('python3', [join(root, 'tests/app/sni-watcher.py')], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  // Debian's Python, which has PyGObject (python3-gi, scripts/setup).
+  watcher = spawn('/usr/bin/python3', [join(root, 'tests/app/sni-watcher.py')], { env, stdio: ['ignore', 'pipe', 'inherit'] });
   children.push(watcher);
   watcher.stdout.setEncoding('utf8');
   watcher.stdout.on('data', (d) => { trayItems.push(...d.split('\n').filter((l) => l && l !== 'ready')); });
@@ -849,11 +850,13 @@ test('with its window closed the companion runs on in the tray without WebKit; a
   leaving.abort(); // the caller leaves; its question goes with it
   await pending;
   for (const pid of windows) process.kill(pid);
+  for (let i = 0; i < 200 && (pidsOf(APP).length || windowShown()); i++) await sleep(50);
+  assert.equal(windowShown(), false, 'the window closed');
 });
 
 /** One D-Bus call on the session bus, by gdbus (not our code); its output. */
 function gdbus(dest, path, method, ...args) {
-  const r = spawnSync('gdbus', ['call', '--session', '--dest', dest, '--object-path', path, '--method', method, ...args], { env, encoding: 'utf8' });
+  const r = spawnSync('gdbus', ['call', '--session', '--dest', dest, '--object-path', path, '--method', method, '--', ...args], { env, encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
   return r.stdout;
 }

@@ -326,6 +326,8 @@ pub async fn run(hidden: bool) -> Result<(), RunError> {
     let tray: Arc<tokio::sync::OnceCell<tray::Tray>> = Arc::new(tokio::sync::OnceCell::new());
     let desktop_cell: Arc<std::sync::OnceLock<std::sync::Weak<Desktop>>> =
         Arc::new(std::sync::OnceLock::new());
+    // Called from the tray's own D-Bus thread too (its menu), which is outside this runtime.
+    let runtime = tokio::runtime::Handle::current();
     let refresh_tray = {
         let (tray, desktop_cell) = (tray.clone(), desktop_cell.clone());
         move || {
@@ -334,13 +336,11 @@ pub async fn run(hidden: bool) -> Result<(), RunError> {
             };
             let state = tray::TrayState::of(&desktop);
             let tray = tray.clone();
-            if let Ok(rt) = tokio::runtime::Handle::try_current() {
-                rt.spawn(async move {
-                    if let Some(t) = tray.get() {
-                        t.update(state).await;
-                    }
-                });
-            }
+            runtime.spawn(async move {
+                if let Some(t) = tray.get() {
+                    t.update(state).await;
+                }
+            });
         }
     };
     let on_prompt = {
