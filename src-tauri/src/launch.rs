@@ -25,7 +25,9 @@ fn companion_program() -> Result<PathBuf, String> {
     Ok(exe.with_file_name(name))
 }
 
-/// Becomes `lit-companion <args>` (Unix: the same process; Windows: started, and this one ends).
+/// Becomes `lit-companion <args>`: on Unix the same process; on Windows the command is started
+/// without a console window, and this program waits for it (`open-url`, which answers at once)
+/// or, for the companion itself (`tray`), leaves it running and ends.
 pub(crate) fn hand_over(args: &[&str]) -> ExitCode {
     let program = match companion_program() {
         Ok(p) => p,
@@ -45,9 +47,15 @@ pub(crate) fn hand_over(args: &[&str]) -> ExitCode {
     }
     #[cfg(not(unix))]
     {
-        match command.status() {
-            Ok(s) if s.success() => ExitCode::SUCCESS,
-            Ok(_) => ExitCode::FAILURE,
+        no_console(&mut command);
+        let done = if args.first() == Some(&"tray") {
+            command.spawn().map(|_| true)
+        } else {
+            command.status().map(|s| s.success())
+        };
+        match done {
+            Ok(true) => ExitCode::SUCCESS,
+            Ok(false) => ExitCode::FAILURE,
             Err(e) => {
                 eprintln!("could not start {}: {e}", program.display());
                 ExitCode::FAILURE
@@ -55,6 +63,18 @@ pub(crate) fn hand_over(args: &[&str]) -> ExitCode {
         }
     }
 }
+
+/// Windows: the command is a console program; started from the app it must not open a console
+/// window (`CREATE_NO_WINDOW`).
+#[cfg(windows)]
+fn no_console(command: &mut Command) {
+    use std::os::windows::process::CommandExt;
+    const CREATE_NO_WINDOW: u32 = 0x0800_0000;
+    command.creation_flags(CREATE_NO_WINDOW);
+}
+
+#[cfg(not(windows))]
+fn no_console(_: &mut Command) {}
 
 /// Starts the companion in the tray, on its own (it outlives this program).
 fn start_companion() -> Result<(), String> {
@@ -69,6 +89,7 @@ fn start_companion() -> Result<(), String> {
         use std::os::unix::process::CommandExt;
         command.process_group(0); // not stopped with the terminal or the launcher that ran us
     }
+    no_console(&mut command);
     let mut child = command
         .spawn()
         .map_err(|e| format!("could not start {}: {e}", program.display()))?;

@@ -102,7 +102,12 @@ where
     let write = tokio::spawn(async move {
         while let Some(message) = rx.recv().await {
             let body = serde_json::to_vec(&message).unwrap_or_default();
-            let Ok(bytes) = frame::encode_frame(&body) else {
+            let bytes = frame::encode_frame(&body).or_else(|_| {
+                // Over the frame's 1 MiB: the call is answered with why, never left waiting.
+                let refusal = json!({ "id": message["id"], "error": "the answer is over 1 MiB" });
+                frame::encode_frame(&serde_json::to_vec(&refusal).unwrap_or_default())
+            });
+            let Ok(bytes) = bytes else {
                 continue;
             };
             if writer.write_all(&bytes).await.is_err() || writer.flush().await.is_err() {
