@@ -205,7 +205,7 @@ after(async () => {
   await wd.stop().catch(() => {});
   for (const pid of [...companionPids(), ...pidsOf(APP)]) { try { process.kill(pid); } catch { /* gone */ } }
   for (const c of children) c.kill();
-  stack.stop();
+  await stack.stop();
 });
 
 test('first run: a wallet (the browser wallet first), then the network or skip; the key goes to the keychain, Lit\'s retired networks stay off', async () => {

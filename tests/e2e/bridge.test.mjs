@@ -51,9 +51,9 @@ await fetch(page, { method: 'POST', headers: { 'x-opened': encodeURIComponent(pr
   ({ port, datil, naga } = stack);
 });
 
-after(() => {
+after(async () => {
   callbackServer.close();
-  stack.stop();
+  await stack.stop();
 });
 
 const opts = () => ({ transports: ['http'], port, token, timeoutMs: 30000 });

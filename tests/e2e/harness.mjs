@@ -326,8 +326,16 @@ export class Stack {
     this.port = Number(new URL(url).port);
   }
 
-  stop() {
+  /**
+   * Stops every program the stack started and waits until each has exited (a stopping `serve`
+   * still writes its last reuse counts into the data directory), then removes the work folder.
+   */
+  async stop() {
+    const exited = (c) => (c.exitCode !== null || c.signalCode !== null
+      ? Promise.resolve()
+      : new Promise((ok) => { c.once('exit', ok); setTimeout(ok, 10000); }));
     for (const c of this.children) c.kill();
+    await Promise.all(this.children.map(exited));
     rmSync(this.work, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
   }
 

@@ -77,7 +77,7 @@ function suite(kind) {
   after(async () => {
     await browser?.close();
     pages?.close();
-    stack.stop();
+    await stack.stop();
   });
 
   async function open() {

@@ -94,7 +94,7 @@ function suite(kind) {
     await browser?.close();
     pagesOne?.close();
     pagesTwo?.close();
-    stack.stop();
+    await stack.stop();
   });
 
   async function open(origin, wallet, { extension = true } = {}) {

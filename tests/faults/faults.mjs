@@ -315,7 +315,7 @@ try {
   // A killed serve may still be writing while its directory goes: scripts/faults removes the
   // scratch directory (and unmounts the small disk) on exit in any case.
   try {
-    stack.stop();
+    await stack.stop();
   } catch (e) {
     console.log(`cleanup left to scripts/faults: ${e.message}`);
   }
