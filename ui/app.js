@@ -322,14 +322,16 @@ function finishSetup() {
 
 async function renderSettings() {
   await refreshStatus();
-  const { settings, problem } = await invoke('settings');
+  // Everything the form saves is read first and filled in at once: a switch flipped while the
+  // network list was still loading would otherwise save an empty list (every network off).
+  const [{ settings, problem }, networks] = await Promise.all([invoke('settings'), invoke('networks')]);
   loadedSettings = settings;
   showError('settings-problem', problem && `Your saved settings could not be read (${problem}); defaults are in use until you change something.`);
   defaultLifetime = settings.defaultLifetimeSecs;
   $('set-paused').checked = settings.paused;
   for (const r of ['http', 'extension', 'deepLink']) $(`set-road-${r}`).checked = settings.roads[r];
   // The user's own networks first; Lit's retired public ones after them.
-  const networks = (await invoke('networks')).sort((a, b) => Number(a.builtIn) - Number(b.builtIn));
+  networks.sort((a, b) => Number(a.builtIn) - Number(b.builtIn));
   $('set-networks').replaceChildren(...networks.map(networkRow));
   renderHostBrowsers();
   $('set-lifetime').value = String(settings.defaultLifetimeSecs);
@@ -366,8 +368,9 @@ async function setLogin() {
 }
 
 async function saveSettings() {
+  if (!loadedSettings) return; // nothing was read yet: there is nothing to change
   const settings = {
-    ...(loadedSettings || {}),
+    ...loadedSettings,
     version: 1,
     defaultLifetimeSecs: Number($('set-lifetime').value),
     networks: [...document.querySelectorAll('#set-networks input')].filter((b) => b.checked).map((b) => b.dataset.network),

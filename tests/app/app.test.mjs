@@ -430,6 +430,8 @@ test('the activity screen says what happened in plain words, one row per event, 
 test('pausing in the settings turns requests away with 4900 until resumed', async () => {
   await wd.click('.tab[data-screen="settings"]');
   await wd.until(visible('#set-paused'), 'the settings screen');
+  // The form is filled in once everything it saves was read (the network list last).
+  await wd.until(`return document.querySelectorAll('#set-networks input').length > 0;`, 'the settings to load');
   await wd.click('#set-paused');
   await wd.until(visible('#paused-badge'), 'the paused badge');
   await shot('settings');
