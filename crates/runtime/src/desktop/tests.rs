@@ -41,6 +41,15 @@ fn call(w: &App, cmd: &str, args: Value) -> Result<Value, Value> {
         .map_err(Value::String)
 }
 
+/// How many wallets the window's `wallets` command lists.
+fn wallet_count(w: &App) -> usize {
+    call(w, "wallets", json!({}))
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .len()
+}
+
 #[test]
 fn an_unknown_command_or_arguments_of_the_wrong_shape_are_refused_in_words() {
     let _turn = serial();
@@ -171,14 +180,7 @@ fn commands_add_rename_and_remove_a_pkp_with_the_wallet_that_signs_in_for_it() {
     )
     .unwrap_err();
     assert!(unknown.as_str().unwrap().contains("no wallet"), "{unknown}");
-    assert_eq!(
-        call(&w, "wallets", json!({}))
-            .unwrap()
-            .as_array()
-            .unwrap()
-            .len(),
-        1
-    );
+    assert_eq!(wallet_count(&w), 1);
 
     // Added: listed with its key, token id and the wallet that signs in.
     let address = call(
@@ -216,14 +218,7 @@ fn commands_add_rename_and_remove_a_pkp_with_the_wallet_that_signs_in_for_it() {
     let refused = refused.as_str().unwrap();
     assert!(refused.contains(&pkp.address().to_checksum()), "{refused}");
     assert!(refused.contains("Treasury"), "{refused}");
-    assert_eq!(
-        call(&w, "wallets", json!({}))
-            .unwrap()
-            .as_array()
-            .unwrap()
-            .len(),
-        2
-    );
+    assert_eq!(wallet_count(&w), 2);
     call(&w, "remove_wallet", json!({ "address": address })).unwrap();
     call(&w, "remove_wallet", json!({ "address": main })).unwrap();
     assert_eq!(call(&w, "wallets", json!({})).unwrap(), json!([]));
