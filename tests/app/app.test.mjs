@@ -793,6 +793,8 @@ test('a locked keychain is a banner saying what to do; a request needing it gets
 test('the tray icon says how the bridge is; its Pause turns requests away and back, as the settings say', async () => {
   const title = gdbus(trayItems[0], '/StatusNotifierItem', 'org.freedesktop.DBus.Properties.Get', 'org.kde.StatusNotifierItem', 'Title');
   assert.match(title, /Lit Companion/);
+  const pixmap = gdbus(trayItems[0], '/StatusNotifierItem', 'org.freedesktop.DBus.Properties.Get', 'org.kde.StatusNotifierItem', 'IconPixmap');
+  assert.match(pixmap, /\(32, 32, \[byte 0x/, 'the app\'s 32×32 icon, as ARGB pixels');
   const menu = trayMenu();
   assert.deepEqual(menu.map((i) => i.label), ['Bridge on', 'Open Lit Companion', 'Pause bridge', 'Quit']);
   assert.equal(menu.find((i) => i.label === 'Pause bridge').checked, false);

@@ -323,7 +323,7 @@ pub async fn run(hidden: bool) -> Result<(), RunError> {
     };
 
     let (quit_tx, mut quit_rx) = tokio::sync::watch::channel(false);
-    let tray: Arc<tokio::sync::OnceCell<tray::Tray>> = Arc::new(tokio::sync::OnceCell::new());
+    let tray: Arc<std::sync::OnceLock<tray::Tray>> = Arc::new(std::sync::OnceLock::new());
     let desktop_cell: Arc<std::sync::OnceLock<std::sync::Weak<Desktop>>> =
         Arc::new(std::sync::OnceLock::new());
     // Called from the tray's own D-Bus thread too (its menu), which is outside this runtime.

@@ -60,10 +60,16 @@ impl Tray {
         #[cfg(target_os = "linux")]
         {
             use ksni::TrayMethods;
-            let handle = sni::Item { actions, state }
-                .spawn()
-                .await
-                .map_err(|e| e.to_string())?;
+            // Decoded once: panels read the icon whenever they redraw.
+            let icon = sni::argb(sni::ICON_PNG);
+            let handle = sni::Item {
+                actions,
+                state,
+                icon,
+            }
+            .spawn()
+            .await
+            .map_err(|e| e.to_string())?;
             Ok(Self { handle })
         }
         #[cfg(not(target_os = "linux"))]
@@ -93,11 +99,12 @@ mod sni {
     use super::{TrayActions, TrayState};
 
     /// The icon, from the app's 32×32 picture.
-    const ICON_PNG: &[u8] = include_bytes!("../../../../icons/32x32.png");
+    pub(super) const ICON_PNG: &[u8] = include_bytes!("../../../../icons/32x32.png");
 
     pub(super) struct Item {
         pub(super) actions: Arc<dyn TrayActions>,
         pub(super) state: TrayState,
+        pub(super) icon: Option<ksni::Icon>,
     }
 
     impl ksni::Tray for Item {
@@ -114,7 +121,7 @@ mod sni {
         }
 
         fn icon_pixmap(&self) -> Vec<ksni::Icon> {
-            argb(ICON_PNG).into_iter().collect()
+            self.icon.iter().cloned().collect()
         }
 
         fn tool_tip(&self) -> ksni::ToolTip {
@@ -162,7 +169,7 @@ mod sni {
     }
 
     /// A PNG as the ARGB32 (network byte order) pixels StatusNotifierItem wants.
-    fn argb(png_bytes: &[u8]) -> Option<ksni::Icon> {
+    pub(super) fn argb(png_bytes: &[u8]) -> Option<ksni::Icon> {
         let mut decoder = png::Decoder::new(png_bytes);
         decoder.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
         let mut reader = decoder.read_info().ok()?;
