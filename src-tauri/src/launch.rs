@@ -99,52 +99,53 @@ fn start_companion() -> Result<(), String> {
     Ok(())
 }
 
+/// Starts the companion and waits until `ready` finds it running (`Some`), for at most
+/// [`START_WAIT`].
+fn start_and_wait<T>(mut ready: impl FnMut() -> Result<Option<T>, String>) -> Result<T, String> {
+    start_companion()?;
+    let started = Instant::now();
+    loop {
+        std::thread::sleep(Duration::from_millis(50));
+        if let Some(found) = ready()? {
+            return Ok(found);
+        }
+        if started.elapsed() >= START_WAIT {
+            return Err(format!(
+                "the companion did not start within {} s",
+                START_WAIT.as_secs()
+            ));
+        }
+    }
+}
+
 /// Connects to the companion, starting it first when `may_start` and it is not running.
 pub(crate) fn connect(
     events: mpsc::Sender<String>,
     may_start: bool,
 ) -> Result<Arc<Control>, String> {
-    match Control::connect(events.clone()) {
-        Ok(c) => return Ok(c),
-        Err(ConnectError::NotRunning) if may_start => {}
-        Err(ConnectError::NotRunning) => return Err("Lit Companion is not running".into()),
-        Err(ConnectError::Other(e)) => return Err(e),
-    }
-    start_companion()?;
-    let started = Instant::now();
-    loop {
-        std::thread::sleep(Duration::from_millis(50));
-        match Control::connect(events.clone()) {
-            Ok(c) => return Ok(c),
-            Err(ConnectError::NotRunning) if started.elapsed() < START_WAIT => {}
-            Err(ConnectError::NotRunning) => {
-                return Err(format!(
-                    "the companion did not start within {} s",
-                    START_WAIT.as_secs()
-                ))
-            }
-            Err(ConnectError::Other(e)) => return Err(e),
-        }
+    let attempt = || match Control::connect(events.clone()) {
+        Ok(c) => Ok(Some(c)),
+        Err(ConnectError::NotRunning) => Ok(None),
+        Err(ConnectError::Other(e)) => Err(e),
+    };
+    match attempt()? {
+        Some(c) => Ok(c),
+        None if may_start => start_and_wait(attempt),
+        None => Err("Lit Companion is not running".into()),
     }
 }
 
 /// Makes sure the companion runs (a link opened while it does not is handed to one started
-/// for it).
+/// for it): its bridge socket, where `open-url` hands the link, answers.
 pub(crate) fn ensure_companion() -> Result<(), String> {
     let path = lit_companion_platform::endpoint::default_socket_path();
-    if lit_companion_platform::endpoint::connect(&path).is_ok() {
-        return Ok(());
+    let answers = || {
+        Ok(lit_companion_platform::endpoint::connect(&path)
+            .ok()
+            .map(drop))
+    };
+    match answers()? {
+        Some(()) => Ok(()),
+        None => start_and_wait(answers),
     }
-    start_companion()?;
-    let started = Instant::now();
-    while started.elapsed() < START_WAIT {
-        std::thread::sleep(Duration::from_millis(50));
-        if lit_companion_platform::endpoint::connect(&path).is_ok() {
-            return Ok(());
-        }
-    }
-    Err(format!(
-        "the companion did not start within {} s",
-        START_WAIT.as_secs()
-    ))
 }

@@ -197,18 +197,19 @@ fn first_run_setup(file: &SettingsFile, settings: &AppSettings) {
 /// hands over to this one at once, [`window::program`]), or, run from an AppImage (which mounts
 /// the programs in a temporary folder while it runs), the AppImage itself.
 pub fn login_program() -> Result<PathBuf, String> {
-    let exe =
-        std::env::current_exe().map_err(|e| format!("this program's path is not known: {e}"))?;
     #[cfg(target_os = "linux")]
-    if exe.starts_with(std::env::temp_dir()) && exe.to_string_lossy().contains("/.mount_") {
-        if let Some(image) = std::env::var_os("APPIMAGE")
-            .map(PathBuf::from)
-            .filter(|p| p.is_absolute() && p.is_file())
-        {
-            return Ok(image);
+    {
+        let exe = std::env::current_exe()
+            .map_err(|e| format!("this program's path is not known: {e}"))?;
+        if exe.starts_with(std::env::temp_dir()) && exe.to_string_lossy().contains("/.mount_") {
+            if let Some(image) = std::env::var_os("APPIMAGE")
+                .map(PathBuf::from)
+                .filter(|p| p.is_absolute() && p.is_file())
+            {
+                return Ok(image);
+            }
         }
     }
-    let _ = exe;
     window::program()
 }
 
@@ -236,7 +237,7 @@ pub fn login_at_start(file: &SettingsFile) {
     }
 }
 
-pub(crate) fn http_port() -> u16 {
+fn http_port() -> u16 {
     std::env::var("LIT_COMPANION_HTTP_PORT")
         .ok()
         .and_then(|p| p.parse().ok())
